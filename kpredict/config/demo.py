@@ -1,0 +1,23 @@
+"""Settings of ``kpredict demo`` (``configs/demo.yaml``)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from kpredict.config.loader import ConfigModel
+
+__all__ = ["DemoConfig"]
+
+
+class DemoConfig(ConfigModel):
+    """Where the demo company is generated and how big it is."""
+
+    size: Literal["small", "default", "large"] = "default"
+    seed: int = Field(0, ge=0, description="seed of the demo company generator")
+    data_dir: str = Field("data/demo", description="where the generated tables are written")
+    features: str = Field("configs/features.yaml", description="feature repository definition")
+    feature_store_dir: str = Field(
+        "data/feature_store", description="where materialised feature views are written"
+    )

@@ -1,0 +1,194 @@
+"""Turn a view's source rows into its materialised table: one row per moment a feature can change.
+
+A materialised feature is a step function of time per entity. It changes only when an event
+arrives (every transform) or when an event leaves a time window (``window`` transforms, at
+event time + window). Evaluating every feature at exactly those moments gives a table that an
+as-of join reads back exactly, at any time, without computing anything at join time.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from kpredict.errors import SchemaError
+from kpredict.features.definitions import (
+    MATERIALISED_KINDS,
+    FeatureRepoConfig,
+    FeatureView,
+    LagTransform,
+    LatestTransform,
+    RollingTransform,
+    WindowTransform,
+    parse_duration,
+)
+from kpredict.features.sources import LoadedSource
+from kpredict.features.windows import SortedEvents, slice_aggregate, slice_pick, window_slices
+
+__all__ = ["EVENT_TS", "LAST_EVENT_TS", "MaterialisedView", "materialise_view", "needed_columns"]
+
+logger = logging.getLogger(__name__)
+
+#: time from which a materialised row holds (int64 ns in memory, timestamp in parquet)
+EVENT_TS = "event_timestamp"
+#: time of the latest source row behind a materialised row (recency and TTL are computed from it)
+LAST_EVENT_TS = "_last_event_timestamp"
+
+_NUMERIC_AGGS = ("sum", "mean", "min", "max", "std")
+
+
+@dataclass
+class MaterialisedView:
+    """The table plus what joins need to know about it."""
+
+    frame: pd.DataFrame
+    keys: list[str]
+    tz_aware: bool
+    categories: dict[str, list[str]]
+
+
+def needed_columns(repo: FeatureRepoConfig, view_name: str) -> list[str]:
+    """Columns of the source that the view reads: keys, timestamps and transform inputs."""
+    view = repo.feature_views[view_name]
+    columns = list(repo.join_keys(view_name)) + [view.event_timestamp]
+    if view.created_timestamp:
+        columns.append(view.created_timestamp)
+    for feature in view.features:
+        column = getattr(feature.transform, "column", None)
+        if column and column not in columns:
+            columns.append(column)
+    return columns
+
+
+def _check_dtypes(view_name: str, view: FeatureView, frame: pd.DataFrame) -> None:
+    for feature in view.features:
+        transform = feature.transform
+        column = getattr(transform, "column", None)
+        if column is None:
+            continue
+        dtype = frame[column].dtype
+        numeric = pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype)
+        needs_number = (
+            isinstance(transform, (WindowTransform, RollingTransform)) and transform.agg in _NUMERIC_AGGS
+        ) or feature.dtype in ("float64", "int64")
+        if needs_number and not numeric:
+            raise SchemaError(
+                f"feature view {view_name!r}: feature {feature.name!r} needs a numeric column "
+                f"{column!r} but it has dtype {dtype}"
+            )
+
+
+def _key_codes(frame: pd.DataFrame, keys: list[str]) -> np.ndarray:
+    """Integer code per row, ordered like the sorted key values (so output order is stable)."""
+    return frame.groupby(keys, sort=True, dropna=False).ngroup().to_numpy(np.int64)
+
+
+def _tie_break_order(view_name: str, view: FeatureView, frame: pd.DataFrame, codes: np.ndarray) -> np.ndarray:
+    """Sort order of source rows independent of how the source happened to be ordered."""
+    ts = frame[view.event_timestamp].to_numpy(np.int64)
+    created = frame[view.created_timestamp].to_numpy(np.int64) if view.created_timestamp else np.zeros(len(ts), np.int64)
+    point_values = any(isinstance(f.transform, (LatestTransform, LagTransform, RollingTransform)) for f in view.features)
+    if point_values and len(ts):
+        stacked = pd.DataFrame({"c": codes, "t": ts, "r": created})
+        dup = stacked.duplicated(keep=False)
+        if dup.any():
+            what = ", ".join([*view.entities, view.event_timestamp] + ([view.created_timestamp] if view.created_timestamp else []))
+            raise SchemaError(
+                f"feature view {view_name!r}: {int(dup.sum())} rows share the same ({what}); "
+                "the latest value would be ambiguous. Add a created_timestamp column or de-duplicate the source."
+            )
+    # Rows tied on (entity, time, created) only feed window aggregates; ordering them by value makes
+    # float sums independent of the input order.
+    value_keys = []
+    for column in sorted({getattr(f.transform, "column", None) for f in view.features} - {None}):
+        values = frame[column]
+        if pd.api.types.is_numeric_dtype(values.dtype) or pd.api.types.is_bool_dtype(values.dtype):
+            value_keys.append(values.to_numpy(np.float64))
+        else:
+            value_keys.append(pd.factorize(values.astype("string"), sort=True)[0])
+    return np.lexsort([*reversed(value_keys), created, ts, codes])
+
+
+def _query_points(events: SortedEvents, windows_ns: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Every (code, time) at which some feature may change, unique and sorted."""
+    codes = [events.codes] * (1 + len(windows_ns))
+    times = [events.times] + [events.times + np.int64(w) for w in windows_ns]
+    points = pd.DataFrame({"c": np.concatenate(codes), "t": np.concatenate(times)})
+    points = points.drop_duplicates().sort_values(["c", "t"], kind="mergesort")
+    return points["c"].to_numpy(np.int64), points["t"].to_numpy(np.int64)
+
+
+def materialise_view(repo: FeatureRepoConfig, view_name: str, source: LoadedSource) -> MaterialisedView:
+    """Evaluate every materialised feature of a view at every moment it can change.
+
+    The result is sorted by entity keys then ``event_timestamp`` and is identical whatever the
+    order of the source rows.
+    """
+    view = repo.feature_views[view_name]
+    keys = repo.join_keys(view_name)
+    frame = source.frame
+    _check_dtypes(view_name, view, frame)
+    codes = _key_codes(frame, keys) if len(frame) else np.zeros(0, np.int64)
+    order = _tie_break_order(view_name, view, frame, codes)
+    frame = frame.iloc[order].reset_index(drop=True)
+    events = SortedEvents(codes=codes[order], times=frame[view.event_timestamp].to_numpy(np.int64))
+
+    windows_ns = sorted(
+        {int(parse_duration(f.transform.window).total_seconds() * 1e9) for f in view.features if isinstance(f.transform, WindowTransform)}
+    )
+    q_codes, q_times = _query_points(events, windows_ns)
+    all_lo, hi = window_slices(events, q_codes, q_times, inclusive=True)
+    latest_idx, has_event = slice_pick(events.times, all_lo, hi, 1)
+
+    first_row = np.searchsorted(events.codes, q_codes, side="left")
+    out: dict[str, object] = {key: frame[key].to_numpy()[first_row] if len(frame) else frame[key].to_numpy() for key in keys}
+    out[EVENT_TS] = q_times
+    out[LAST_EVENT_TS] = np.where(has_event, events.times[latest_idx], np.iinfo(np.int64).min)
+
+    categories: dict[str, list[str]] = {}
+    for feature in view.features:
+        transform = feature.transform
+        if transform.kind not in MATERIALISED_KINDS:
+            continue
+        if isinstance(transform, WindowTransform):
+            w_ns = int(parse_duration(transform.window).total_seconds() * 1e9)
+            lo, hi_w = window_slices(events, q_codes, q_times, window_ns=w_ns, inclusive=True)
+            values = frame[transform.column].to_numpy(np.float64) if transform.column else np.ones(len(frame))
+            out[feature.name] = slice_aggregate(values, events, lo, hi_w, transform.agg)
+        elif isinstance(transform, RollingTransform):
+            lo, hi_r = window_slices(events, q_codes, q_times, periods=transform.periods, inclusive=True)
+            values = frame[transform.column].to_numpy(np.float64)
+            out[feature.name] = slice_aggregate(values, events, lo, hi_r, transform.agg)
+        else:
+            offset = 1 if isinstance(transform, LatestTransform) else transform.periods
+            idx, valid = slice_pick(events.times, all_lo, hi, offset)
+            column = frame[transform.column]
+            out[feature.name] = _pick(column, idx, valid, feature.dtype)
+        if feature.dtype == "category":
+            column = frame[transform.column]
+            categories[feature.name] = sorted(str(v) for v in column.dropna().unique())
+
+    result = pd.DataFrame(out)
+    result[EVENT_TS] = pd.to_datetime(result[EVENT_TS].to_numpy(), unit="ns")
+    last = result[LAST_EVENT_TS].to_numpy()
+    result[LAST_EVENT_TS] = pd.to_datetime(np.where(last == np.iinfo(np.int64).min, np.datetime64("NaT"), last.astype("datetime64[ns]")))
+    logger.info("materialised view %s: %d source rows -> %d rows", view_name, len(frame), len(result))
+    return MaterialisedView(frame=result, keys=keys, tz_aware=source.tz_aware, categories=categories)
+
+
+def _pick(column: pd.Series, idx: np.ndarray, valid: np.ndarray, dtype: str) -> np.ndarray:
+    """Values at ``idx`` (NaN/None where ``valid`` is False): floats for numbers, text otherwise."""
+    if dtype in ("float64", "int64", "bool") and (
+        pd.api.types.is_numeric_dtype(column.dtype) or pd.api.types.is_bool_dtype(column.dtype)
+    ):
+        values = column.to_numpy(np.float64)
+        picked = values[idx] if len(values) else np.zeros(len(idx))
+        return np.where(valid, picked, np.nan)
+    text = column.astype("string").to_numpy(dtype=object, na_value=None)
+    picked = text[idx] if len(text) else np.empty(len(idx), dtype=object)
+    picked = picked.copy()
+    picked[~valid] = None
+    return picked

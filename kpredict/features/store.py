@@ -1,0 +1,292 @@
+"""The feature store: the single source of features for training and for scoring.
+
+``training_frame`` and ``scoring_frame`` go through the same join, so a model never sees a feature
+computed one way in training and another way in scoring.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from kpredict.errors import SchemaError
+from kpredict.features.definitions import FeatureRepoConfig, Text
+from kpredict.features.join import asof_join_view, calendar_features, cast_feature, check_entity_timestamps
+from kpredict.features.materialize import MaterialisedView, materialise_view, needed_columns
+from kpredict.features.sources import load_view_source, source_fingerprint, to_epoch_ns
+from kpredict.hashing import frame_hash
+from kpredict.io import write_parquet, write_text
+
+__all__ = ["FeatureStore", "MaterialisationInfo"]
+
+logger = logging.getLogger(__name__)
+
+_META = "meta.json"
+_DATA = "data.parquet"
+
+
+@dataclass(frozen=True)
+class MaterialisationInfo:
+    """What materialising one view produced (also stored as ``meta.json`` beside the data)."""
+
+    view: str
+    definition_hash: str
+    data_hash: str
+    rows: int
+    path: Path | None
+    source_fingerprint: dict
+
+
+class FeatureStore:
+    """Feature views over a data directory, materialised to parquet under ``store_dir``.
+
+    Args:
+        repo: the validated feature repository (``configs/features.yaml``).
+        data_dir: where source paths are resolved.
+        store_dir: where materialised views are written; None keeps them in memory only.
+        inclusive: whether source rows stamped exactly at the entity time are visible
+            (True: "as of the end of that moment"; False: strictly before it).
+
+    Examples:
+        >>> store = FeatureStore.from_yaml("configs/features.yaml", data_dir="data/demo")  # doctest: +SKIP
+        >>> frame = store.training_frame(labels, views=["customer_orders"])  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        repo: FeatureRepoConfig,
+        data_dir: str | Path,
+        store_dir: str | Path | None = None,
+        *,
+        inclusive: bool = True,
+    ) -> None:
+        self.repo = repo
+        self.data_dir = Path(data_dir)
+        self.store_dir = Path(store_dir) if store_dir is not None else None
+        self.inclusive = inclusive
+        self._cache: dict[str, tuple[str, dict, MaterialisedView]] = {}
+
+    @classmethod
+    def from_yaml(cls, path: str | Path, data_dir: str | Path, store_dir: str | Path | None = None, **kwargs: Any) -> FeatureStore:
+        """Load and validate ``path`` (raises ConfigError naming the file and key)."""
+        from kpredict.config import load_config
+
+        return cls(load_config(path, FeatureRepoConfig), data_dir, store_dir, **kwargs)
+
+    # ------------------------------------------------------------------ definitions
+    def view_names(self) -> list[str]:
+        """Names of all feature views, in definition order."""
+        return list(self.repo.feature_views)
+
+    def view_hash(self, view: str) -> str:
+        """Content hash of a view's definition (its version)."""
+        self._require_view(view)
+        return self.repo.view_hash(view)
+
+    def view_hashes(self, views: list[str] | None = None) -> dict[str, str]:
+        """Definition hashes of the given views (all by default), to log with a model."""
+        return {name: self.view_hash(name) for name in (views or self.view_names())}
+
+    def descriptions(self) -> dict[str, Text]:
+        """Feature name → business description (zh + en), for explanations and reports."""
+        return {f.name: f.description for view in self.repo.feature_views.values() for f in view.features}
+
+    def describe(self, view: str) -> pd.DataFrame:
+        """One row per feature of a view: name, transform, dtype and both descriptions."""
+        self._require_view(view)
+        rows = []
+        for feature in self.repo.feature_views[view].features:
+            spec = feature.transform.model_dump(exclude={"kind"})
+            detail = ", ".join(f"{k}={v}" for k, v in spec.items() if v is not None)
+            rows.append(
+                {
+                    "feature": feature.name,
+                    "transform": f"{feature.transform.kind}({detail})",
+                    "dtype": feature.dtype,
+                    "description_en": feature.description.en,
+                    "description_zh": feature.description.zh,
+                }
+            )
+        return pd.DataFrame(rows)
+
+    def _require_view(self, view: str) -> None:
+        if view not in self.repo.feature_views:
+            raise SchemaError(f"unknown feature view {view!r}; known views: {self.view_names()}")
+
+    # ------------------------------------------------------------------ materialisation
+    def _view_dir(self, view: str) -> Path:
+        assert self.store_dir is not None
+        return self.store_dir / view / self.view_hash(view)[:16]
+
+    def _has_materialised_features(self, view: str) -> bool:
+        return self.repo.feature_views[view].source is not None
+
+    def materialize(self, views: list[str] | None = None, *, progress: bool = False) -> dict[str, MaterialisationInfo]:
+        """Compute views from their sources and (with a ``store_dir``) write them to parquet.
+
+        Writes are atomic per view: data first, then ``meta.json``; a reader trusts a view
+        only when its meta exists and names the same definition hash.
+        """
+        names = [v for v in (views or self.view_names()) if self._has_materialised_features(v)]
+        for name in names:
+            self._require_view(name)
+        infos: dict[str, MaterialisationInfo] = {}
+        iterator = names
+        if progress:
+            from rich.progress import track
+
+            iterator = track(names, description="materialising feature views")
+        for name in iterator:
+            infos[name] = self._materialise_one(name)
+        return infos
+
+    def _materialise_one(self, view: str) -> MaterialisationInfo:
+        definition_hash = self.view_hash(view)
+        spec = self.repo.feature_views[view]
+        fingerprint = source_fingerprint(self.repo.sources[spec.source], self.data_dir)
+        loaded = load_view_source(self.repo, view, self.data_dir, needed_columns(self.repo, view))
+        mat = materialise_view(self.repo, view, loaded)
+        data_hash = frame_hash(mat.frame)
+        meta = {
+            "view": view,
+            "definition_hash": definition_hash,
+            "data_hash": data_hash,
+            "rows": len(mat.frame),
+            "keys": mat.keys,
+            "tz_aware": mat.tz_aware,
+            "categories": mat.categories,
+            "source_fingerprint": fingerprint,
+        }
+        path = None
+        if self.store_dir is not None:
+            directory = self._view_dir(view)
+            directory.mkdir(parents=True, exist_ok=True)
+            path = directory / _DATA
+            write_parquet(mat.frame, path)
+            write_text(json.dumps(meta, indent=2, sort_keys=True), directory / _META)
+        self._cache[view] = (definition_hash, fingerprint, mat)
+        return MaterialisationInfo(view, definition_hash, data_hash, len(mat.frame), path, fingerprint)
+
+    def materialised(self, view: str) -> MaterialisedView:
+        """The view's materialised table: from memory, from parquet if current, else computed now."""
+        self._require_view(view)
+        definition_hash = self.view_hash(view)
+        spec = self.repo.feature_views[view]
+        fingerprint = source_fingerprint(self.repo.sources[spec.source], self.data_dir)
+        cached = self._cache.get(view)
+        if cached and cached[0] == definition_hash and cached[1] == fingerprint and not fingerprint["volatile"]:
+            return cached[2]
+        if self.store_dir is not None and not fingerprint["volatile"]:
+            meta_path = self._view_dir(view) / _META
+            if meta_path.is_file():
+                meta = json.loads(meta_path.read_text())
+                if meta["definition_hash"] == definition_hash and meta["source_fingerprint"] == fingerprint:
+                    frame = pd.read_parquet(self._view_dir(view) / _DATA)
+                    mat = MaterialisedView(frame, meta["keys"], meta["tz_aware"], meta["categories"])
+                    self._cache[view] = (definition_hash, fingerprint, mat)
+                    return mat
+        logger.info("feature view %s is not materialised for its current definition/source; computing it", view)
+        self._materialise_one(view)
+        return self._cache[view][2]
+
+    # ------------------------------------------------------------------ retrieval
+    def training_frame(
+        self,
+        entity_df: pd.DataFrame,
+        views: list[str] | None = None,
+        *,
+        timestamp_column: str = "event_timestamp",
+        inclusive: bool | None = None,
+    ) -> pd.DataFrame:
+        """Every feature of ``views`` as of each entity row's timestamp, never later.
+
+        Args:
+            entity_df: join keys of every view used + ``timestamp_column`` (+ anything else,
+                e.g. labels, which is kept). Not modified.
+            views: feature views to join (default: all).
+            timestamp_column: the entity time column.
+            inclusive: override the store's inclusive/exclusive setting for this call.
+
+        Returns:
+            ``entity_df``'s columns followed by the features, in the same row order; missing
+            history gives NaN (never a dropped row). ``frame.attrs["stale_rows"]`` counts,
+            per view, rows whose latest source row was older than the view's TTL.
+
+        Raises:
+            SchemaError: a missing key or timestamp column, or key dtypes that differ.
+            PointInTimeError: unparseable timestamps or aware/naive mixes (naming both columns).
+        """
+        inclusive = self.inclusive if inclusive is None else inclusive
+        names = list(views) if views is not None else self.view_names()
+        for name in names:
+            self._require_view(name)
+        if timestamp_column not in entity_df.columns:
+            raise SchemaError(
+                f"the entity frame needs a timestamp column {timestamp_column!r}; got {list(entity_df.columns)}"
+            )
+        entity_ns, entity_aware = to_epoch_ns(entity_df[timestamp_column], what=f"entity frame column {timestamp_column!r}")
+        clashes = [f for n in names for f in self.repo.feature_views[n].feature_names() if f in entity_df.columns]
+        if clashes:
+            raise SchemaError(f"the entity frame already has columns named like features: {clashes}")
+        result = entity_df.reset_index(drop=True).copy()
+        stale_rows: dict[str, int] = {}
+        for name in names:
+            spec = self.repo.feature_views[name]
+            if spec.source is None:
+                for feature in spec.features:
+                    result[feature.name] = calendar_features(entity_ns, feature.transform.part)
+                continue
+            mat = self.materialised(name)
+            check_entity_timestamps(entity_aware, name, mat.tz_aware, timestamp_column, spec.event_timestamp)
+            joined = asof_join_view(name, spec, mat, result, entity_ns, inclusive=inclusive)
+            for feature in spec.features:
+                values = joined.features[feature.name]
+                result[feature.name] = cast_feature(values, feature.dtype, mat.categories.get(feature.name))
+            stale_rows[name] = joined.stale_rows
+            if joined.stale_rows:
+                logger.info("feature view %s: %d row(s) beyond TTL %s set to NaN", name, joined.stale_rows, spec.ttl)
+        result.index = entity_df.index
+        result.attrs["stale_rows"] = stale_rows
+        return result
+
+    def entities(self, views: list[str]) -> pd.DataFrame:
+        """Distinct entity keys found in the given views' materialised tables, sorted."""
+        keys: list[str] = []
+        for name in views:
+            for key in self.repo.join_keys(name):
+                if key not in keys:
+                    keys.append(key)
+        frames = [self.materialised(n).frame[keys] for n in views if self.repo.feature_views[n].source is not None and set(self.repo.join_keys(n)) == set(keys)]
+        if not frames:
+            raise SchemaError(
+                f"no single view among {views} holds all entity keys {keys}; pass `entities` explicitly"
+            )
+        return pd.concat(frames, ignore_index=True).drop_duplicates().sort_values(keys, kind="mergesort").reset_index(drop=True)
+
+    def scoring_frame(
+        self,
+        as_of: str | pd.Timestamp,
+        views: list[str] | None = None,
+        entities: pd.DataFrame | None = None,
+        *,
+        timestamp_column: str = "event_timestamp",
+    ) -> pd.DataFrame:
+        """The latest feature values of every entity as of ``as_of`` (same join as training).
+
+        Args:
+            as_of: the cut-off time.
+            views: feature views to join (default: all).
+            entities: the entity keys to score; default every entity found in the views.
+        """
+        names = list(views) if views is not None else self.view_names()
+        keys_frame = entities.copy() if entities is not None else self.entities(names)
+        stamp = pd.Timestamp(as_of)
+        keys_frame[timestamp_column] = stamp
+        if keys_frame[timestamp_column].dtype == object:  # zero rows: keep a datetime column
+            keys_frame[timestamp_column] = pd.to_datetime(keys_frame[timestamp_column])
+        return self.training_frame(keys_frame, names, timestamp_column=timestamp_column)

@@ -1,0 +1,50 @@
+"""Atomic file writes: a crash mid-write leaves the previous file (or none), never a partial one.
+
+Each writer writes a temporary file in the target's own directory (same file system, so the final
+``os.replace`` is atomic) and removes it if anything fails.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+
+__all__ = ["atomic_path", "write_parquet", "write_text"]
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; on success it replaces ``path`` atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
+def write_parquet(frame: pd.DataFrame, path: str | Path, *, compression: str = "zstd") -> None:
+    """Write ``frame`` (without its index) so that the same frame always gives the same bytes.
+
+    pandas' schema metadata records library versions; we drop it so bytes depend on data only.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(frame, preserve_index=False).replace_schema_metadata(None)
+    with atomic_path(path) as tmp:
+        pq.write_table(table, tmp, compression=compression)
+
+
+def write_text(text: str, path: str | Path) -> None:
+    """Write UTF-8 text atomically."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
