@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -52,7 +53,8 @@ CONFIG = {
 def migrated_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An empty MLflow sqlite store with its tables created once per session."""
     db = tmp_path_factory.mktemp("mlflow-template") / "mlflow.db"
-    MlflowClient(tracking_uri=f"sqlite:///{db}", registry_uri=f"sqlite:///{db}").search_experiments()
+    uri = f"sqlite:///{db}"
+    MlflowClient(tracking_uri=uri, registry_uri=uri).search_experiments()
     return db
 
 
@@ -70,6 +72,9 @@ def mlflow_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, migrated_db: P
     yield uri
     while mlflow.active_run() is not None:
         mlflow.end_run()
+    # Leave MLflow resolving its URIs from the environment again, as before the test.
+    mlflow.set_tracking_uri(None)
+    mlflow.set_registry_uri(None)
 
 
 def _frame(n: int = 50, seed: int = 0) -> pd.DataFrame:
@@ -101,6 +106,10 @@ def _register(run_id: str, value: float, holdout: str = "h1", *, higher: bool = 
         greater_is_better=higher,
         holdout_hash=holdout,
     )
+
+
+def _download(run_id: str, tmp_path: Path) -> Path:
+    return Path(mlflow.artifacts.download_artifacts(run_id=run_id, dst_path=str(tmp_path / "dl")))
 
 
 def _champion_version(pipeline: str = "churn") -> int:
@@ -225,7 +234,7 @@ def test_training_run_records_config_code_data_and_environment(
     assert json.loads(dataset_input.dataset.profile)["num_rows"] == 50
     assert {t.key: t.value for t in dataset_input.tags}["mlflow.data.context"] == "training"
 
-    root = Path(mlflow.artifacts.download_artifacts(run_id=run.run_id, dst_path=str(tmp_path / "dl")))
+    root = _download(run.run_id, tmp_path)
     assert yaml.safe_load((root / "config/resolved.yaml").read_text()) == CONFIG
     env = json.loads((root / "environment.json").read_text())
     assert env["libraries"]["lightgbm"] == tags["kpredict.lib.lightgbm"]
@@ -259,7 +268,7 @@ def test_secrets_never_reach_params_tags_or_artifacts(mlflow_store: str, tmp_pat
         pass
 
     got = MlflowClient().get_run(run.run_id)
-    root = Path(mlflow.artifacts.download_artifacts(run_id=run.run_id, dst_path=str(tmp_path / "dl")))
+    root = _download(run.run_id, tmp_path)
     recorded = json.dumps([got.data.params, got.data.tags]) + (
         root / "config/resolved.yaml"
     ).read_text()
@@ -415,6 +424,7 @@ def test_log_register_promote_resolve_and_load_give_the_same_predictions(
         (0.75, False, r"does not beat champion version 1"),
         (0.80, False, r"ties champion version 1"),
     ],
+    ids=["better-promotes", "worse-keeps", "tie-keeps"],
 )
 def test_gate_compares_values_on_the_same_holdout(
     mlflow_store: str, challenger: float, promoted: bool, reason: str
@@ -454,7 +464,7 @@ def test_gate_on_a_different_holdout_needs_an_evaluator(mlflow_store: str) -> No
 
     asked: list[str] = []
 
-    def champion_scores(value: float):
+    def champion_scores(value: float) -> Any:
         def evaluate(uri: str) -> float:
             asked.append(uri)
             return value
@@ -483,23 +493,93 @@ def test_force_promotes_a_worse_version(mlflow_store: str) -> None:
 
 
 def test_resolve_names_what_is_missing_and_what_to_do(mlflow_store: str) -> None:
-    with pytest.raises(ModelNotFoundError, match=r"No registered model 'kpredict-churn'.*kpredict train churn") as err:
+    missing_model = r"No registered model 'kpredict-churn'.*kpredict train churn"
+    with pytest.raises(ModelNotFoundError, match=missing_model) as err:
         resolve("churn")
     assert err.value.exit_code == 3
 
     run_id = _run_with_fake_model()
     _register(run_id, 0.8)
-    with pytest.raises(ModelNotFoundError, match=r"'kpredict-churn' has no alias 'champion'.*known versions: \[1\].*--model VERSION"):
+    no_alias = r"'kpredict-churn' has no alias 'champion'.*known versions: \[1\].*--model VERSION"
+    with pytest.raises(ModelNotFoundError, match=no_alias):
         resolve("churn")
-    with pytest.raises(ModelNotFoundError, match=r"'kpredict-churn' has no version 7; known versions: \[1\]"):
+    no_version = r"'kpredict-churn' has no version 7; known versions: \[1\]"
+    with pytest.raises(ModelNotFoundError, match=no_version):
         resolve("churn", 7)
-    with pytest.raises(ModelNotFoundError, match=r"No registered model 'kpredict-budget' \(asked for version 2\)"):
+    with pytest.raises(ModelNotFoundError, match=r"No registered model 'kpredict-budget'"):
         promote_if_better("budget", 2)
+
+
+def test_pipeline_names_are_lower_case_identifiers(mlflow_store: str) -> None:
+    from kpredict.errors import ConfigError
+
+    assert model_name("sales_forecast") == "kpredict-sales_forecast"
+    with pytest.raises(ConfigError, match="lower-case identifiers like 'churn'"):
+        model_name("Churn Model")
+    with pytest.raises(ConfigError, match="lower-case identifiers"):
+        with training_run("Churn", CONFIG, seed=0):
+            pass
+    assert MlflowClient().get_experiment_by_name("kpredict-Churn") is None
 
 
 def test_register_refuses_a_non_finite_metric(mlflow_store: str) -> None:
     with pytest.raises(ValueError, match="metric_value for 'auc' must be a finite number"):
         _register("0" * 32, float("nan"))
+
+
+def test_retries_get_past_a_locked_store_and_stop_on_other_errors() -> None:
+    from kpredict.tracking._retry import with_retries
+
+    calls: list[int] = []
+
+    def locked_twice() -> str:
+        calls.append(1)
+        if len(calls) < 3:
+            raise RuntimeError("(sqlite3.OperationalError) database is locked")
+        return "done"
+
+    assert with_retries(locked_twice, what="test") == "done"
+    assert len(calls) == 3
+
+    def broken() -> None:
+        calls.append(1)
+        raise RuntimeError("no such table: experiments")
+
+    calls.clear()
+    with pytest.raises(RuntimeError, match="no such table"):
+        with_retries(broken, what="test")
+    assert len(calls) == 1
+
+    def always_locked() -> None:
+        calls.append(1)
+        raise RuntimeError("database is locked")
+
+    calls.clear()
+    with pytest.raises(RuntimeError, match="database is locked"):
+        with_retries(always_locked, what="test", attempts=2)
+    assert len(calls) == 2
+
+
+def test_register_never_adds_a_second_version_when_an_attempt_fails_late(
+    mlflow_store: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mlflow.exceptions import MlflowException
+
+    run_id = _run_with_fake_model()
+    real = mlflow.register_model
+    attempts: list[str] = []
+
+    def committed_then_locked(*args, **kwargs):
+        attempts.append("call")
+        version = real(*args, **kwargs)
+        if len(attempts) == 1:
+            raise MlflowException("(sqlite3.OperationalError) database is locked")
+        return version
+
+    monkeypatch.setattr(mlflow, "register_model", committed_then_locked)
+    assert _register(run_id, 0.8) == 1
+    assert attempts == ["call"]
+    assert list(list_models("churn")["version"]) == [1]
 
 
 def test_list_models_shows_versions_aliases_and_metrics(mlflow_store: str) -> None:
@@ -517,7 +597,6 @@ def test_list_models_shows_versions_aliases_and_metrics(mlflow_store: str) -> No
     assert (table["run_id"] == run_id).all()
     assert str(table["created"].dtype) == "datetime64[ns, UTC]"
     assert list_models("budget").empty
-    assert model_name("sales_forecast") == "kpredict-sales_forecast"
 
 
 def _register_twice(run_id: str) -> list[int]:
@@ -535,7 +614,7 @@ def _register_twice(run_id: str) -> list[int]:
     ]
 
 
-def _register_in_process(uri: str, run_id: str, barrier, results) -> None:
+def _register_in_process(uri: str, run_id: str, barrier: Any, results: Any) -> None:
     """Worker of the concurrency test (module level so spawn can import it)."""
     import os
 

@@ -172,8 +172,8 @@ def validation_message(exc: ValidationError, model: type[BaseModel], source: str
         if error["type"] == "extra_forbidden":
             known = _known_keys(model, loc)
             hint = difflib.get_close_matches(str(loc[-1]), known, n=1)
-            section = format_location(loc[:-1])
-            text = f"  - unknown key {loc[-1]!r} in section {section!r}"
+            section = f"in section {format_location(loc[:-1])!r}" if len(loc) > 1 else "at the top level"
+            text = f"  - unknown key {loc[-1]!r} {section}"
             if hint:
                 text += f"; did you mean {hint[0]!r}?"
             elif known:

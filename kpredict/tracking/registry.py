@@ -191,10 +191,9 @@ def register(
 
     def already_done() -> ModelVersion | None:
         # An attempt can fail after its version was committed; find it instead of adding another.
-        return next(
-            (mv for mv in _versions(client, name) if mv.tags.get(TAG_REGISTRATION_ID) == registration_id),
-            None,
-        )
+        versions = _versions(client, name)
+        mine = (mv for mv in versions if mv.tags.get(TAG_REGISTRATION_ID) == registration_id)
+        return next(mine, None)
 
     version = with_retries(attempt, what=f"register {name}", before_retry=already_done)
     if version.run_id and version.run_id != run_id:

@@ -26,15 +26,17 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
 
+import pandas as pd
+
 from kpredict.errors import ConfigError
 from kpredict.hashing import frame_hash, object_hash
 from kpredict.tracking import store
 from kpredict.tracking._retry import with_retries
 from kpredict.tracking.environment import environment_info
 from kpredict.tracking.params import flatten_params, plain_config
+from kpredict.tracking.registry import model_name
 
 if TYPE_CHECKING:
-    import pandas as pd
     from mlflow import MlflowClient
 
 __all__ = ["TrainingRun", "experiment_name", "training_run"]
@@ -183,19 +185,21 @@ def training_run(
         The :class:`TrainingRun` to log metrics, figures, tables and dicts to.
 
     Raises:
-        ConfigError: The experiment exists but was deleted.
+        ConfigError: The pipeline name is not a lower-case identifier, or the experiment exists
+            but was deleted.
         TypeError: An input is not a pandas DataFrame.
 
     Examples:
-        >>> with training_run("churn", cfg, seed=0, inputs={"labels": labels}) as run:  # doctest: +SKIP
+        >>> with training_run("churn", cfg, seed=0, inputs={"labels": df}) as run:  # doctest: +SKIP
         ...     run.log_metrics({"holdout.auc": 0.81})
     """
     import mlflow
     from mlflow import MlflowClient
 
+    model_name(pipeline)  # the same naming rule as the registry, checked before anything is written
     frames = dict(inputs or {})
     for name, frame in frames.items():
-        if not hasattr(frame, "dtypes") or not hasattr(frame, "columns"):
+        if not isinstance(frame, pd.DataFrame):
             raise TypeError(
                 f"Input {name!r} must be a pandas DataFrame; got {type(frame).__name__}."
             )

@@ -1,0 +1,245 @@
+"""`kpredict ...`: the command line. Heavy libraries are imported inside commands so that
+``kpredict --help`` stays fast.
+
+Exit codes (../shared/RELIABILITY.md): 0 success, 2 invalid input or config, 3 model not found,
+4 infeasible request, 1 anything unexpected.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from kpredict.errors import KPredictError
+
+app = typer.Typer(
+    name="kpredict",
+    help="Predictive analytics for four recurring decisions: stock, retain, investigate, spend.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+data_app = typer.Typer(help="The embedded demo company.", no_args_is_help=True)
+features_app = typer.Typer(help="The feature store: list, show and materialise feature views.", no_args_is_help=True)
+config_app = typer.Typer(help="Validate configuration files.", no_args_is_help=True)
+models_app = typer.Typer(help="The model registry (MLflow).", no_args_is_help=True)
+app.add_typer(data_app, name="data")
+app.add_typer(features_app, name="features")
+app.add_typer(config_app, name="config")
+app.add_typer(models_app, name="models")
+
+logger = logging.getLogger("kpredict.cli")
+
+ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="Feature repository YAML.")]
+DataOption = Annotated[Optional[Path], typer.Option("--data", help="Data directory (default: the demo config's data_dir).")]
+StoreOption = Annotated[Optional[Path], typer.Option("--store", help="Materialised views directory (default: the demo config's).")]
+
+
+def _console(stderr: bool = False):
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+
+
+def _configure_logging(verbose: int) -> None:
+    from rich.logging import RichHandler
+
+    level = logging.WARNING if verbose <= 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    handler = RichHandler(console=_console(stderr=True), show_path=False, rich_tracebacks=False)
+    logging.basicConfig(level=level, handlers=[handler], format="%(message)s", force=True)
+
+
+def handle_errors(command):
+    """Turn our errors into a one-paragraph message and the documented exit code."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except KPredictError as exc:
+            _console(stderr=True).print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+            raise typer.Exit(exc.exit_code) from None
+
+    return wrapper
+
+
+@app.callback()
+def main_callback(
+    verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="More logging (-v, -vv).")] = 0,
+) -> None:
+    """kpredict command line."""
+    _configure_logging(verbose)
+
+
+@app.command()
+@handle_errors
+def version() -> None:
+    """Print the kpredict version."""
+    from kpredict import __version__
+
+    typer.echo(__version__)
+
+
+# ---------------------------------------------------------------------------- data
+
+
+@data_app.command("generate")
+@handle_errors
+def data_generate(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output directory.")] = Path("data/demo"),
+    size: Annotated[str, typer.Option(help="small | default | large")] = "default",
+    seed: Annotated[int, typer.Option(help="Generator seed.")] = 0,
+) -> None:
+    """Generate the demo company (deterministic: same seed and size give identical files)."""
+    from kpredict.datasets import generate
+
+    manifest = generate(out, size=size, seed=seed, progress=True)
+    table = _table("table", "rows")
+    for name, rows in manifest.tables.items():
+        table.add_row(name, f"{rows:,}")
+    _console().print(table)
+    _console().print(f"demo company ({size}, seed {seed}) written to {out}")
+
+
+# ---------------------------------------------------------------------------- features
+
+
+def _demo_config():
+    from kpredict.config import load_config
+    from kpredict.config.demo import DemoConfig
+
+    path = Path("configs/demo.yaml")
+    return load_config(path, DemoConfig) if path.is_file() else DemoConfig()
+
+
+def _store(config: Path, data: Path | None, store: Path | None):
+    from kpredict.features import FeatureStore
+
+    demo = _demo_config()
+    return FeatureStore.from_yaml(config, data_dir=data or Path(demo.data_dir), store_dir=store or Path(demo.feature_store_dir))
+
+
+def _table(*columns: str):
+    """A table whose first column (a name users copy into commands) never wraps."""
+    from rich.table import Table
+
+    table = Table(header_style="bold")
+    for position, column in enumerate(columns):
+        table.add_column(column, no_wrap=position == 0)
+    return table
+
+
+@features_app.command("list")
+@handle_errors
+def features_list(config: ConfigOption = Path("configs/features.yaml")) -> None:
+    """List feature views: entities, source, TTL, feature count and definition hash."""
+    from kpredict.config import load_config
+    from kpredict.features import FeatureRepoConfig
+
+    repo = load_config(config, FeatureRepoConfig)
+    table = _table("view", "entities", "source", "ttl", "features", "hash")
+    for name, view in repo.feature_views.items():
+        table.add_row(name, ", ".join(view.entities) or "-", view.source or "-", view.ttl or "-", str(len(view.features)), repo.view_hash(name)[:12])
+    _console().print(table)
+
+
+@features_app.command("show")
+@handle_errors
+def features_show(
+    view: Annotated[str, typer.Argument(help="Feature view name.")],
+    config: ConfigOption = Path("configs/features.yaml"),
+    lang: Annotated[str, typer.Option(help="en | zh")] = "en",
+) -> None:
+    """Show one view's features with their transforms and business descriptions."""
+    from kpredict.config import load_config
+    from kpredict.features import FeatureRepoConfig, FeatureStore
+
+    repo = load_config(config, FeatureRepoConfig)
+    frame = FeatureStore(repo, data_dir=".").describe(view)
+    table = _table("feature", "transform", "dtype", "description")
+    for row in frame.itertuples():
+        table.add_row(row.feature, row.transform, row.dtype, row.description_zh if lang == "zh" else row.description_en)
+    _console().print(table)
+
+
+@features_app.command("materialize")
+@handle_errors
+def features_materialize(
+    config: ConfigOption = Path("configs/features.yaml"),
+    data: DataOption = None,
+    store: StoreOption = None,
+    view: Annotated[Optional[list[str]], typer.Option("--view", help="Only these views (repeatable).")] = None,
+) -> None:
+    """Materialise feature views to parquet (one folder per view version)."""
+    feature_store = _store(config, data, store)
+    infos = feature_store.materialize(view, progress=True)
+    print_materialisation(infos)
+
+
+def print_materialisation(infos) -> None:
+    """A summary table of materialised views."""
+    table = _table("view", "rows", "definition hash", "data hash", "path")
+    for info in infos.values():
+        table.add_row(info.view, f"{info.rows:,}", info.definition_hash[:12], info.data_hash[:12], str(info.path or "(memory)"))
+    _console().print(table)
+
+
+# ---------------------------------------------------------------------------- config
+
+
+@config_app.command("check")
+@handle_errors
+def config_check(directory: Annotated[Path, typer.Argument(help="Config directory.")] = Path("configs")) -> None:
+    """Validate every YAML file in a directory against its schema."""
+    from kpredict.config import check_configs
+
+    loaded = check_configs(directory)
+    for stem in loaded:
+        _console().print(f"[green]ok[/]  {directory / (stem + '.yaml')}")
+
+
+# ---------------------------------------------------------------------------- models
+
+
+@models_app.command("list")
+@handle_errors
+def models_list(pipeline: Annotated[Optional[str], typer.Option(help="Only this pipeline.")] = None) -> None:
+    """List registered model versions with their aliases and gate metric."""
+    from kpredict.tracking import list_models
+
+    frame = list_models(pipeline)
+    if frame.empty:
+        _console().print("no registered models yet; train one with 'kpredict train <pipeline>'")
+        return
+    table = _table(*map(str, frame.columns))
+    for row in frame.itertuples(index=False):
+        table.add_row(*[str(value) for value in row])
+    _console().print(table)
+
+
+# ---------------------------------------------------------------------------- demo
+
+
+@app.command()
+@handle_errors
+def demo(
+    size: Annotated[Optional[str], typer.Option(help="small | default | large (overrides configs/demo.yaml)")] = None,
+    seed: Annotated[Optional[int], typer.Option(help="Generator seed (overrides configs/demo.yaml)")] = None,
+) -> None:
+    """Generate the demo company and materialise its features (pipelines join in later)."""
+    from kpredict.demo import run_demo
+
+    run_demo(size=size, seed=seed, console=_console())
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)

@@ -1,0 +1,68 @@
+"""`kpredict demo`: the embedded default, end to end on the generated demo company.
+
+Today it generates the company and materialises every feature view; the training pipelines and
+scoring join this recipe as they land.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+from kpredict.config import load_config
+from kpredict.config.demo import DemoConfig
+
+__all__ = ["run_demo"]
+
+logger = logging.getLogger(__name__)
+
+
+def run_demo(*, size: str | None = None, seed: int | None = None, config_path: str | Path = "configs/demo.yaml", console: Any = None) -> dict[str, Any]:
+    """Generate → materialise → summarise. CLI flags override ``configs/demo.yaml``.
+
+    Returns:
+        A summary dict (data directory, table rows, materialised views) for callers and tests.
+    """
+    from rich.console import Console
+
+    from kpredict.datasets import generate
+    from kpredict.features import FeatureStore
+
+    console = console or Console()
+    overrides = {key: value for key, value in {"size": size, "seed": seed}.items() if value is not None}
+    config_path = Path(config_path)
+    config = load_config(config_path, DemoConfig, overrides=overrides) if config_path.is_file() else DemoConfig(**overrides)
+
+    started = time.perf_counter()
+    console.rule(f"kpredict demo — company '{config.size}', seed {config.seed}")
+    manifest = generate(config.data_dir, size=config.size, seed=config.seed, progress=True)
+    console.print(f"generated {len(manifest.tables)} tables in {config.data_dir} ({time.perf_counter() - started:.1f} s)")
+
+    store = FeatureStore.from_yaml(config.features, data_dir=config.data_dir, store_dir=config.feature_store_dir)
+    infos = store.materialize(progress=True)
+    _print_views(console, store, infos)
+    console.print(f"done in {time.perf_counter() - started:.1f} s")
+    return {"data_dir": config.data_dir, "tables": manifest.tables, "views": infos}
+
+
+def _print_views(console: Any, store: Any, infos: dict) -> None:
+    from rich.table import Table
+
+    table = Table(header_style="bold", title="Feature views")
+    table.add_column("feature view", no_wrap=True)
+    for column in ("keys", "rows", "ttl", "version", "features"):
+        table.add_column(column)
+    for name in store.view_names():
+        view = store.repo.feature_views[name]
+        info = infos.get(name)
+        table.add_row(
+            name,
+            ", ".join(store.repo.join_keys(name)) or "(entity time)",
+            f"{info.rows:,}" if info else "on demand",
+            view.ttl or "-",
+            store.view_hash(name)[:10],
+            ", ".join(view.feature_names()),
+        )
+    console.print(table)

@@ -1,0 +1,74 @@
+"""The command line: commands work on the demo company and errors map to the documented exit codes."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from kpredict.cli.main import app
+
+REPO = Path(__file__).resolve().parents[1]
+runner = CliRunner()
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch) -> Path:
+    """A working directory with the repository's configs, as a user's checkout would have."""
+    shutil.copytree(REPO / "configs", tmp_path / "configs")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_help_lists_the_command_groups():
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    for command in ("demo", "data", "features", "config", "models"):
+        assert command in result.output
+
+
+def test_config_check_passes_on_the_repository_and_fails_with_exit_2(project):
+    ok = runner.invoke(app, ["config", "check", "configs"])
+    assert ok.exit_code == 0, ok.output
+    assert "features.yaml" in ok.output
+    (project / "configs" / "demo.yaml").write_text("seed: 1\nsizee: small\n")
+    bad = runner.invoke(app, ["config", "check", "configs"])
+    assert bad.exit_code == 2
+    assert "unknown key 'sizee'" in bad.output
+
+
+def test_data_generate_writes_the_company_and_refuses_unknown_sizes(project):
+    result = runner.invoke(app, ["data", "generate", "--out", "out", "--size", "small", "--seed", "1"])
+    assert result.exit_code == 0, result.output
+    assert (project / "out" / "manifest.json").is_file()
+    bad = runner.invoke(app, ["data", "generate", "--out", "out2", "--size", "huge"])
+    assert bad.exit_code == 2
+    assert "huge" in bad.output and not (project / "out2" / "manifest.json").exists()
+
+
+def test_features_list_show_and_materialize(project, small_demo):
+    listed = runner.invoke(app, ["features", "list"])
+    assert listed.exit_code == 0 and "customer_orders" in listed.output
+    shown = runner.invoke(app, ["features", "show", "customer_orders", "--lang", "zh"])
+    assert shown.exit_code == 0 and "近30天订单数" in shown.output
+    unknown = runner.invoke(app, ["features", "show", "nope"])
+    assert unknown.exit_code == 2 and "unknown feature view 'nope'" in unknown.output
+    done = runner.invoke(app, ["features", "materialize", "--data", str(small_demo), "--store", "fs", "--view", "customer_orders"])
+    assert done.exit_code == 0, done.output
+    assert list((project / "fs" / "customer_orders").glob("*/data.parquet"))
+
+
+def test_materialize_with_missing_data_exits_2_naming_the_file(project):
+    result = runner.invoke(app, ["features", "materialize", "--data", "nowhere", "--store", "fs", "--view", "customer_orders"])
+    assert result.exit_code == 2
+    assert "orders.parquet does not exist" in result.output
+
+
+def test_demo_generates_materialises_and_summarises(project):
+    result = runner.invoke(app, ["demo", "--size", "small"])
+    assert result.exit_code == 0, result.output
+    assert "Feature views" in result.output and "customer_orders" in result.output
+    assert (project / "data" / "demo" / "manifest.json").is_file()
+    assert list((project / "data" / "feature_store").glob("*/*/meta.json"))
