@@ -22,7 +22,7 @@ from kpredict.features.definitions import (
     RatioTransform,
     RecencyTransform,
 )
-from kpredict.features.materialize import EVENT_TS, LAST_EVENT_TS, MaterialisedView
+from kpredict.features.materialize import MaterialisedView, plain_key
 
 __all__ = ["JoinResult", "asof_join_view", "calendar_features", "cast_feature"]
 
@@ -83,15 +83,10 @@ def asof_join_view(
         )
     _check_key_dtypes(view_name, keys, entity, mat.frame)
     materialised = [f.name for f in view.features if f.name in mat.frame.columns]
-    left = pd.DataFrame({k: _plain(entity[k]) for k in keys})
+    left = pd.DataFrame({k: plain_key(entity[k]) for k in keys})
     left["__t"] = entity_ns
     left["__row"] = np.arange(len(left), dtype=np.int64)
-    right = pd.DataFrame({k: _plain(mat.frame[k]) for k in keys})
-    right["__t"] = mat.frame[EVENT_TS].to_numpy("datetime64[ns]").view(np.int64)
-    right["__last"] = mat.frame[LAST_EVENT_TS].to_numpy("datetime64[ns]").view(np.int64)
-    for name in materialised:
-        right[name] = mat.frame[name]
-    joined = _duckdb_asof(left, right, keys, ["__last", *materialised], inclusive)
+    joined = _duckdb_asof(left, mat.join_table, keys, ["__last", *materialised], inclusive)
 
     last = joined["__last"].to_numpy(dtype=np.float64, na_value=np.nan)
     found = ~np.isnan(last)
@@ -117,13 +112,6 @@ def asof_join_view(
         elif isinstance(transform, CalendarTransform):
             out[feature.name] = calendar_features(entity_ns, transform.part)
     return JoinResult(features=out, stale_rows=int(stale.sum()))
-
-
-def _plain(values: pd.Series) -> np.ndarray | pd.Series:
-    """Key values DuckDB can compare: categoricals become their values."""
-    if isinstance(values.dtype, pd.CategoricalDtype):
-        return values.astype(values.cat.categories.dtype)
-    return values.reset_index(drop=True)
 
 
 def _safe_divide(numerator, denominator: np.ndarray) -> np.ndarray:

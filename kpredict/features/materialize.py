@@ -9,7 +9,7 @@ as-of join reads back exactly, at any time, without computing anything at join t
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -48,6 +48,27 @@ class MaterialisedView:
     keys: list[str]
     tz_aware: bool
     categories: dict[str, list[str]]
+    _join_table: pd.DataFrame | None = field(default=None, repr=False)
+
+    @property
+    def join_table(self) -> pd.DataFrame:
+        """The table as the join reads it (times as int64 ns), built once and reused by every join."""
+        if self._join_table is None:
+            table = pd.DataFrame({key: plain_key(self.frame[key]) for key in self.keys})
+            table["__t"] = self.frame[EVENT_TS].to_numpy("datetime64[ns]").view(np.int64)
+            table["__last"] = self.frame[LAST_EVENT_TS].to_numpy("datetime64[ns]").view(np.int64)
+            for name in self.frame.columns:
+                if name not in table.columns and name not in (EVENT_TS, LAST_EVENT_TS):
+                    table[name] = self.frame[name].to_numpy()
+            self._join_table = table
+        return self._join_table
+
+
+def plain_key(values: pd.Series) -> np.ndarray:
+    """Key values DuckDB can compare: categoricals become their values."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        values = values.astype(values.cat.categories.dtype)
+    return values.to_numpy()
 
 
 def needed_columns(repo: FeatureRepoConfig, view_name: str) -> list[str]:
@@ -83,23 +104,38 @@ def _check_dtypes(view_name: str, view: FeatureView, frame: pd.DataFrame) -> Non
 
 def _key_codes(frame: pd.DataFrame, keys: list[str]) -> np.ndarray:
     """Integer code per row, ordered like the sorted key values (so output order is stable)."""
+    if len(keys) == 1:
+        return pd.factorize(frame[keys[0]], sort=True)[0].astype(np.int64)
     return frame.groupby(keys, sort=True, dropna=False).ngroup().to_numpy(np.int64)
+
+
+def _adjacent_ties(*columns: np.ndarray) -> np.ndarray:
+    """For sorted rows, True where a row equals the previous one on every given column."""
+    n = len(columns[0])
+    tie = np.zeros(n, dtype=bool)
+    if n > 1:
+        tie[1:] = True
+        for column in columns:
+            tie[1:] &= column[1:] == column[:-1]
+    return tie
 
 
 def _tie_break_order(view_name: str, view: FeatureView, frame: pd.DataFrame, codes: np.ndarray) -> np.ndarray:
     """Sort order of source rows independent of how the source happened to be ordered."""
     ts = frame[view.event_timestamp].to_numpy(np.int64)
     created = frame[view.created_timestamp].to_numpy(np.int64) if view.created_timestamp else np.zeros(len(ts), np.int64)
+    order = np.lexsort([created, ts, codes])
+    ties = _adjacent_ties(codes[order], ts[order], created[order])
+    if not ties.any():
+        return order
     point_values = any(isinstance(f.transform, (LatestTransform, LagTransform, RollingTransform)) for f in view.features)
-    if point_values and len(ts):
-        stacked = pd.DataFrame({"c": codes, "t": ts, "r": created})
-        dup = stacked.duplicated(keep=False)
-        if dup.any():
-            what = ", ".join([*view.entities, view.event_timestamp] + ([view.created_timestamp] if view.created_timestamp else []))
-            raise SchemaError(
-                f"feature view {view_name!r}: {int(dup.sum())} rows share the same ({what}); "
-                "the latest value would be ambiguous. Add a created_timestamp column or de-duplicate the source."
-            )
+    if point_values:
+        what = ", ".join([*view.entities, view.event_timestamp] + ([view.created_timestamp] if view.created_timestamp else []))
+        shared = int(ties.sum() + np.count_nonzero(np.diff(ties.astype(np.int8)) == 1))
+        raise SchemaError(
+            f"feature view {view_name!r}: {shared} rows share the same ({what}); "
+            "the latest value would be ambiguous. Add a created_timestamp column or de-duplicate the source."
+        )
     # Rows tied on (entity, time, created) only feed window aggregates; ordering them by value makes
     # float sums independent of the input order.
     value_keys = []
@@ -114,11 +150,13 @@ def _tie_break_order(view_name: str, view: FeatureView, frame: pd.DataFrame, cod
 
 def _query_points(events: SortedEvents, windows_ns: list[int]) -> tuple[np.ndarray, np.ndarray]:
     """Every (code, time) at which some feature may change, unique and sorted."""
-    codes = [events.codes] * (1 + len(windows_ns))
-    times = [events.times] + [events.times + np.int64(w) for w in windows_ns]
-    points = pd.DataFrame({"c": np.concatenate(codes), "t": np.concatenate(times)})
-    points = points.drop_duplicates().sort_values(["c", "t"], kind="mergesort")
-    return points["c"].to_numpy(np.int64), points["t"].to_numpy(np.int64)
+    codes = np.concatenate([events.codes] * (1 + len(windows_ns)))
+    times = np.concatenate([events.times] + [events.times + np.int64(w) for w in windows_ns])
+    if windows_ns:
+        order = np.lexsort([times, codes])
+        codes, times = codes[order], times[order]
+    keep = ~_adjacent_ties(codes, times)
+    return codes[keep], times[keep]
 
 
 def materialise_view(repo: FeatureRepoConfig, view_name: str, source: LoadedSource) -> MaterialisedView:

@@ -44,6 +44,19 @@ class SortedEvents:
         return np.repeat(starts, np.diff(np.append(starts, n))).astype(np.int64)
 
 
+def dense_ranks(values: np.ndarray) -> np.ndarray:
+    """Rank of each value among the distinct values (0-based), from one stable argsort."""
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    step = np.empty(len(values), dtype=np.int64)
+    if len(values):
+        step[0] = 0
+        np.not_equal(ordered[1:], ordered[:-1], out=step[1:])
+    ranks = np.empty(len(values), dtype=np.int64)
+    ranks[order] = np.cumsum(step)
+    return ranks
+
+
 def count_visible(events: SortedEvents, codes: np.ndarray, times: np.ndarray, *, inclusive: bool) -> np.ndarray:
     """Global index one past the last event of the same entity at/before each query time.
 
@@ -52,11 +65,11 @@ def count_visible(events: SortedEvents, codes: np.ndarray, times: np.ndarray, *,
     """
     if len(events.codes) == 0:
         return np.zeros(len(codes), dtype=np.int64)
-    # Dense ranks over every time involved keep (code, rank) inside int64 whatever the span.
-    universe = np.unique(np.concatenate([events.times, times]))
-    width = np.int64(len(universe) + 1)
-    ev_key = events.codes.astype(np.int64) * width + np.searchsorted(universe, events.times)
-    q_key = codes.astype(np.int64) * width + np.searchsorted(universe, times)
+    # Dense ranks over every time involved keep (code, rank) inside int64 whatever the time span.
+    ranks = dense_ranks(np.concatenate([events.times, times]))
+    width = np.int64(ranks.max() + 2)
+    ev_key = events.codes.astype(np.int64) * width + ranks[: len(events.times)]
+    q_key = codes.astype(np.int64) * width + ranks[len(events.times) :]
     return np.searchsorted(ev_key, q_key, side="right" if inclusive else "left").astype(np.int64)
 
 
