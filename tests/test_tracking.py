@@ -649,3 +649,12 @@ def test_processes_registering_at_once_get_distinct_versions(mlflow_store: str) 
     assert [w.exitcode for w in workers] == [0, 0]
     assert sorted(versions) == [1, 2, 3, 4, 5, 6]
     assert sorted(list_models("churn")["version"]) == [1, 2, 3, 4, 5, 6]
+
+
+def test_secret_key_names_are_masked_but_ordinary_keys_are_not():
+    from kpredict.tracking.params import is_secret_key
+
+    for name in ("password", "db_password", "api_key", "apiKey", "aws_secret_access_key", "token", "key"):
+        assert is_secret_key(name), name
+    for name in ("join_keys", "entity_key", "sort_key", "primary_key", "monkey", "seed"):
+        assert not is_secret_key(name), name

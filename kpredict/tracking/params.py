@@ -4,8 +4,9 @@ Why here and not in MLflow: MLflow logs whatever it is given, and params, tags a
 readable by anyone with access to the tracking store. A secret must never get that far.
 
 A value is masked (replaced by ``"***"``) when its key looks secret (a word of the key is one of
-``password``, ``passwd``, ``pwd``, ``secret``, ``token``, ``key``, ``apikey``, ``credential(s)``;
-``api_key``, ``accessToken`` and ``db-password`` all count) or when it is a pydantic ``SecretStr`` /
+``password``, ``passwd``, ``pwd``, ``secret``, ``token``, ``apikey``, ``credential(s)``, or ``key``
+alone or after api/access/secret/private/auth/signing/encryption; ``api_key``, ``accessToken`` and
+``db-password`` count, ``join_keys`` and ``entity_key`` do not) or when it is a pydantic ``SecretStr`` /
 ``SecretBytes``. Whole sub-trees under a secret key are masked. Passwords inside URLs
 (``scheme://user:password@host``) are masked wherever they appear.
 """
@@ -32,8 +33,10 @@ MAX_PARAM_VALUE_LENGTH = 6000
 MAX_PARAM_KEY_LENGTH = 250
 
 _SECRET_WORDS = frozenset(
-    {"password", "passwd", "pwd", "secret", "token", "key", "apikey", "credential", "credentials"}
+    {"password", "passwd", "pwd", "secret", "token", "apikey", "credential", "credentials"}
 )
+# "key" alone is too common a word (join keys, sort keys): secret only with one of these before it.
+_SECRET_KEY_QUALIFIERS = frozenset({"api", "access", "secret", "private", "auth", "signing", "encryption"})
 _WORD_SPLIT = re.compile(r"[^A-Za-z0-9]+|(?<=[a-z0-9])(?=[A-Z])")
 _URL_PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.\-]*://[^/\s:@]*:)[^/\s@]+@")
 _PARAM_KEY_BAD = re.compile(r"[^\w.\- /:]")
@@ -41,8 +44,10 @@ _PARAM_KEY_BAD = re.compile(r"[^\w.\- /:]")
 
 def is_secret_key(key: object) -> bool:
     """True when a config key names something secret (see the module docstring for the words)."""
-    words = {word.lower() for word in _WORD_SPLIT.split(str(key)) if word}
-    return bool(words & _SECRET_WORDS)
+    words = [word.lower() for word in _WORD_SPLIT.split(str(key)) if word]
+    if set(words) & _SECRET_WORDS or words == ["key"]:
+        return True
+    return any(word == "key" and previous in _SECRET_KEY_QUALIFIERS for previous, word in zip(words, words[1:]))
 
 
 def plain_config(config: Any) -> Any:
