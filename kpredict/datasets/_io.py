@@ -1,8 +1,7 @@
 """Atomic writes of the demo files and the small array-to-Arrow helpers every domain module shares.
 
-Why atomic: a reader (or a crashed run) must never see a half-written parquet file. Each file is
-written under a hidden temporary name in its final folder and moved into place with ``os.replace``,
-which is atomic on one file system.
+Why atomic: a reader (or a crashed run) must never see a half-written parquet file
+(``kpredict.io.atomic_path``: a temporary file in the final folder, then ``os.replace``).
 
 Why Arrow tables built from arrays (not pandas): fixed column types (``timestamp[ns]``, ``string``,
 ``int64``...), no index and no pandas metadata, so the bytes depend only on the data.
@@ -11,15 +10,14 @@ Why Arrow tables built from arrays (not pandas): fixed column types (``timestamp
 from __future__ import annotations
 
 import json
-import os
-import tempfile
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from kpredict.io import atomic_path, write_text
 
 __all__ = [
     "format_ids",
@@ -30,32 +28,15 @@ __all__ = [
 ]
 
 
-def _write_atomic(path: Path, write: Callable[[str], None]) -> None:
-    """Run ``write(temp_path)`` then move the temporary file onto ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_parquet_atomic(table: pa.Table, path: Path) -> None:
     """Write ``table`` as zstd parquet at ``path``, atomically."""
-    _write_atomic(path, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
+    with atomic_path(path) as tmp:
+        pq.write_table(table, tmp, compression="zstd")
 
 
 def write_json_atomic(obj: Any, path: Path) -> None:
     """Write ``obj`` as indented JSON with sorted keys (stable bytes), atomically."""
-    text = json.dumps(obj, indent=2, sort_keys=True, allow_nan=False) + "\n"
-
-    def write(tmp: str) -> None:
-        Path(tmp).write_text(text, encoding="utf-8")
-
-    _write_atomic(path, write)
+    write_text(json.dumps(obj, indent=2, sort_keys=True, allow_nan=False) + "\n", path)
 
 
 def strings(codes: np.ndarray, categories: list[str] | tuple[str, ...] | np.ndarray) -> pa.Array:

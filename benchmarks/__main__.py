@@ -1,0 +1,23 @@
+"""`make bench`: every benchmark, each printing ratios against the raw library in the same run.
+
+Usage: python -m benchmarks [--quick]   (--quick: a 10x smaller feature join for a fast look)
+"""
+
+from __future__ import annotations
+
+import sys
+
+from benchmarks import bench_feature_join, bench_generate, bench_startup, bench_tracking
+
+
+def main() -> None:
+    quick = "--quick" in sys.argv[1:]
+    bench_startup.main()
+    bench_generate.main()
+    join_args = ["--events", "1000000", "--entities", "100000"] if quick else []
+    bench_feature_join.main(join_args)
+    bench_tracking.main([])
+
+
+if __name__ == "__main__":
+    main()
