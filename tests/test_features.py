@@ -390,6 +390,22 @@ def test_csv_and_sql_sources_give_the_same_features_as_parquet(tmp_path):
     pd.testing.assert_frame_equal(frames[0], frames[2])
 
 
+def test_duckdb_table_source_gives_the_same_features_as_parquet(tmp_path):
+    import duckdb
+
+    events = _simple_events()
+    events.to_parquet(tmp_path / "events.parquet", index=False)
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as con:
+        con.register("frame", events)
+        con.execute("CREATE TABLE events AS SELECT * FROM frame")
+    entity = pd.DataFrame({"k": ["a", "b"], "event_timestamp": pd.to_datetime(["2025-01-05 12:00", "2025-01-04 00:00"])})
+    spec = oracle_repo().model_dump()
+    parquet = FeatureStore(FeatureRepoConfig.model_validate(spec), tmp_path).training_frame(entity, ["things"])
+    spec["sources"] = {"events": {"kind": "duckdb", "database": "warehouse.duckdb", "table": "events"}}
+    table = FeatureStore(FeatureRepoConfig.model_validate(spec), tmp_path).training_frame(entity, ["things"])
+    pd.testing.assert_frame_equal(parquet, table)
+
+
 def test_config_errors_name_the_view_and_the_reference():
     spec = oracle_repo().model_dump()
     spec["feature_views"]["things"]["features"].append(_feature("bad", {"kind": "ratio", "numerator": "nope", "denominator": "latest_v"}))
