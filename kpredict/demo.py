@@ -52,17 +52,21 @@ def _print_views(console: Any, store: Any, infos: dict) -> None:
 
     table = Table(header_style="bold", title="Feature views")
     table.add_column("feature view", no_wrap=True)
-    for column in ("keys", "rows", "ttl", "version", "features"):
-        table.add_column(column)
+    table.add_column("keys")
+    table.add_column("features", justify="right")
+    table.add_column("rows", justify="right", no_wrap=True)
+    table.add_column("ttl", no_wrap=True)
+    table.add_column("version", no_wrap=True)
     for name in store.view_names():
         view = store.repo.feature_views[name]
         info = infos.get(name)
         table.add_row(
             name,
             ", ".join(store.repo.join_keys(name)) or "(entity time)",
+            str(len(view.features)),
             f"{info.rows:,}" if info else "on demand",
             view.ttl or "-",
             store.view_hash(name)[:10],
-            ", ".join(view.feature_names()),
         )
     console.print(table)
+    console.print("each feature's definition and meaning: kpredict features show VIEW [--lang zh]")
