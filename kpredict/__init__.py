@@ -15,6 +15,8 @@ _EXPORTS: dict[str, str] = {
     # feature store
     "FeatureStore": "kpredict.features.store",
     "FeatureRepoConfig": "kpredict.features.definitions",
+    # scoring
+    "score": "kpredict.scoring.interface",
     # demo company
     "generate_demo": "kpredict.datasets",
     # config
@@ -46,6 +48,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     )
     from kpredict.features.definitions import FeatureRepoConfig
     from kpredict.features.store import FeatureStore
+    from kpredict.scoring.interface import score
 
 
 def __getattr__(name: str) -> Any:

@@ -48,3 +48,31 @@ def _isolated_mlflow(tmp_path_factory):
             os.environ.pop(name, None)
         else:
             os.environ[name] = value
+
+
+@pytest.fixture(scope="session")
+def churn_project(tmp_path_factory, small_demo):
+    """A project directory whose MLflow store holds a churn model trained on the small demo.
+
+    Returns (project directory, training result). Trained once per session (3 optuna trials).
+    """
+    from kpredict.pipelines.churn import train
+
+    project = tmp_path_factory.mktemp("churn_project")
+    config = load_churn_test_config(project, small_demo)
+    result = train(config)
+    return project, config, result
+
+
+def load_churn_test_config(project: Path, data_dir: Path):
+    """The repository's churn config pointed at ``data_dir`` with a quick search."""
+    from kpredict.pipelines.churn.train import load_churn_config
+
+    repo = Path(__file__).resolve().parents[1]
+    return load_churn_config(
+        repo / "configs" / "churn.yaml",
+        data_dir=str(data_dir),
+        features=str(repo / "configs" / "features.yaml"),
+        feature_store_dir=str(project / "feature_store"),
+        **{"model.n_trials": 3, "decision.capacity": 20},
+    )

@@ -222,6 +222,104 @@ def models_list(pipeline: Annotated[Optional[str], typer.Option(help="Only this 
     _console().print(table)
 
 
+@models_app.command("promote")
+@handle_errors
+def models_promote(
+    pipeline: Annotated[str, typer.Argument(help="Pipeline name.")],
+    version: Annotated[int, typer.Argument(help="Model version to make @champion.")],
+) -> None:
+    """Make VERSION the @champion of a pipeline's model (a deliberate, forced promotion)."""
+    from kpredict.tracking import promote_if_better
+
+    decision = promote_if_better(pipeline, version, force=True)
+    _console().print(decision.reason)
+
+
+# ---------------------------------------------------------------------------- train / score / report
+
+
+@app.command()
+@handle_errors
+def train(
+    pipeline: Annotated[str, typer.Argument(help="sales_forecast | churn | risk_anomaly | budget")],
+    config: Annotated[Optional[Path], typer.Option("--config", "-c", help="Pipeline YAML (default configs/<pipeline>.yaml).")] = None,
+    data: Annotated[Optional[Path], typer.Option("--data", help="Data directory (overrides the config).")] = None,
+    trials: Annotated[Optional[int], typer.Option("--trials", help="optuna trials (overrides the config).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Promote to @champion even if it does not beat the champion.")] = False,
+) -> None:
+    """Train a pipeline, log the run to MLflow, register the model and apply the champion gate."""
+    import importlib
+
+    from kpredict.errors import ConfigError
+    from kpredict.pipelines import PIPELINES
+
+    if pipeline not in PIPELINES:
+        raise ConfigError(f"unknown pipeline {pipeline!r}; expected one of {list(PIPELINES)}")
+    try:
+        module = importlib.import_module(f"kpredict.pipelines.{pipeline}")
+    except ModuleNotFoundError:
+        raise ConfigError(f"pipeline {pipeline!r} cannot be trained yet") from None
+    overrides = {"data_dir": str(data) if data else None, "model.n_trials": trials}
+    result = module.train(config or Path(f"configs/{pipeline}.yaml"), force=force, **overrides)
+    table = _table("metric", "value")
+    for name, value in sorted(result.metrics.items()):
+        if name.startswith(("holdout_", "baseline_holdout_")):
+            table.add_row(name, f"{value:.4f}")
+    _console().print(table)
+    _console().print(f"run {result.run_id}: registered version {result.model_version}; {result.promotion_reason}")
+
+
+@app.command()
+@handle_errors
+def score(
+    pipeline: Annotated[str, typer.Argument(help="sales_forecast | churn | risk_anomaly | budget")],
+    as_of: Annotated[str, typer.Option("--as-of", help="Score as of this date (YYYY-MM-DD).")],
+    model: Annotated[str, typer.Option("--model", help="'champion' (or another alias) or a version number.")] = "champion",
+    out: Annotated[Optional[Path], typer.Option("--out", help="Output file (.parquet/.csv) inside --output-dir.")] = None,
+    output_dir: Annotated[Path, typer.Option("--output-dir", help="Directory every output stays inside.")] = Path("output"),
+    input_path: Annotated[Optional[Path], typer.Option("--input", help="Score this features table instead of the feature store.")] = None,
+    config: Annotated[Optional[Path], typer.Option("--config", "-c", help="Pipeline YAML (default configs/<pipeline>.yaml).")] = None,
+    explain_top: Annotated[Optional[str], typer.Option("--explain-top", help="Rows to explain: all, a count, 10% (default from the model).")] = None,
+    engine: Annotated[str, typer.Option("--engine", help="local | dask")] = "local",
+    chunk_rows: Annotated[int, typer.Option("--chunk-rows", help="Rows predicted at a time.")] = 200_000,
+    strict: Annotated[bool, typer.Option("--strict", help="Extra input columns are an error.")] = False,
+    reject_bad_rows: Annotated[bool, typer.Option("--reject-bad-rows", help="Set rows with inf/unparseable numbers aside instead of failing.")] = False,
+    allow_version_mismatch: Annotated[bool, typer.Option("--allow-version-mismatch", help="Score a model trained under other library versions.")] = False,
+) -> None:
+    """Score with a registered model; writes the output, a rejects file if any, and a manifest."""
+    from kpredict.scoring import score as run_score
+
+    result = run_score(
+        pipeline, as_of, model=model, out=out, output_dir=output_dir, input_path=input_path,
+        config=config or Path(f"configs/{pipeline}.yaml"), explain_top=explain_top, engine=engine,
+        chunk_rows=chunk_rows, strict=strict, bad_rows="reject" if reject_bad_rows else "error",
+        allow_version_mismatch=allow_version_mismatch,
+    )
+    counts = ", ".join(f"{k} {v:,}" for k, v in result.counts.items())
+    _console().print(f"wrote {result.output} ({counts}); manifest {result.manifest}")
+
+
+@app.command()
+@handle_errors
+def report(
+    pipeline: Annotated[str, typer.Argument(help="churn")],
+    as_of: Annotated[str, typer.Option("--as-of", help="Report as of this date (YYYY-MM-DD).")],
+    lang: Annotated[str, typer.Option("--lang", help="zh | en")] = "en",
+    model: Annotated[str, typer.Option("--model", help="'champion' or a version number.")] = "champion",
+    output_dir: Annotated[Path, typer.Option("--output-dir", help="Where the report files go.")] = Path("output"),
+    config: Annotated[Optional[Path], typer.Option("--config", "-c", help="Pipeline YAML.")] = None,
+) -> None:
+    """Write the business report (churn: the retention list as Excel + HTML)."""
+    from kpredict.errors import ConfigError
+    from kpredict.reports.run import write_report
+
+    if lang not in ("zh", "en"):
+        raise ConfigError(f"--lang must be 'zh' or 'en'; got {lang!r}")
+    paths = write_report(pipeline, as_of, lang=lang, model=model, output_dir=output_dir, config=config or Path(f"configs/{pipeline}.yaml"))
+    for kind, path in paths.items():
+        _console().print(f"{kind}: {path}")
+
+
 # ---------------------------------------------------------------------------- demo
 
 

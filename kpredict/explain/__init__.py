@@ -1,0 +1,46 @@
+"""SHAP contributions → per-row top reasons in business words (zh / en), global importance, charts.
+
+Names are imported lazily: ``import kpredict.explain`` loads neither pandas nor matplotlib nor shap.
+
+* :func:`top_reasons` — each row's features that raise its score most, as sentences.
+* :func:`global_importance` — mean absolute contribution per feature.
+* :func:`plot_importance_bar`, :func:`plot_beeswarm` — matplotlib figures; :func:`figure_to_png`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+_EXPORTS: dict[str, str] = {
+    "top_reasons": "kpredict.explain.reasons",
+    "reason_columns": "kpredict.explain.reasons",
+    "global_importance": "kpredict.explain.importance",
+    "plot_importance_bar": "kpredict.explain.plots",
+    "plot_beeswarm": "kpredict.explain.plots",
+    "figure_to_png": "kpredict.explain.plots",
+    "format_cell": "kpredict.explain.formatting",
+    "cjk_font_family": "kpredict.explain.fonts",
+}
+
+__all__ = sorted(_EXPORTS)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from kpredict.explain.fonts import cjk_font_family
+    from kpredict.explain.formatting import format_cell
+    from kpredict.explain.importance import global_importance
+    from kpredict.explain.plots import figure_to_png, plot_beeswarm, plot_importance_bar
+    from kpredict.explain.reasons import reason_columns, top_reasons
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'kpredict.explain' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

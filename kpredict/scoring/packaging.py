@@ -1,0 +1,59 @@
+"""Log a kpredict model to MLflow: files a scorer can read without unpickling anything."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from kpredict.scoring.bundle import MODEL_DIR, MODEL_META
+
+__all__ = ["log_classifier"]
+
+_PYFUNC_CODE = Path(__file__).with_name("pyfunc_classifier.py")
+
+
+def log_classifier(estimator: Any, meta: dict[str, Any], example: pd.DataFrame, *, libraries: list[str]) -> str:
+    """Log ``estimator`` (a fitted kpredict.modeling.BoostedClassifier) as a pyfunc in the active run.
+
+    Args:
+        meta: what scoring needs (pipeline, feature_spec, prediction_column, bands...); the
+            versions of ``libraries`` are added so a mismatched install is refused at load.
+        example: a few rows of the features table, for the signature and input example.
+
+    Returns:
+        The logged model's URI.
+    """
+    import mlflow
+    from mlflow.models import infer_signature
+
+    from kpredict.tracking import pip_requirements
+
+    meta = dict(meta)
+    meta["libraries"] = {name: metadata.version(name) for name in libraries}
+    with tempfile.TemporaryDirectory() as tmp:
+        directory = Path(tmp) / MODEL_DIR
+        directory.mkdir()
+        estimator.to_artifacts(directory)
+        (directory / MODEL_META).write_text(json.dumps(meta, indent=2, sort_keys=True), encoding="utf-8")
+        prediction = pd.DataFrame({meta["prediction_column"]: estimator.predict_proba(example)[:, 1], "unseen_category": False})
+        info = mlflow.pyfunc.log_model(
+            name="model",
+            python_model=str(_PYFUNC_CODE),
+            artifacts={MODEL_DIR: str(directory)},
+            signature=infer_signature(example, prediction),
+            pip_requirements=pip_requirements(["kpredict", *libraries]) if _installed("kpredict") else pip_requirements(libraries),
+        )
+    return info.model_uri
+
+
+def _installed(name: str) -> bool:
+    try:
+        metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return False
+    return True

@@ -1,0 +1,95 @@
+"""Settings of the churn pipeline (``configs/churn.yaml``)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from kpredict.config.loader import ConfigModel
+
+__all__ = ["ChurnConfig"]
+
+
+class LabelConfig(ConfigModel):
+    """Who counts as churned: customers active at a snapshot who leave within ``horizon_days``."""
+
+    definition: Literal["contractual", "non_contractual"] = Field(
+        "contractual", description="contractual: the subscription ends; non_contractual: no order in the horizon"
+    )
+    horizon_days: int = Field(30, ge=1, le=365)
+    snapshot_frequency: Literal["MS", "W-MON", "SMS"] = Field("MS", description="pandas frequency of snapshot dates")
+    min_history_days: int = Field(90, ge=0, description="first snapshot this long after the data starts")
+
+
+class SplitConfig(ConfigModel):
+    """Out-of-time split: train on earlier snapshots, validate on later ones, hold out the latest."""
+
+    validation_snapshots: int = Field(2, ge=1)
+    holdout_snapshots: int = Field(1, ge=1)
+
+
+class ModelConfig(ConfigModel):
+    """LightGBM + optuna + calibration (see kpredict.modeling.BoostedClassifier)."""
+
+    n_trials: int = Field(30, ge=1)
+    timeout_s: float | None = Field(600, gt=0)
+    seed: int = 0
+    early_stopping_rounds: int = Field(50, ge=1)
+    calibration: Literal["auto", "isotonic", "sigmoid", "none"] = "auto"
+    imbalance: Literal["auto", "balanced", "none"] = "auto"
+
+
+class DecisionConfig(ConfigModel):
+    """Whom to contact: the top ``capacity`` customers, or everyone whose expected saving beats the cost."""
+
+    policy: Literal["capacity", "cost"] = "capacity"
+    capacity: int = Field(200, ge=1, description="customers the retention team can contact per run")
+    contact_cost: float = Field(5.0, ge=0)
+    value_saved: float = Field(120.0, gt=0, description="value of a customer kept")
+    success_rate: float = Field(0.3, gt=0, le=1, description="share of contacted churners who stay")
+
+
+class BandConfig(ConfigModel):
+    """Probability cut-offs of the risk bands shown to business readers."""
+
+    high: float = Field(0.30, gt=0, lt=1)
+    medium: float = Field(0.10, gt=0, lt=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> BandConfig:
+        if self.medium >= self.high:
+            raise ValueError("risk_bands.medium must be below risk_bands.high")
+        return self
+
+
+class ExplainConfig(ConfigModel):
+    """How many rows get reasons, and how many reasons each."""
+
+    top_fraction: float = Field(0.10, gt=0, le=1, description="explain this share of the riskiest rows")
+    reasons: int = Field(3, ge=1, le=10)
+
+
+class ChurnConfig(ConfigModel):
+    """The whole churn pipeline: data, features, labels, split, model, decision, explanations."""
+
+    data_dir: str = "data/demo"
+    features: str = "configs/features.yaml"
+    feature_store_dir: str = "data/feature_store"
+    views: list[str] = Field(
+        default_factory=lambda: [
+            "customer_profile",
+            "customer_subscription",
+            "customer_orders",
+            "customer_support",
+            "customer_satisfaction",
+        ],
+        min_length=1,
+    )
+    label: LabelConfig = Field(default_factory=LabelConfig)
+    split: SplitConfig = Field(default_factory=SplitConfig)
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    decision: DecisionConfig = Field(default_factory=DecisionConfig)
+    risk_bands: BandConfig = Field(default_factory=BandConfig)
+    explain: ExplainConfig = Field(default_factory=ExplainConfig)
+    gate_metric: Literal["roc_auc", "pr_auc", "log_loss", "brier"] = "roc_auc"

@@ -1,0 +1,270 @@
+"""Churn training recipe: labels → point-in-time features → out-of-time split → tune → calibrate →
+evaluate against a logistic baseline → explain → log, register, gate.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from kpredict.errors import SchemaError
+from kpredict.features import FeatureStore
+from kpredict.features.sources import read_source
+from kpredict.hashing import frame_hash
+from kpredict.pipelines.churn.config import ChurnConfig
+from kpredict.pipelines.churn.labels import ENTITY_TS, build_labels, snapshot_dates
+
+__all__ = ["ChurnTrainingResult", "load_churn_config", "prepare_training_data", "train"]
+
+logger = logging.getLogger(__name__)
+
+PIPELINE = "churn"
+KEYS = ["customer_id"]
+PREDICTION = "churn_probability"
+
+
+@dataclass
+class ChurnTrainingResult:
+    """What one training run produced (also all in the MLflow run)."""
+
+    run_id: str
+    model_version: int
+    promoted: bool
+    promotion_reason: str
+    metrics: dict[str, float]
+    holdout: pd.DataFrame = field(repr=False)
+
+
+@dataclass
+class ChurnData:
+    """Labelled, featured rows split out of time."""
+
+    frame: pd.DataFrame
+    features: list[str]
+    train: pd.DataFrame
+    valid: pd.DataFrame
+    holdout: pd.DataFrame
+    store: FeatureStore
+
+
+def load_churn_config(config: ChurnConfig | str | Path | None = None, **overrides: Any) -> ChurnConfig:
+    """A ChurnConfig from an object, a YAML path, or ``configs/churn.yaml``; overrides win."""
+    from kpredict.config import load_config
+
+    overrides = {k: v for k, v in overrides.items() if v is not None}
+    if isinstance(config, ChurnConfig):
+        return config.model_copy(update=overrides) if overrides else config
+    path = Path(config) if config is not None else Path("configs/churn.yaml")
+    nested: dict[str, Any] = {}
+    for key, value in overrides.items():
+        target = nested
+        *parents, leaf = key.split(".")
+        for parent in parents:
+            target = target.setdefault(parent, {})
+        target[leaf] = value
+    if path.is_file():
+        return load_config(path, ChurnConfig, overrides=nested)
+    from kpredict.config import validate_config
+
+    return validate_config(nested, ChurnConfig, source="defaults")
+
+
+def prepare_training_data(config: ChurnConfig) -> ChurnData:
+    """Labels at every snapshot, features as of each snapshot, and the out-of-time split."""
+    store = FeatureStore.from_yaml(config.features, data_dir=config.data_dir, store_dir=config.feature_store_dir)
+    subscriptions = read_source(store.repo, "subscriptions", store.data_dir)
+    orders = read_source(store.repo, "orders", store.data_dir, columns=["customer_id", "order_ts"])
+    start = subscriptions["start_date"].min()
+    end = max(orders["order_ts"].max(), subscriptions["start_date"].max(), subscriptions["end_date"].max())
+    snapshots = snapshot_dates(
+        start, end, frequency=config.label.snapshot_frequency,
+        min_history_days=config.label.min_history_days, horizon_days=config.label.horizon_days,
+    )
+    needed = config.split.validation_snapshots + config.split.holdout_snapshots + 1
+    if len(snapshots) < needed:
+        raise SchemaError(
+            f"only {len(snapshots)} snapshot date(s) have a complete {config.label.horizon_days}-day horizon; "
+            f"the split needs at least {needed}. Use more history or fewer validation/holdout snapshots."
+        )
+    labels = build_labels(subscriptions, orders, snapshots, horizon_days=config.label.horizon_days, definition=config.label.definition)
+    logger.info("churn labels: %d rows over %d snapshots, churn rate %.3f", len(labels), len(snapshots), labels["churned"].mean())
+    frame = store.training_frame(labels, config.views)
+    features = [f for view in config.views for f in store.repo.feature_views[view].feature_names()]
+    ordered = sorted(frame[ENTITY_TS].unique())
+    holdout_dates = ordered[-config.split.holdout_snapshots :]
+    valid_dates = ordered[-(config.split.holdout_snapshots + config.split.validation_snapshots) : -config.split.holdout_snapshots]
+    is_holdout = frame[ENTITY_TS].isin(holdout_dates)
+    is_valid = frame[ENTITY_TS].isin(valid_dates)
+    return ChurnData(
+        frame=frame, features=features,
+        train=frame[~is_holdout & ~is_valid], valid=frame[is_valid], holdout=frame[is_holdout], store=store,
+    )
+
+
+def logistic_baseline(train: pd.DataFrame, features: list[str], seed: int):
+    """One-hot + scaled logistic regression on the same features: the reference every model must beat."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    categorical = [c for c in features if isinstance(train[c].dtype, pd.CategoricalDtype)]
+    numeric = [c for c in features if c not in categorical]
+    prep = ColumnTransformer(
+        [
+            ("num", make_pipeline(SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True), StandardScaler()), numeric),
+            ("cat", make_pipeline(SimpleImputer(strategy="most_frequent", keep_empty_features=True), OneHotEncoder(handle_unknown="ignore")), categorical),
+        ]
+    )
+    model = make_pipeline(prep, LogisticRegression(max_iter=2000, random_state=seed))
+    x = train[features].copy()
+    for column in categorical:
+        x[column] = x[column].astype(object)
+    return model.fit(x, train["churned"].to_numpy())
+
+
+def _as_object(frame: pd.DataFrame) -> pd.DataFrame:
+    frame = frame.copy()
+    for column in frame.columns:
+        if isinstance(frame[column].dtype, pd.CategoricalDtype):
+            frame[column] = frame[column].astype(object)
+    return frame
+
+
+def decision_threshold(config: ChurnConfig) -> float | None:
+    """Probability above which contacting pays off (cost policy); None for the capacity policy."""
+    if config.decision.policy == "cost":
+        return config.decision.contact_cost / (config.decision.value_saved * config.decision.success_rate)
+    return None
+
+
+def train(config: ChurnConfig | str | Path | None = None, *, force: bool = False, **overrides: Any) -> ChurnTrainingResult:
+    """Train, evaluate, log and register the churn model; promote it if it beats the champion.
+
+    Args:
+        config: a ChurnConfig, a YAML path, or None for ``configs/churn.yaml``.
+        force: promote to @champion even if it does not beat the current champion.
+        overrides: dotted config keys, e.g. ``data_dir="..."``, ``**{"model.n_trials": 5}``.
+    """
+    from kpredict.evaluation.classification import calibration_table, classification_metrics, plot_calibration, plot_roc_pr
+    from kpredict.modeling import BoostedClassifier
+    from kpredict.scoring.packaging import log_classifier
+    from kpredict.scoring.validate import FeatureSpec
+    from kpredict.tracking import promote_if_better, register, training_run
+
+    config = load_churn_config(config, **overrides)
+    data = prepare_training_data(config)
+    features = data.features
+    y_train, y_valid, y_hold = (part["churned"].to_numpy() for part in (data.train, data.valid, data.holdout))
+    logger.info("split: train %d rows, validation %d, holdout %d", len(y_train), len(y_valid), len(y_hold))
+
+    with training_run(
+        pipeline=PIPELINE,
+        config=config.model_dump(mode="json"),
+        seed=config.model.seed,
+        inputs={"training_frame": data.frame},
+        feature_view_hashes=data.store.view_hashes(config.views),
+    ) as run:
+        model = BoostedClassifier(
+            n_trials=config.model.n_trials, timeout=config.model.timeout_s, seed=config.model.seed,
+            early_stopping_rounds=config.model.early_stopping_rounds, calibration=config.model.calibration,
+            imbalance=config.model.imbalance,
+        ).fit(data.train[features], y_train, X_valid=data.valid[features], y_valid=y_valid)
+        baseline = logistic_baseline(data.train, features, config.model.seed)
+
+        p_model = model.predict_proba(data.holdout[features])[:, 1]
+        p_base = baseline.predict_proba(_as_object(data.holdout[features]))[:, 1]
+        metrics = classification_metrics(y_hold, p_model, prefix="holdout_")
+        metrics |= classification_metrics(y_hold, p_base, prefix="baseline_holdout_")
+        metrics |= {f"validation_{k}": v for k, v in model.validation_scores_.items()}
+        run.log_metrics(metrics)
+        run.log_figure(plot_roc_pr(y_hold, {"LightGBM (calibrated)": p_model, "logistic baseline": p_base}), "plots/roc_pr.png")
+        tables = {"LightGBM (calibrated)": calibration_table(y_hold, p_model), "logistic baseline": calibration_table(y_hold, p_base)}
+        run.log_figure(plot_calibration(tables), "plots/calibration.png")
+        run.log_table(tables["LightGBM (calibrated)"], "tables/calibration_holdout.csv")
+        _log_study(run, model)
+        _log_explanations(run, model, data.holdout[features], data.store)
+
+        threshold = decision_threshold(config)
+        spec = FeatureSpec(keys=KEYS, numeric=[f for f in features if f not in model.categories_], categorical=model.categories_)
+        meta = {
+            "pipeline": PIPELINE,
+            "prediction_column": PREDICTION,
+            "feature_spec": spec.to_dict(),
+            "views": config.views,
+            "feature_view_hashes": data.store.view_hashes(config.views),
+            "label": config.label.model_dump(),
+            "risk_bands": config.risk_bands.model_dump(),
+            "decision": config.decision.model_dump() | {"threshold": threshold},
+            "explain": config.explain.model_dump(),
+        }
+        run.set_tags({"kpredict.decision_policy": config.decision.policy})
+        model_uri = log_classifier(model, meta, data.holdout[features].head(5), libraries=["lightgbm", "scikit-learn", "pandas", "numpy"])
+
+        holdout_key = data.holdout[[*KEYS, ENTITY_TS, "churned"]]
+        holdout_hash = frame_hash(holdout_key)
+        gate = config.gate_metric
+        greater = gate in ("roc_auc", "pr_auc")
+        version = register(
+            run.run_id, model_uri, PIPELINE, metric_name=gate, metric_value=metrics[f"holdout_{gate}"],
+            greater_is_better=greater, holdout_hash=holdout_hash,
+        )
+
+        def evaluate_champion(uri: str) -> float:
+            return _score_champion(uri, data.holdout, y_hold, gate)
+
+        decision = promote_if_better(PIPELINE, version, force=force, evaluate_champion=evaluate_champion)
+        logger.info("model version %d: %s", version, decision.reason)
+        return ChurnTrainingResult(run.run_id, version, decision.promoted, decision.reason, metrics, data.holdout.assign(churn_probability=p_model))
+
+
+def _score_champion(uri: str, holdout: pd.DataFrame, y: np.ndarray, metric: str) -> float:
+    """The champion's metric on this run's holdout (NaN when it needs features the holdout lacks)."""
+    import mlflow
+
+    from kpredict.evaluation.classification import classification_metrics
+    from kpredict.modeling import BoostedClassifier
+    from kpredict.scoring.bundle import MODEL_META
+
+    local = Path(mlflow.artifacts.download_artifacts(artifact_uri=uri))
+    directory = next(local.rglob(MODEL_META)).parent
+    champion = BoostedClassifier.from_artifacts(directory)
+    needed = list(champion.feature_names_in_)
+    if any(column not in holdout.columns for column in needed):
+        return float("nan")
+    return classification_metrics(y, champion.predict_proba(holdout[needed])[:, 1])[metric]
+
+
+def _log_study(run: Any, model: Any) -> None:
+    """Best params, the trials table and the optimisation-history plot of the optuna study."""
+    study = getattr(model, "study_", None)
+    if study is None:
+        return
+    run.log_dict({"best_params": model.best_params_, "best_value": study.best_value, "n_trials": len(study.trials)}, "study/summary.json")
+    trials = study.trials_dataframe()
+    run.log_table(trials.astype({c: str for c in trials.columns if trials[c].dtype == object or "datetime" in str(trials[c].dtype) or "timedelta" in str(trials[c].dtype)}), "study/trials.csv")
+    from optuna.visualization.matplotlib import plot_optimization_history
+
+    axis = plot_optimization_history(study)
+    run.log_figure(axis.figure, "study/optimization_history.png")
+
+
+def _log_explanations(run: Any, model: Any, holdout: pd.DataFrame, store: FeatureStore) -> None:
+    """Global SHAP summary (bar + beeswarm) of the holdout, from LightGBM's native contributions."""
+    from kpredict.explain import global_importance, plot_beeswarm, plot_importance_bar
+
+    sample = holdout.sample(n=min(len(holdout), 5000), random_state=0) if len(holdout) > 5000 else holdout
+    contributions = model.contributions(sample)
+    names = list(model.feature_names_in_)
+    importance = global_importance(contributions, names)
+    run.log_table(importance, "explain/global_importance.csv")
+    features = {f.name: f for view in store.repo.feature_views.values() for f in view.features}
+    for lang in ("en", "zh"):
+        run.log_figure(plot_importance_bar(importance, features, lang=lang), f"explain/shap_importance_{lang}.png")
+    run.log_figure(plot_beeswarm(contributions, sample[names], names), "explain/shap_beeswarm.png")

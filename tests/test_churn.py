@@ -1,0 +1,117 @@
+"""Churn pipeline: labels, the trained model in the registry, and its quality against ground truth."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from kpredict.pipelines.churn.labels import active_customers, build_labels, snapshot_dates
+
+
+def _subscriptions() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "customer_id": ["a", "b", "c", "d"],
+            "start_date": pd.to_datetime(["2025-01-01", "2025-01-01", "2025-02-10", "2025-01-01"]),
+            "end_date": pd.to_datetime(["2025-02-15", None, None, "2025-01-20"]),
+        }
+    )
+
+
+def test_labels_mark_customers_who_leave_within_the_horizon():
+    labels = build_labels(_subscriptions(), None, pd.DatetimeIndex(["2025-02-01", "2025-03-01"]), horizon_days=30)
+    feb = labels[labels["event_timestamp"] == "2025-02-01"].set_index("customer_id")["churned"]
+    assert feb.to_dict() == {"a": 1, "b": 0}  # c not started yet, d already gone
+    mar = labels[labels["event_timestamp"] == "2025-03-01"].set_index("customer_id")["churned"]
+    assert mar.to_dict() == {"b": 0, "c": 0}
+
+
+def test_non_contractual_labels_use_orders():
+    orders = pd.DataFrame({"customer_id": ["a", "b"], "order_ts": pd.to_datetime(["2025-02-05", "2025-03-20"])})
+    labels = build_labels(_subscriptions(), orders, pd.DatetimeIndex(["2025-02-01"]), horizon_days=30, definition="non_contractual")
+    assert labels.set_index("customer_id")["churned"].to_dict() == {"a": 0, "b": 1}
+
+
+def test_snapshots_stop_where_the_horizon_leaves_the_data():
+    dates = snapshot_dates(pd.Timestamp("2025-01-01"), pd.Timestamp("2025-12-31"), frequency="MS", min_history_days=90, horizon_days=30)
+    assert dates[0] == pd.Timestamp("2025-04-01") and dates[-1] == pd.Timestamp("2025-12-01")
+    assert active_customers(_subscriptions(), pd.Timestamp("2025-01-25"))["customer_id"].tolist() == ["a", "b"]
+
+
+def test_training_logs_registers_and_promotes(churn_project):
+    from mlflow import MlflowClient
+
+    from kpredict.tracking import resolve
+
+    _, _, result = churn_project
+    assert result.model_version >= 1
+    champion = resolve("churn")
+    assert champion.run_id == result.run_id
+    run = MlflowClient().get_run(result.run_id)
+    for metric in ("holdout_roc_auc", "holdout_pr_auc", "holdout_brier", "holdout_log_loss", "holdout_lift_at_10", "holdout_recall_at_20", "baseline_holdout_roc_auc"):
+        assert metric in run.data.metrics, metric
+    artifacts = {a.path for a in MlflowClient().list_artifacts(result.run_id, "plots")} | {a.path for a in MlflowClient().list_artifacts(result.run_id, "explain")}
+    assert {"plots/roc_pr.png", "plots/calibration.png", "explain/shap_beeswarm.png", "explain/shap_importance_zh.png"} <= artifacts
+    assert {a.path for a in MlflowClient().list_artifacts(result.run_id, "study")} >= {"study/summary.json", "study/trials.csv", "study/optimization_history.png"}
+
+
+def test_a_worse_model_does_not_replace_the_champion(churn_project):
+    from kpredict.pipelines.churn import train
+    from kpredict.tracking import resolve
+
+    _, config, result = churn_project
+    before = resolve("churn").version
+    weaker = train(config.model_copy(update={"views": ["customer_profile"]}))
+    assert not weaker.promoted
+    assert weaker.metrics["holdout_roc_auc"] < result.metrics["holdout_roc_auc"]
+    assert resolve("churn").version == before
+
+
+def test_registered_model_loads_without_pickle_and_matches_in_memory(churn_project, tmp_path):
+    _, _, result = churn_project
+    from kpredict.modeling import BoostedClassifier  # noqa: F401  (the pyfunc imports it)
+    from kpredict.scoring.bundle import load_bundle
+
+    bundle = load_bundle("churn")
+    names = bundle.meta["feature_spec"]["numeric"] + list(bundle.meta["feature_spec"]["categorical"])
+    sample = result.holdout.head(50)
+    sample[["customer_id", *names]].to_parquet(tmp_path / "features.parquet", index=False)
+    code = (
+        "import mlflow, pandas as pd, sys\n"
+        "m = mlflow.pyfunc.load_model('models:/kpredict-churn@champion')\n"
+        f"p = m.predict(pd.read_parquet({str(tmp_path / 'features.parquet')!r}))\n"
+        f"p.to_parquet({str(tmp_path / 'pred.parquet')!r})\n"
+    )
+    env = dict(os.environ, MLFLOW_ALLOW_PICKLE_DESERIALIZATION="false")
+    subprocess.run([sys.executable, "-c", code], check=True, env=env, capture_output=True)
+    predicted = pd.read_parquet(tmp_path / "pred.parquet")["churn_probability"].to_numpy()
+    assert np.array_equal(predicted, sample["churn_probability"].to_numpy())
+
+
+@pytest.mark.slow
+def test_demo_holdout_auc_is_close_to_the_true_probabilities(tmp_path):
+    """Quality goal: ROC-AUC >= 0.97 x the AUC of the generator's true churn probabilities."""
+    from sklearn.metrics import roc_auc_score
+
+    from conftest import load_churn_test_config
+    from kpredict.datasets import generate
+    from kpredict.pipelines.churn import train
+
+    data = tmp_path / "demo"
+    generate(data, size="default", seed=0)
+    config = load_churn_test_config(tmp_path, data).model_copy(update={"model": load_churn_test_config(tmp_path, data).model.model_copy(update={"n_trials": 30})})
+    result = train(config)
+    truth = pd.read_parquet(data / "truth" / "churn.parquet")
+    holdout = result.holdout.merge(truth, left_on=["customer_id", "event_timestamp"], right_on=["customer_id", "snapshot_date"], how="left")
+    assert holdout["true_churn_probability"].notna().all()
+    ours = roc_auc_score(holdout["churned"], holdout["churn_probability"])
+    best = roc_auc_score(holdout["churned"], holdout["true_churn_probability"])
+    print(f"holdout AUC {ours:.4f}; true-probability AUC {best:.4f}; ratio {ours / best:.4f}")
+    assert ours >= 0.97 * best
+    assert ours > result.metrics["baseline_holdout_roc_auc"] - 0.005
