@@ -81,7 +81,10 @@ def test_registered_model_loads_without_pickle_and_matches_in_memory(churn_proje
     bundle = load_bundle("churn")
     names = bundle.meta["feature_spec"]["numeric"] + list(bundle.meta["feature_spec"]["categorical"])
     sample = result.holdout.head(50)
-    sample[["customer_id", *names]].to_parquet(tmp_path / "features.parquet", index=False)
+    table = sample[["customer_id", *names]].copy()
+    for column in bundle.meta["feature_spec"]["categorical"]:
+        table[column] = table[column].astype(object)  # a features table as a CSV/warehouse export has text
+    table.to_parquet(tmp_path / "features.parquet", index=False)
     code = (
         "import mlflow, pandas as pd, sys\n"
         "m = mlflow.pyfunc.load_model('models:/kpredict-churn@champion')\n"
@@ -89,7 +92,8 @@ def test_registered_model_loads_without_pickle_and_matches_in_memory(churn_proje
         f"p.to_parquet({str(tmp_path / 'pred.parquet')!r})\n"
     )
     env = dict(os.environ, MLFLOW_ALLOW_PICKLE_DESERIALIZATION="false")
-    subprocess.run([sys.executable, "-c", code], check=True, env=env, capture_output=True)
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
     predicted = pd.read_parquet(tmp_path / "pred.parquet")["churn_probability"].to_numpy()
     assert np.array_equal(predicted, sample["churn_probability"].to_numpy())
 

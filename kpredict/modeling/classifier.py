@@ -57,11 +57,14 @@ _IMBALANCES = ("auto", "balanced", "none")
 # Below this share of the minority class, imbalance="auto" re-weights the classes.
 _AUTO_BALANCE_BELOW = 0.10
 _TUNING_METRIC = "binary_logloss"
+# Parameters fixed when a LightGBM Dataset is constructed (binning); trials that change them get
+# their own Dataset.
+_DATASET_LEVEL = ("max_bin", "min_data_in_bin")
 # Parameters the estimator owns; a search space may not set them.
 _RESERVED = frozenset(
     {"objective", "metric", "seed", "deterministic", "force_row_wise", "num_threads", "verbosity",
      "num_iterations", "num_boost_round", "n_estimators", "early_stopping_round", "scale_pos_weight",
-     "is_unbalance", "feature_pre_filter", "max_bin", "boosting", "boosting_type"}
+     "is_unbalance", "feature_pre_filter", "boosting", "boosting_type"}
 )
 # Starting point, enqueued as trial 0: a conservative, usually good configuration, so that a small
 # n_trials budget still starts from something sensible before TPE explores.
@@ -392,20 +395,31 @@ class BoostedClassifier(ClassifierMixin, BaseEstimator):
         }
         train_weight = np.where(y_train == 1, positive_weight, 1.0) if positive_weight != 1.0 else None
         val_weight = np.where(y_val == 1, positive_weight, 1.0) if positive_weight != 1.0 else None
-        # Built once, reused by every trial: only booster-level parameters vary between trials.
-        dtrain = lgb.Dataset(
-            X_train, label=y_train, weight=train_weight, feature_name=lgb_names,
-            categorical_feature=cat_index, params=dataset_params, free_raw_data=False,
-        ).construct()
-        dvalid = lgb.Dataset(
-            X_val, label=y_val, weight=val_weight, reference=dtrain, params=dataset_params, free_raw_data=False
-        ).construct()
+        # Built once per distinct dataset-level setting (binning) and reused by the trials that share
+        # it: the other parameters only change the boosting.
+        datasets: dict[tuple, tuple[lgb.Dataset, lgb.Dataset]] = {}
+
+        def get_datasets(params: dict[str, Any]) -> tuple[lgb.Dataset, lgb.Dataset]:
+            binning = {name: params[name] for name in _DATASET_LEVEL if name in params}
+            key = tuple(sorted(binning.items()))
+            if key not in datasets:
+                ds_params = {**dataset_params, **binning}
+                dtrain = lgb.Dataset(
+                    X_train, label=y_train, weight=train_weight, feature_name=lgb_names,
+                    categorical_feature=cat_index, params=ds_params, free_raw_data=False,
+                ).construct()
+                dvalid = lgb.Dataset(
+                    X_val, label=y_val, weight=val_weight, reference=dtrain, params=ds_params, free_raw_data=False
+                ).construct()
+                datasets[key] = (dtrain, dvalid)
+            return datasets[key]
 
         best = _Best()
         fixed = {name: spec for name, spec in space.items() if not isinstance(spec, BaseDistribution)}
 
         def objective(trial: optuna.Trial) -> float:
             params = {**base, **fixed, **_suggest(trial, space)}
+            dtrain, dvalid = get_datasets(params)
             booster = lgb.train(
                 params,
                 dtrain,

@@ -29,7 +29,8 @@ def log_classifier(estimator: Any, meta: dict[str, Any], example: pd.DataFrame, 
         The logged model's URI.
     """
     import mlflow
-    from mlflow.models import infer_signature
+    from mlflow.models import ModelSignature
+    from mlflow.types import ColSpec, Schema
 
     from kpredict.tracking import pip_requirements
 
@@ -40,12 +41,23 @@ def log_classifier(estimator: Any, meta: dict[str, Any], example: pd.DataFrame, 
         directory.mkdir()
         estimator.to_artifacts(directory)
         (directory / MODEL_META).write_text(json.dumps(meta, indent=2, sort_keys=True), encoding="utf-8")
-        prediction = pd.DataFrame({meta["prediction_column"]: estimator.predict_proba(example)[:, 1], "unseen_category": False})
+        spec = meta["feature_spec"]
+        # Categoricals travel as text and every feature may be missing: a features table read from
+        # CSV or parquet by `mlflow models predict` then passes MLflow's schema check.
+        inputs = Schema(
+            [ColSpec("double", name, required=False) for name in spec["numeric"]]
+            + [ColSpec("string", name, required=False) for name in spec["categorical"]]
+        )
+        outputs = Schema([ColSpec("double", meta["prediction_column"]), ColSpec("boolean", "unseen_category")])
+        example = example[[*spec["numeric"], *spec["categorical"]]].copy()
+        for name in spec["categorical"]:
+            example[name] = example[name].astype(object)
         info = mlflow.pyfunc.log_model(
             name="model",
             python_model=str(_PYFUNC_CODE),
             artifacts={MODEL_DIR: str(directory)},
-            signature=infer_signature(example, prediction),
+            signature=ModelSignature(inputs=inputs, outputs=outputs),
+            input_example=example,
             pip_requirements=pip_requirements(["kpredict", *libraries]) if _installed("kpredict") else pip_requirements(libraries),
         )
     return info.model_uri
