@@ -76,7 +76,8 @@ def explain(estimator, features: pd.DataFrame, result: pd.DataFrame, count: int,
     repo = load_yaml_config(config.features, FeatureRepoConfig)
     definitions = {f.name: f for view in repo.feature_views.values() for f in view.features}
     rows = features.iloc[chosen][names]
-    reasons = top_reasons(estimator.contributions(rows), rows.reset_index(drop=True), definitions, k=k)
+    contributions = estimator.contributions(rows) if len(rows) else np.zeros((0, len(names) + 1))
+    reasons = top_reasons(contributions, rows.reset_index(drop=True), definitions, k=k)
     reasons.index = chosen
     full = reasons.reindex(range(len(result)))
     text = [c for c in full.columns if not c.endswith("_shap")]
