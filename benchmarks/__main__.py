@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 
-from benchmarks import bench_feature_join, bench_generate, bench_startup, bench_tracking
+from benchmarks import bench_feature_join, bench_generate, bench_scoring, bench_startup, bench_tracking
 
 
 def main() -> None:
@@ -17,6 +17,7 @@ def main() -> None:
     join_args = ["--events", "1000000", "--entities", "100000"] if quick else []
     bench_feature_join.main(join_args)
     bench_tracking.main([])
+    bench_scoring.main(["--rows", "100000"] if quick else ["--train-trials", "50"])
 
 
 if __name__ == "__main__":

@@ -72,3 +72,23 @@ def test_demo_generates_materialises_and_summarises(project):
     assert "Feature views" in result.output and "customer_orders" in result.output
     assert (project / "data" / "demo" / "manifest.json").is_file()
     assert list((project / "data" / "feature_store").glob("*/*/meta.json"))
+
+
+def test_train_score_report_and_models_commands(project, churn_project, tmp_path):
+    """The churn commands run against the session's trained model (exit codes and files)."""
+    _, config, result = churn_project
+    import yaml
+
+    (project / "configs" / "churn.yaml").write_text(yaml.safe_dump(config.model_dump(mode="json")), encoding="utf-8")
+    listed = runner.invoke(app, ["models", "list", "--pipeline", "churn"])
+    assert listed.exit_code == 0 and "kpredict-churn" in listed.output
+    scored = runner.invoke(app, ["score", "churn", "--as-of", "2026-10-01", "--out", "churn.csv", "--explain-top", "10"])
+    assert scored.exit_code == 0, scored.output
+    assert (project / "output" / "churn.csv").is_file() and (project / "output" / "churn.manifest.json").is_file()
+    reported = runner.invoke(app, ["report", "churn", "--as-of", "2026-10-01", "--lang", "zh"])
+    assert reported.exit_code == 0, reported.output
+    assert list((project / "output").glob("retention_list_2026-10-01_zh.xlsx"))
+    bad_lang = runner.invoke(app, ["report", "churn", "--as-of", "2026-10-01", "--lang", "fr"])
+    assert bad_lang.exit_code == 2
+    unknown = runner.invoke(app, ["score", "nope", "--as-of", "2026-10-01"])
+    assert unknown.exit_code == 2 and "unknown pipeline 'nope'" in unknown.output
