@@ -1,0 +1,353 @@
+"""BoostedClassifier: schema handling, calibration, explanations, artifacts, determinism, sklearn."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.special import expit
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.metrics import brier_score_loss, roc_auc_score
+from sklearn.model_selection import cross_val_score
+from sklearn.utils.validation import check_is_fitted
+
+from kpredict.errors import ConfigError, ModelNotFoundError, SchemaError
+from kpredict.modeling import BoostedClassifier, Calibrator
+from kpredict.modeling.classifier import _select_calibrator
+
+FAST = {"n_trials": 4, "early_stopping_rounds": 20, "max_rounds": 400}
+
+
+def make_data(n: int = 2000, seed: int = 0, base_rate: float = -1.0) -> tuple[pd.DataFrame, np.ndarray]:
+    """Known logistic signal: two numerics, a category-dtype and an object categorical, some NaN."""
+    rng = np.random.default_rng(seed)
+    age = rng.normal(40, 10, n)
+    spend = rng.gamma(2.0, 20.0, n)
+    plan = rng.choice(["basic", "plus", "premium"], n, p=[0.5, 0.3, 0.2])
+    region = rng.choice(["north", "south", "east", "west"], n)
+    noise = rng.normal(size=n)  # an irrelevant feature
+    logit = base_rate + 0.08 * (age - 40) - 0.02 * (spend - 40) + np.select(
+        [plan == "basic", plan == "plus"], [0.8, 0.0], -0.8
+    ) + np.where(region == "south", 0.5, 0.0)
+    y = (rng.random(n) < expit(logit)).astype(int)
+    spend[rng.random(n) < 0.05] = np.nan
+    X = pd.DataFrame(
+        {
+            "age": age,
+            "spend": spend,
+            "plan": pd.Categorical(plan, categories=["basic", "plus", "premium"]),
+            "region": region.astype(object),
+            "noise": noise,
+        }
+    )
+    return X, y
+
+
+@pytest.fixture(scope="module")
+def data():
+    X, y = make_data(2000, seed=0)
+    X_new, y_new = make_data(2000, seed=1)
+    return X, y, X_new, y_new
+
+
+@pytest.fixture(scope="module")
+def fitted(data):
+    X, y, _, _ = data
+    return BoostedClassifier(seed=0, **FAST).fit(X, y)
+
+
+def test_fit_returns_self_with_learned_attributes(data):
+    X, y, X_new, y_new = data
+    model = BoostedClassifier(seed=0, **FAST)
+    assert model.fit(X, y) is model
+    assert list(model.feature_names_in_) == ["age", "spend", "plan", "region", "noise"]
+    assert model.n_features_in_ == 5
+    assert list(model.classes_) == [0, 1]
+    assert model.categories_ == {"plan": ["basic", "plus", "premium"], "region": ["east", "north", "south", "west"]}
+    assert 0 < model.best_iteration_ == model.booster_.num_trees()
+    assert len(model.study_.trials) == FAST["n_trials"]
+    assert {"raw_log_loss", "raw_brier", "raw_auc", "calibrated_log_loss", "calibrated_brier", "calibrated_auc"} <= set(
+        model.validation_scores_
+    )
+    assert isinstance(model.calibrator_, Calibrator)
+    proba = model.predict_proba(X_new)
+    assert proba.shape == (len(X_new), 2)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    assert roc_auc_score(y_new, proba[:, 1]) > 0.7  # the signal is learnt
+    assert set(np.unique(model.predict(X_new))) <= {0, 1}
+
+
+def test_string_labels_keep_their_values():
+    X, y = make_data(800, seed=2)
+    labels = np.where(y == 1, "Yes", "No")
+    model = BoostedClassifier(n_trials=2, early_stopping_rounds=10, max_rounds=200).fit(X, labels)
+    assert list(model.classes_) == ["No", "Yes"]
+    assert set(model.predict(X)) <= {"No", "Yes"}
+
+
+def test_calibration_fixes_the_shift_of_class_rebalancing():
+    # 5 % positives re-weighted to balance: raw probabilities are far too high; the calibrator
+    # (fitted on validation predictions) must bring them back to observed frequencies.
+    X, y = make_data(3000, seed=3, base_rate=-3.5)
+    X_new, y_new = make_data(20000, seed=4, base_rate=-3.5)
+    model = BoostedClassifier(imbalance="balanced", seed=0, **FAST).fit(X, y)
+    assert model.imbalance_ == "balanced"
+    assert model.calibrator_.kind in ("sigmoid", "isotonic")
+    raw = expit(model.decision_function(X_new))
+    calibrated = model.predict_proba(X_new)[:, 1]
+    assert raw.mean() > 2 * y_new.mean()  # the booster really is miscalibrated
+    assert brier_score_loss(y_new, calibrated) < brier_score_loss(y_new, raw)
+    assert abs(calibrated.mean() - y_new.mean()) < 0.015
+    assert model.validation_scores_["calibrated_log_loss"] < model.validation_scores_["raw_log_loss"]
+
+
+def test_auto_imbalance_balances_only_rare_classes():
+    X, y = make_data(3000, seed=3, base_rate=-3.5)  # about 5 % positives
+    assert BoostedClassifier(n_trials=1, max_rounds=50).fit(X, y).imbalance_ == "balanced"
+    X, y = make_data(1000, seed=3)  # about 30 % positives
+    assert BoostedClassifier(n_trials=1, max_rounds=50).fit(X, y).imbalance_ == "none"
+
+
+def test_auto_calibration_picks_a_calibrator_for_miscalibrated_margins_and_none_for_calibrated_ones():
+    rng = np.random.default_rng(0)
+    true_margin = rng.normal(-1.0, 1.5, 4000)
+    y = (rng.random(4000) < expit(true_margin)).astype(int)
+    overconfident = 3.0 * true_margin + 1.0
+    calibrator, scores = _select_calibrator("auto", overconfident, y, seed=0, rebalanced=False)
+    assert calibrator.kind == "sigmoid"
+    assert scores["calibrated_log_loss"] < scores["raw_log_loss"]
+    np.testing.assert_allclose([calibrator.slope, calibrator.intercept], [1 / 3, -1 / 3], atol=0.08)
+    calibrator, scores = _select_calibrator("auto", true_margin, y, seed=0, rebalanced=False)
+    assert calibrator.kind == "none"
+    assert scores["calibrated_log_loss"] == scores["raw_log_loss"]
+
+
+def test_auto_calibration_excludes_isotonic_when_its_ties_cost_ranking():
+    # A very fine-grained, already well-ordered margin: isotonic steps merge neighbours (ties).
+    rng = np.random.default_rng(1)
+    margin = rng.normal(0.0, 2.0, 3000)
+    y = (rng.random(3000) < expit(2.0 * margin)).astype(int)  # under-confident: a calibrator helps
+    calibrator, scores = _select_calibrator("auto", margin, y, seed=0, rebalanced=False)
+    assert scores["isotonic_auc"] < scores["raw_fold_auc"]
+    assert calibrator.kind == "sigmoid"
+    calibrator, _ = _select_calibrator("isotonic", margin, y, seed=0, rebalanced=False)
+    assert calibrator.kind == "isotonic"  # an explicit choice is honoured
+
+
+def test_sigmoid_calibration_keeps_the_ranking(data):
+    X, y, X_new, _ = data
+    model = BoostedClassifier(calibration="sigmoid", seed=0, **FAST).fit(X, y)
+    assert model.calibrator_.kind == "sigmoid"
+    margin = model.decision_function(X_new)
+    proba = model.predict_proba(X_new)[:, 1]
+    order = np.argsort(margin, kind="stable")
+    assert np.all(np.diff(proba[order]) >= 0)
+
+
+def test_contributions_sum_to_the_margin(fitted, data):
+    _, _, X_new, _ = data
+    contributions = fitted.contributions(X_new)
+    assert contributions.shape == (len(X_new), fitted.n_features_in_ + 1)
+    np.testing.assert_allclose(contributions.sum(axis=1), fitted.decision_function(X_new), rtol=0, atol=1e-10)
+    # the irrelevant feature explains less than the strongest one
+    assert np.abs(contributions[:, 4]).mean() < np.abs(contributions[:, 0]).mean()
+
+
+def test_category_order_and_dtype_do_not_change_predictions(fitted, data):
+    _, _, X_new, _ = data
+    expected = fitted.predict_proba(X_new)
+    changed = X_new.copy()
+    changed["plan"] = changed["plan"].cat.reorder_categories(["premium", "basic", "plus"])  # other codes
+    changed["region"] = pd.Categorical(changed["region"], categories=["west", "south", "north", "east", "mars"])
+    assert not np.array_equal(changed["plan"].cat.codes, X_new["plan"].cat.codes)
+    np.testing.assert_array_equal(fitted.predict_proba(changed), expected)
+    as_strings = X_new.astype({"plan": "string", "region": "string"})
+    np.testing.assert_array_equal(fitted.predict_proba(as_strings), expected)
+    as_objects = X_new.astype({"plan": object})
+    np.testing.assert_array_equal(fitted.predict_proba(as_objects), expected)
+
+
+def test_unseen_category_is_scored_as_missing(fitted, data):
+    _, _, X_new, _ = data
+    rows = X_new.iloc[:50].copy()
+    unseen = rows.astype({"region": object})
+    unseen["region"] = "atlantis"
+    missing = rows.astype({"region": object})
+    missing["region"] = np.nan
+    proba_unseen = fitted.predict_proba(unseen)
+    assert np.isfinite(proba_unseen).all()
+    np.testing.assert_array_equal(proba_unseen, fitted.predict_proba(missing))
+
+
+def test_column_order_and_extra_columns_do_not_change_predictions(fitted, data):
+    _, _, X_new, _ = data
+    shuffled = X_new[["noise", "region", "spend", "plan", "age"]].assign(extra=1.0)
+    np.testing.assert_array_equal(fitted.predict_proba(shuffled), fitted.predict_proba(X_new))
+    np.testing.assert_array_equal(fitted.contributions(shuffled), fitted.contributions(X_new))
+
+
+def test_missing_column_is_a_schema_error_naming_it(fitted, data):
+    _, _, X_new, _ = data
+    with pytest.raises(SchemaError, match=r"missing columns \['spend', 'region'\]"):
+        fitted.predict_proba(X_new.drop(columns=["region", "spend"]))
+
+
+def test_numeric_column_that_arrives_as_text_is_a_schema_error(fitted, data):
+    _, _, X_new, _ = data
+    broken = X_new.assign(age="forty")
+    with pytest.raises(SchemaError, match="column 'age'.*numeric at fit"):
+        fitted.predict(broken)
+
+
+def test_inputs_that_are_not_dataframes_or_binary_are_rejected(data):
+    X, y, _, _ = data
+    with pytest.raises(SchemaError, match="needs a pandas DataFrame"):
+        BoostedClassifier(**FAST).fit(X.to_numpy(), y)
+    with pytest.raises(SchemaError, match="exactly 2 classes; got 3"):
+        BoostedClassifier(**FAST).fit(X, np.arange(len(X)) % 3)
+    with pytest.raises(SchemaError, match="dtype datetime64"):
+        BoostedClassifier(**FAST).fit(X.assign(when=pd.Timestamp("2024-01-01")), y)
+
+
+def test_invalid_options_are_config_errors(data):
+    X, y, _, _ = data
+    with pytest.raises(ConfigError, match="calibration must be one of"):
+        BoostedClassifier(calibration="platt").fit(X, y)
+    with pytest.raises(ConfigError, match="imbalance must be one of"):
+        BoostedClassifier(imbalance="smote").fit(X, y)
+    with pytest.raises(ConfigError, match="may not set 'objective'"):
+        BoostedClassifier(search_space={"objective": "regression"}).fit(X, y)
+    with pytest.raises(ConfigError, match="X_valid and y_valid together"):
+        BoostedClassifier(**FAST).fit(X, y, X_valid=X)
+
+
+def test_search_space_override_fixes_a_parameter(data):
+    X, y, _, _ = data
+    model = BoostedClassifier(seed=0, search_space={"num_leaves": 3}, **FAST).fit(X, y)
+    assert model.best_params_["num_leaves"] == 3
+    dumped = model.booster_.dump_model()
+    assert max(tree["num_leaves"] for tree in dumped["tree_info"]) <= 3
+
+
+def test_given_validation_set_is_used_for_tuning_and_calibration(data):
+    X, y, X_new, y_new = data
+    model = BoostedClassifier(seed=0, **FAST).fit(X, y, X_valid=X_new.iloc[:800], y_valid=y_new[:800])
+    margin = model.decision_function(X_new.iloc[:800])
+    assert model.validation_scores_["raw_auc"] == pytest.approx(roc_auc_score(y_new[:800], margin), abs=1e-12)
+    # the booster was trained on all of X (no internal split): X's rows are in-sample
+    assert model.booster_.num_feature() == 5
+    assert model.study_.best_value == pytest.approx(model.validation_scores_["raw_log_loss"], rel=1e-6)
+
+
+def test_artifacts_round_trip_bit_for_bit_without_pickle(fitted, data, tmp_path):
+    _, _, X_new, _ = data
+    fitted.to_artifacts(tmp_path / "model")
+    files = sorted(p.name for p in (tmp_path / "model").iterdir())
+    assert files == ["booster.txt", "classifier.json"]
+    for path in (tmp_path / "model").iterdir():
+        assert not path.read_bytes().startswith(b"\x80"), "pickle protocol header found"
+    meta = json.loads((tmp_path / "model" / "classifier.json").read_text())
+    assert meta["categories"] == fitted.categories_
+    assert set(meta["versions"]) >= {"lightgbm", "optuna", "scikit-learn", "numpy", "pandas"}
+    assert meta["best_iteration"] == fitted.best_iteration_
+
+    loaded = BoostedClassifier.from_artifacts(tmp_path / "model")
+    check_is_fitted(loaded)
+    assert loaded.study_ is None
+    assert loaded.get_params() == fitted.get_params()
+    assert loaded.best_params_ == fitted.best_params_
+    assert loaded.calibrator_.kind == fitted.calibrator_.kind
+    np.testing.assert_array_equal(loaded.predict_proba(X_new), fitted.predict_proba(X_new))
+    np.testing.assert_array_equal(loaded.decision_function(X_new), fitted.decision_function(X_new))
+    np.testing.assert_array_equal(loaded.contributions(X_new), fitted.contributions(X_new))
+    np.testing.assert_array_equal(loaded.predict(X_new), fitted.predict(X_new))
+    assert loaded.booster_.model_to_string() == fitted.booster_.model_to_string()
+
+
+@pytest.mark.parametrize("calibration", ["sigmoid", "isotonic"])
+def test_artifacts_round_trip_every_calibrator(data, tmp_path, calibration):
+    X, y, X_new, _ = data
+    model = BoostedClassifier(calibration=calibration, seed=0, search_space={"num_leaves": 4}, **FAST).fit(X, y)
+    model.to_artifacts(tmp_path)
+    loaded = BoostedClassifier.from_artifacts(tmp_path)
+    assert loaded.calibrator_.kind == calibration
+    assert loaded.get_params()["search_space"] == {"num_leaves": 4}
+    np.testing.assert_array_equal(loaded.predict_proba(X_new), model.predict_proba(X_new))
+
+
+def test_from_artifacts_of_an_empty_directory_is_model_not_found(tmp_path):
+    with pytest.raises(ModelNotFoundError, match="missing \\['booster.txt', 'classifier.json'\\]"):
+        BoostedClassifier.from_artifacts(tmp_path)
+
+
+_DETERMINISM_SCRIPT = textwrap.dedent(
+    """
+    import hashlib, sys
+    sys.path.insert(0, {tests!r})
+    from test_classifier import FAST, make_data
+    from kpredict.modeling import BoostedClassifier
+    X, y = make_data(1500, seed=5)
+    model = BoostedClassifier(seed=7, **FAST).fit(X, y)
+    print(hashlib.sha256(model.booster_.model_to_string().encode()).hexdigest())
+    print(hashlib.sha256(model.predict_proba(X).tobytes()).hexdigest())
+    print(model.best_params_)
+    """
+)
+
+
+def test_fits_are_identical_across_processes(tmp_path):
+    from pathlib import Path
+
+    script = tmp_path / "fit_once.py"
+    script.write_text(_DETERMINISM_SCRIPT.format(tests=str(Path(__file__).resolve().parent)))
+    outputs = [
+        subprocess.run([sys.executable, str(script)], capture_output=True, text=True, check=True).stdout
+        for _ in range(2)
+    ]
+    assert len(outputs[0].splitlines()) == 3
+    assert outputs[0] == outputs[1]
+
+
+def test_seed_changes_the_model(data):
+    X, y, _, _ = data
+    texts = {
+        hashlib.sha256(BoostedClassifier(seed=seed, **FAST).fit(X, y).booster_.model_to_string().encode()).hexdigest()
+        for seed in (0, 1)
+    }
+    assert len(texts) == 2  # the determinism test above is not vacuous
+
+
+def test_sklearn_contract_clone_params_and_fitted_checks(data):
+    X, y, _, _ = data
+    model = BoostedClassifier(n_trials=3, calibration="sigmoid", search_space={"num_leaves": 4})
+    with pytest.raises(NotFittedError):
+        check_is_fitted(model)
+    with pytest.raises(NotFittedError):
+        model.predict_proba(X)
+    params = model.get_params()
+    assert params["n_trials"] == 3 and params["calibration"] == "sigmoid"
+    copy = clone(model)
+    assert copy is not model and copy.get_params() == params
+    copy.set_params(n_trials=2, imbalance="none")
+    assert copy.n_trials == 2 and model.n_trials == 3
+    copy.set_params(early_stopping_rounds=10, max_rounds=200).fit(X, y)
+    check_is_fitted(copy)
+    with pytest.raises(NotFittedError):
+        check_is_fitted(clone(copy))  # a clone forgets what was learnt
+
+
+def test_cross_val_score_runs(data):
+    X, y, _, _ = data
+    model = BoostedClassifier(n_trials=2, early_stopping_rounds=10, max_rounds=300)
+    scores = cross_val_score(model, X, y, cv=3, scoring="roc_auc")
+    assert scores.shape == (3,)
+    assert np.all(scores > 0.7)
+    accuracy = cross_val_score(model, X, y, cv=3)
+    assert np.all((accuracy > 0.6) & (accuracy <= 1.0))
