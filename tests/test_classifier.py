@@ -20,6 +20,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from kpredict.errors import ConfigError, ModelNotFoundError, SchemaError
 from kpredict.modeling import BoostedClassifier, Calibrator
+from kpredict.modeling._frame import encode_frame
 from kpredict.modeling.classifier import _select_calibrator
 
 FAST = {"n_trials": 4, "early_stopping_rounds": 20, "max_rounds": 400}
@@ -130,15 +131,27 @@ def test_auto_calibration_picks_a_calibrator_for_miscalibrated_margins_and_none_
 
 
 def test_auto_calibration_excludes_isotonic_when_its_ties_cost_ranking():
-    # A very fine-grained, already well-ordered margin: isotonic steps merge neighbours (ties).
+    # A kinked calibration curve: isotonic fits it best (lowest log-loss), but its flat steps tie
+    # neighbours that the fine-grained margin ranks correctly, which costs ROC-AUC.
     rng = np.random.default_rng(1)
     margin = rng.normal(0.0, 2.0, 3000)
-    y = (rng.random(3000) < expit(2.0 * margin)).astype(int)  # under-confident: a calibrator helps
+    y = (rng.random(3000) < np.where(margin < 0, expit(2 * margin - 2), 0.5 + 0.45 * expit(2 * margin))).astype(int)
     calibrator, scores = _select_calibrator("auto", margin, y, seed=0, rebalanced=False)
+    assert scores["isotonic_log_loss"] < scores["sigmoid_log_loss"] < scores["raw_log_loss"]
     assert scores["isotonic_auc"] < scores["raw_fold_auc"]
     assert calibrator.kind == "sigmoid"
+    assert scores["calibrated_auc"] == scores["raw_auc"]  # a sigmoid keeps the ranking exactly
     calibrator, _ = _select_calibrator("isotonic", margin, y, seed=0, rebalanced=False)
     assert calibrator.kind == "isotonic"  # an explicit choice is honoured
+
+
+def test_auto_calibration_after_rebalancing_always_calibrates():
+    rng = np.random.default_rng(2)
+    margin = rng.normal(-1.0, 1.5, 2000)
+    y = (rng.random(2000) < expit(margin)).astype(int)  # already calibrated ...
+    assert _select_calibrator("auto", margin, y, seed=0, rebalanced=False)[0].kind == "none"
+    # ... but after re-weighting "none" is not a candidate: the shift must be undone
+    assert _select_calibrator("auto", margin, y, seed=0, rebalanced=True)[0].kind in ("sigmoid", "isotonic")
 
 
 def test_sigmoid_calibration_keeps_the_ranking(data):
@@ -184,6 +197,9 @@ def test_unseen_category_is_scored_as_missing(fitted, data):
     proba_unseen = fitted.predict_proba(unseen)
     assert np.isfinite(proba_unseen).all()
     np.testing.assert_array_equal(proba_unseen, fitted.predict_proba(missing))
+    matrix = encode_frame(unseen, list(fitted.feature_names_in_), fitted.categories_)
+    assert np.isnan(matrix[:, 3]).all()  # missing for LightGBM, not some training category's code
+    assert not np.isnan(matrix[:, 2]).any()
 
 
 def test_column_order_and_extra_columns_do_not_change_predictions(fitted, data):
@@ -191,6 +207,15 @@ def test_column_order_and_extra_columns_do_not_change_predictions(fitted, data):
     shuffled = X_new[["noise", "region", "spend", "plan", "age"]].assign(extra=1.0)
     np.testing.assert_array_equal(fitted.predict_proba(shuffled), fitted.predict_proba(X_new))
     np.testing.assert_array_equal(fitted.contributions(shuffled), fitted.contributions(X_new))
+
+
+def test_zero_rows_give_empty_results(fitted, data):
+    _, _, X_new, _ = data
+    empty = X_new.iloc[:0]
+    assert fitted.predict_proba(empty).shape == (0, 2)
+    assert fitted.decision_function(empty).shape == (0,)
+    assert fitted.contributions(empty).shape == (0, fitted.n_features_in_ + 1)
+    assert fitted.predict(empty).shape == (0,)
 
 
 def test_missing_column_is_a_schema_error_naming_it(fitted, data):

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import numbers
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -74,12 +75,11 @@ _FIRST_TRIAL = {
     "min_data_in_leaf": 40,
     "feature_fraction": 0.7,
     "bagging_fraction": 0.8,
-    "lambda_l1": 1e-3,
     "lambda_l2": 1.0,
-    "min_sum_hessian_in_leaf": 1e-2,
     "cat_smooth": 10.0,
     "cat_l2": 10.0,
 }
+_CATEGORY_PARAMS = ("cat_smooth", "cat_l2", "max_cat_threshold", "min_data_per_group")
 
 
 def default_search_space() -> dict[str, BaseDistribution | Any]:
@@ -87,17 +87,24 @@ def default_search_space() -> dict[str, BaseDistribution | Any]:
 
     A value that is an optuna distribution is searched; any other value is a fixed parameter.
     Pass a mapping as ``BoostedClassifier(search_space=...)`` to override entries by name.
+
+    The space favours small, strongly regularised trees (down to 2 leaves, i.e. an additive
+    model; learning rate 0.01-0.1): churn-style tables are mostly additive, and with about
+    30 trials on a noisy validation set a compact space is searched better than a wide one.
+    ``extra_trees`` and a coarse ``max_bin`` are regularisers that often help on small tables.
+    ``cat_smooth`` / ``cat_l2`` only act on categoricals with more than ``max_cat_to_onehot`` (4)
+    categories; when there are none, they are left out of the search (see ``fit``).
     """
     return {
-        "learning_rate": FloatDistribution(0.005, 0.2, log=True),
-        "num_leaves": IntDistribution(2, 64, log=True),
-        "min_data_in_leaf": IntDistribution(5, 300, log=True),
+        "learning_rate": FloatDistribution(0.01, 0.1, log=True),
+        "num_leaves": IntDistribution(2, 32, log=True),
+        "min_data_in_leaf": IntDistribution(10, 300, log=True),
         "feature_fraction": FloatDistribution(0.3, 1.0),
         "bagging_fraction": FloatDistribution(0.5, 1.0),
         "bagging_freq": 1,
-        "lambda_l1": FloatDistribution(1e-8, 10.0, log=True),
-        "lambda_l2": FloatDistribution(1e-8, 10.0, log=True),
-        "min_sum_hessian_in_leaf": FloatDistribution(1e-3, 10.0, log=True),
+        "lambda_l2": FloatDistribution(1e-3, 30.0, log=True),
+        "extra_trees": CategoricalDistribution([False, True]),
+        "max_bin": CategoricalDistribution([15, 31, 63, 127, 255]),
         "cat_smooth": FloatDistribution(1.0, 100.0, log=True),
         "cat_l2": FloatDistribution(1.0, 100.0, log=True),
     }
@@ -173,9 +180,10 @@ class BoostedClassifier(ClassifierMixin, BaseEstimator):
     **Calibration.** The calibrator maps the raw margin to a probability and is fitted on the
     validation predictions. ``"auto"`` scores no calibration, Platt sigmoid and isotonic by 5-fold
     cross-fitting within the validation set (each fold's calibrator scored on rows it did not see)
-    and keeps the lowest log-loss (ties: lower Brier, then the simpler one). Isotonic regression is
-    a step function: its ties can cost ROC-AUC, so it is only eligible when its cross-fitted AUC is
-    not below the raw AUC; the sigmoid is strictly monotone and never changes the ranking.
+    and keeps the lowest log-loss (ties: lower Brier, then the simpler one), so "none" stays when
+    neither calibrator helps. Isotonic regression is a step function: its ties can cost ROC-AUC,
+    so it is only eligible when its mean per-fold AUC is not below the raw margin's; the sigmoid
+    is strictly monotone and never changes the ranking.
 
     Args:
         n_trials: optuna trials (at least 1).
@@ -199,10 +207,13 @@ class BoostedClassifier(ClassifierMixin, BaseEstimator):
         best_params_: the LightGBM parameters of the best trial (searched and fixed).
         best_iteration_: number of boosting rounds kept.
         study_: the optuna study (``None`` after :meth:`from_artifacts`).
+        imbalance_: ``"balanced"`` or ``"none"``: what ``imbalance`` resolved to.
         calibrator_: the fitted :class:`~kpredict.modeling.calibration.Calibrator`.
-        validation_scores_: ``raw_*`` (booster) and ``calibrated_*`` (chosen calibrator,
-            cross-fitted) log-loss / Brier / AUC on the validation set, plus ``sigmoid_*`` and
-            ``isotonic_*`` candidates when they were scored.
+        validation_scores_: validation-set scores: ``raw_log_loss`` / ``raw_brier`` / ``raw_auc``
+            of the booster; ``calibrated_log_loss`` / ``calibrated_brier`` of the chosen
+            calibrator, cross-fitted, and ``calibrated_auc`` of the final calibrator; and, when the
+            candidates were scored, ``sigmoid_*`` / ``isotonic_*`` (cross-fitted; their AUC is
+            the mean per-fold AUC, to compare with ``raw_fold_auc``).
 
     Examples:
         >>> model = BoostedClassifier(n_trials=20, seed=0).fit(X_train, y_train)  # doctest: +SKIP
@@ -242,28 +253,29 @@ class BoostedClassifier(ClassifierMixin, BaseEstimator):
         tags.input_tags.string = True
         return tags
 
-    def _check_params(self) -> dict[str, Any]:
+    def _check_params(self) -> tuple[dict[str, Any], set[str]]:
         if self.calibration not in _CALIBRATIONS:
             raise ConfigError(f"calibration must be one of {list(_CALIBRATIONS)}; got {self.calibration!r}.")
         if self.imbalance not in _IMBALANCES:
             raise ConfigError(f"imbalance must be one of {list(_IMBALANCES)}; got {self.imbalance!r}.")
         if self.n_trials is None and self.timeout is None:
             raise ConfigError("n_trials=None needs a timeout; set n_trials (e.g. 30) or timeout (seconds).")
-        if self.n_trials is not None and (not isinstance(self.n_trials, int) or self.n_trials < 1):
+        if self.n_trials is not None and (not _is_int(self.n_trials) or self.n_trials < 1):
             raise ConfigError(f"n_trials must be an integer >= 1 or None; got {self.n_trials!r}.")
         for name in ("early_stopping_rounds", "max_rounds", "n_jobs"):
             value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
+            if not _is_int(value) or value < 1:
                 raise ConfigError(f"{name} must be an integer >= 1; got {value!r}.")
         space = default_search_space()
-        for name, spec in dict(self.search_space or {}).items():
+        user = dict(self.search_space or {})
+        for name, spec in user.items():
             if name in _RESERVED:
                 raise ConfigError(
                     f"search_space may not set {name!r}: BoostedClassifier sets it itself "
                     f"(reserved: {sorted(_RESERVED)})."
                 )
             space[name] = spec
-        return space
+        return space, set(user)
 
     # ------------------------------------------------------------------ fit
     def fit(
@@ -290,8 +302,15 @@ class BoostedClassifier(ClassifierMixin, BaseEstimator):
                 exactly two classes, or X_valid lacks training columns.
             ConfigError: invalid constructor parameters.
         """
-        space = self._check_params()
+        space, user_set = self._check_params()
         feature_names, categories = learn_schema(X)
+        one_hot_up_to = space.get("max_cat_to_onehot", 4)
+        if not isinstance(one_hot_up_to, BaseDistribution) and all(
+            len(values) <= one_hot_up_to for values in categories.values()
+        ):
+            # Only one-vs-rest splits will be used: these parameters would not change the model.
+            for name in set(_CATEGORY_PARAMS) - user_set:
+                space.pop(name, None)
         y_array = np.asarray(y)
         if y_array.ndim != 1 or len(y_array) != len(X):
             raise SchemaError(f"y must be 1-D with one label per row of X ({len(X)} rows); got shape {y_array.shape}.")
@@ -434,32 +453,32 @@ class BoostedClassifier(ClassifierMixin, BaseEstimator):
             best_iteration = int(booster.best_iteration) or booster.current_iteration()
             value = float(booster.best_score["valid"][_TUNING_METRIC])
             trial.set_user_attr("best_iteration", best_iteration)
-            if _sign() * value < best.value:
-                best.value = _sign() * value
+            if value < best.value:
+                best.value = value
                 best.best_iteration = best_iteration
                 best.model_text = booster.model_to_string(num_iteration=best_iteration)
             return value
 
-        study = optuna.create_study(
-            direction="maximize" if _TUNING_METRIC == "auc" else "minimize",
-            sampler=optuna.samplers.TPESampler(seed=self.seed),
-            # Low learning rates start slowly: no pruning before the warm-up, and never in the
-            # first 5 trials, so a slow-but-good trial is not cut for being behind early.
-            pruner=optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=100),
-            study_name="BoostedClassifier",
-        )
         first = {
             name: value
             for name, value in _FIRST_TRIAL.items()
             if isinstance(space.get(name), BaseDistribution) and _contains(space[name], value)
         }
-        if first:
-            study.enqueue_trial(first)
         started = time.perf_counter()
         previous = optuna.logging.get_verbosity()
-        if not self.verbose:
+        if not self.verbose:  # restored below: optuna's logging is process-wide
             optuna.logging.set_verbosity(optuna.logging.WARNING)
         try:
+            study = optuna.create_study(
+                direction="minimize",
+                sampler=optuna.samplers.TPESampler(seed=self.seed),
+                # Low learning rates start slowly: no pruning before the warm-up, and never in the
+                # first 5 trials, so a slow-but-good trial is not cut for being behind early.
+                pruner=optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=100),
+                study_name="BoostedClassifier",
+            )
+            if first:
+                study.enqueue_trial(first)
             study.optimize(objective, n_trials=self.n_trials, timeout=self.timeout)
         finally:
             optuna.logging.set_verbosity(previous)
@@ -489,11 +508,13 @@ class BoostedClassifier(ClassifierMixin, BaseEstimator):
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         """Calibrated probabilities, shape ``(n, 2)``; column 1 is ``classes_[1]``."""
+        check_is_fitted(self)
         positive = self.calibrator_.transform(self.decision_function(X))
         return np.column_stack([1.0 - positive, positive])
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         """The more probable class (calibrated); ties go to ``classes_[0]``."""
+        check_is_fitted(self)
         return self.classes_[(self.predict_proba(X)[:, 1] > 0.5).astype(int)]
 
     def contributions(self, X: pd.DataFrame) -> np.ndarray:
@@ -503,7 +524,10 @@ class BoostedClassifier(ClassifierMixin, BaseEstimator):
             Array ``(n, n_features_in_ + 1)`` in ``feature_names_in_`` order; the last column is
             the base value. Each row sums to :meth:`decision_function` (up to float rounding).
         """
-        return self.booster_.predict(self._matrix(X), pred_contrib=True, num_threads=self.n_jobs)
+        matrix = self._matrix(X)
+        if len(matrix) == 0:  # LightGBM cannot size an empty pred_contrib result
+            return np.empty((0, self.n_features_in_ + 1))
+        return self.booster_.predict(matrix, pred_contrib=True, num_threads=self.n_jobs)
 
     # ------------------------------------------------------------------ artifacts
     def to_artifacts(self, directory: str | Path) -> None:
@@ -582,8 +606,8 @@ class BoostedClassifier(ClassifierMixin, BaseEstimator):
 
 
 # ---------------------------------------------------------------------- helpers
-def _sign() -> float:
-    return -1.0 if _TUNING_METRIC == "auc" else 1.0
+def _is_int(value: Any) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
 def _suggest(trial: optuna.Trial, space: Mapping[str, Any]) -> dict[str, Any]:
@@ -650,30 +674,41 @@ def _scores(prefix: str, y: np.ndarray, p: np.ndarray) -> dict[str, float]:
 def _select_calibrator(
     mode: str, margin: np.ndarray, y: np.ndarray, *, seed: int, rebalanced: bool
 ) -> tuple[Calibrator, dict[str, float]]:
-    """Fit the calibrator of ``mode`` (choosing it when ``"auto"``) on validation margins."""
+    """Fit the calibrator of ``mode`` (choosing it when ``"auto"``) on validation margins.
+
+    Candidates are scored by cross-fitting: the validation rows are split in (up to) 5 stratified
+    folds, each fold is calibrated by a calibrator fitted on the other folds. Log-loss and Brier
+    are computed on the pooled cross-fitted probabilities; AUC is the mean of the per-fold AUCs
+    (pooling would mix five slightly different maps and blur the ranking comparison), compared
+    with the raw margin's mean per-fold AUC (``raw_fold_auc``).
+    """
     raw = Calibrator("none").transform(margin)
     scores = _scores("raw", y, raw)
     n_splits = min(5, int(y.sum()), int(len(y) - y.sum()))
     cross_fitted: dict[str, np.ndarray] = {"none": raw}
+    fold_auc: dict[str, float] = {"none": scores["raw_auc"]}
     if n_splits >= 2:
         folds = list(StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=seed).split(margin, y))
+        scores["raw_fold_auc"] = _mean_fold_auc(y, raw, folds)
+        fold_auc["none"] = scores["raw_fold_auc"]
         for kind in ("sigmoid", "isotonic"):
             predicted = np.empty_like(margin)
             for fit_rows, score_rows in folds:
                 predicted[score_rows] = fit_calibrator(kind, margin[fit_rows], y[fit_rows]).transform(margin[score_rows])
             cross_fitted[kind] = predicted
             scores.update(_scores(kind, y, predicted))
+            scores[f"{kind}_auc"] = fold_auc[kind] = _mean_fold_auc(y, predicted, folds)
 
     if mode == "auto":
         if n_splits < 2:
-            kind = "sigmoid" if rebalanced and 0 < y.sum() < len(y) else "none"
+            kind = "sigmoid" if rebalanced else "none"
             logger.warning("validation set too small to compare calibrators (fewer than 2 rows of a class); using %r", kind)
         else:
+            prefix = {"none": "raw", "sigmoid": "sigmoid", "isotonic": "isotonic"}
             candidates = ["sigmoid", "isotonic"] if rebalanced else ["none", "sigmoid", "isotonic"]
-            if not scores["isotonic_auc"] >= scores["raw_auc"]:
+            if not fold_auc["isotonic"] >= fold_auc["none"]:
                 candidates.remove("isotonic")  # its ties would cost ranking quality
-            kind = min(candidates, key=lambda k: (scores[f"{k}_log_loss"] if k != "none" else scores["raw_log_loss"],
-                                                  scores[f"{k}_brier"] if k != "none" else scores["raw_brier"]))
+            kind = min(candidates, key=lambda k: (scores[f"{prefix[k]}_log_loss"], scores[f"{prefix[k]}_brier"]))
     else:
         kind = mode
     if kind != "none" and not 0 < y.sum() < len(y):
@@ -681,8 +716,13 @@ def _select_calibrator(
         kind = "none"
 
     calibrator = fit_calibrator(kind, margin, y)
-    if kind in cross_fitted:
-        scores.update(_scores("calibrated", y, cross_fitted[kind]))
-    else:  # no cross-fitting possible: in-sample scores of the fitted calibrator
-        scores.update(_scores("calibrated", y, calibrator.transform(margin)))
+    final = calibrator.transform(margin)
+    # Log-loss and Brier cross-fitted when possible (in-sample they flatter isotonic); AUC of the
+    # final calibrator on the validation margins: exactly the raw AUC for "none" and "sigmoid".
+    scores.update(_scores("calibrated", y, cross_fitted.get(kind, final)))
+    scores["calibrated_auc"] = _scores("calibrated", y, final)["calibrated_auc"]
     return calibrator, scores
+
+
+def _mean_fold_auc(y: np.ndarray, p: np.ndarray, folds: list[tuple[np.ndarray, np.ndarray]]) -> float:
+    return float(np.mean([roc_auc_score(y[rows], p[rows]) for _, rows in folds]))
