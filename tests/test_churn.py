@@ -119,3 +119,15 @@ def test_demo_holdout_auc_is_close_to_the_true_probabilities(tmp_path):
     print(f"holdout AUC {ours:.4f}; true-probability AUC {best:.4f}; ratio {ours / best:.4f}")
     assert ours >= 0.97 * best
     assert ours > result.metrics["baseline_holdout_roc_auc"] - 0.005
+
+
+def test_labels_agree_with_the_generators_ground_truth(small_demo):
+    """Same customers and the same realised outcome as truth/churn.parquet at every snapshot."""
+    subscriptions = pd.read_parquet(small_demo / "subscriptions.parquet")
+    truth = pd.read_parquet(small_demo / "truth" / "churn.parquet")
+    truth = truth[truth["horizon_complete"]]
+    snapshots = pd.DatetimeIndex(sorted(truth["snapshot_date"].unique()))
+    labels = build_labels(subscriptions, None, snapshots, horizon_days=30)
+    merged = labels.merge(truth, left_on=["customer_id", "event_timestamp"], right_on=["customer_id", "snapshot_date"], how="outer", indicator=True)
+    assert (merged["_merge"] == "both").all()
+    assert (merged["churned"] == merged["churned_within_horizon"].astype(int)).all()

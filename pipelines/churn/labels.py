@@ -1,5 +1,8 @@
 """Churn labels: customers active at each snapshot date, and whether they left within the horizon.
 
+A snapshot is taken at the start of its day (00:00): a customer is active when the subscription
+started on an earlier day and has not ended before that day; ``end_date`` is the day the customer
+leaves, so leaving within ``horizon_days`` means ``snapshot <= end_date < snapshot + horizon``.
 Only snapshots whose whole horizon lies inside the data are labelled (an unfinished horizon would
 count leavers as stayers).
 """
@@ -24,9 +27,9 @@ def snapshot_dates(start: pd.Timestamp, end: pd.Timestamp, *, frequency: str, mi
 
 
 def active_customers(subscriptions: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
-    """Customers whose subscription has started and not ended at ``as_of`` (one row each, sorted)."""
+    """Customers whose subscription started before ``as_of`` and has not ended before it (sorted ids)."""
     _require(subscriptions, ["customer_id", "start_date", "end_date"], "subscriptions")
-    active = (subscriptions["start_date"] <= as_of) & (subscriptions["end_date"].isna() | (subscriptions["end_date"] > as_of))
+    active = (subscriptions["start_date"] < as_of) & (subscriptions["end_date"].isna() | (subscriptions["end_date"] >= as_of))
     ids = subscriptions.loc[active, "customer_id"].drop_duplicates().sort_values(kind="mergesort")
     return pd.DataFrame({"customer_id": ids.to_numpy()})
 
@@ -41,7 +44,7 @@ def build_labels(
 ) -> pd.DataFrame:
     """One row per (customer active at snapshot, snapshot): ``customer_id, event_timestamp, churned``.
 
-    contractual: the subscription ends within ``(snapshot, snapshot + horizon]``.
+    contractual: the subscription ends within ``[snapshot, snapshot + horizon)``.
     non_contractual: the customer placed no order within that window.
     """
     horizon = pd.Timedelta(days=horizon_days)
@@ -53,12 +56,12 @@ def build_labels(
         if definition == "contractual":
             ends = subscriptions.groupby("customer_id")["end_date"].max()
             end = active["customer_id"].map(ends)
-            churned = end.notna() & (end > snapshot) & (end <= snapshot + horizon)
+            churned = end.notna() & (end >= snapshot) & (end < snapshot + horizon)
         else:
             if orders is None:
                 raise SchemaError("non_contractual churn labels need the orders source")
             _require(orders, ["customer_id", "order_ts"], "orders")
-            window = orders[(orders["order_ts"] > snapshot) & (orders["order_ts"] <= snapshot + horizon)]
+            window = orders[(orders["order_ts"] >= snapshot) & (orders["order_ts"] < snapshot + horizon)]
             churned = ~active["customer_id"].isin(window["customer_id"].unique())
         frames.append(pd.DataFrame({"customer_id": active["customer_id"].to_numpy(), ENTITY_TS: snapshot, "churned": churned.to_numpy(dtype=np.int8)}))
     if not frames:
