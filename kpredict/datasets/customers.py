@@ -10,7 +10,7 @@ Each customer carries a latent engagement state z_t in {engaged, cooling, at_ris
 signup from a channel-specific distribution (``INITIAL_ENGAGED``; customers signed up before the
 span start it from ``ESTABLISHED_STATE``), then moved at the end of each day by the sticky
 transition matrix ``TRANSITION`` (engaged customers only cool down, never jump straight to
-at_risk; at_risk customers rarely recover). ``BASE_HAZARD`` is 0.0001 / 0.0025 / 0.06 a day for
+at_risk; at_risk customers rarely recover). ``BASE_HAZARD`` is 0.0001 / 0.002 / 0.025 a day for
 engaged / cooling / at_risk. On each day t > s of an active customer, in this order:
 
 1. The customer churns with probability ``daily_hazard(z_t, covariates, tenure = t - s)`` where
@@ -70,7 +70,7 @@ TRANSITION = np.array(
         [0.005, 0.015, 0.980],
     ]
 )
-BASE_HAZARD = np.array([0.0001, 0.0025, 0.06])
+BASE_HAZARD = np.array([0.0001, 0.002, 0.025])
 _FEE_REFERENCE = 39.0
 _ANNUAL_FACTOR = 0.3
 _RENEWAL_FACTOR = 4.0
@@ -91,12 +91,12 @@ _CONTRACTS = ("monthly", "annual")
 INITIAL_ENGAGED = np.array([0.8, 0.7, 0.6, 0.9, 0.85])
 ESTABLISHED_STATE = np.array([0.8, 0.15, 0.05])
 
-ORDER_RATE = np.array([0.06, 0.025, 0.008])
+ORDER_RATE = np.array([0.15, 0.05, 0.01])
 _ORDER_AMOUNT_FACTOR = np.array([1.0, 0.85, 0.7])
-TICKET_RATE = np.array([0.004, 0.01, 0.03])
+TICKET_RATE = np.array([0.004, 0.015, 0.08])
 _TICKET_CATEGORIES = ("billing", "technical", "delivery", "account", "cancellation")
 _TICKET_CATEGORY_P = np.array(
-    [[0.3, 0.35, 0.2, 0.14, 0.01], [0.3, 0.3, 0.2, 0.12, 0.08], [0.25, 0.25, 0.15, 0.1, 0.25]]
+    [[0.3, 0.35, 0.2, 0.14, 0.01], [0.3, 0.3, 0.2, 0.12, 0.08], [0.2, 0.2, 0.1, 0.1, 0.4]]
 )
 _SEVERITY_P = np.array([[0.6, 0.3, 0.1], [0.45, 0.4, 0.15], [0.3, 0.4, 0.3]])
 _SATISFACTION_MEAN = np.array([4.3, 3.5, 2.3])

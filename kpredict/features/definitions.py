@@ -144,10 +144,22 @@ class WindowTransform(ConfigModel):
 
 
 class RecencyTransform(ConfigModel):
-    """Time from the latest row of the view to the entity time, in ``unit``."""
+    """Time from the latest row of the view to the entity time, in ``unit``.
+
+    With ``cycle`` the time is taken modulo the cycle: e.g. ``cycle: 365d`` on a subscription's
+    start gives the day within the current contract year (renewals come at the end of it).
+    """
 
     kind: Literal["recency"]
     unit: Literal["days", "hours"] = "days"
+    cycle: str | None = None
+
+    @field_validator("cycle")
+    @classmethod
+    def _check_cycle(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_duration(value)
+        return value
 
 
 class RatioTransform(ConfigModel):

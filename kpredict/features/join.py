@@ -21,6 +21,7 @@ from kpredict.features.definitions import (
     FeatureView,
     RatioTransform,
     RecencyTransform,
+    parse_duration,
 )
 from kpredict.features.materialize import MaterialisedView, plain_key
 
@@ -103,8 +104,10 @@ def asof_join_view(
             values = joined[feature.name]
             out[feature.name] = values.where(valid) if values.dtype == object else np.where(valid, values.to_numpy(np.float64, na_value=np.nan), np.nan)
         elif isinstance(transform, RecencyTransform):
-            age = np.where(valid, (entity_ns - np.nan_to_num(last, nan=0).astype(np.int64)) / _NS_PER[transform.unit], np.nan)
-            out[feature.name] = age
+            age_ns = entity_ns - np.nan_to_num(last, nan=0).astype(np.int64)
+            if transform.cycle is not None:
+                age_ns = np.mod(age_ns, np.int64(parse_duration(transform.cycle).total_seconds() * 1e9))
+            out[feature.name] = np.where(valid, age_ns / _NS_PER[transform.unit], np.nan)
         elif isinstance(transform, RatioTransform):
             out[feature.name] = _safe_divide(out[transform.numerator], np.asarray(out[transform.denominator], dtype=np.float64) * transform.denominator_scale)
         elif isinstance(transform, ChangeTransform):

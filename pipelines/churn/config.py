@@ -82,6 +82,7 @@ class ChurnConfig(ConfigModel):
             "customer_subscription",
             "customer_orders",
             "customer_support",
+            "customer_cancellation_requests",
             "customer_satisfaction",
         ],
         min_length=1,
