@@ -75,5 +75,5 @@ def test_features_yaml_errors_name_the_nested_key(tmp_path):
     path = write(tmp_path / "features.yaml", broken)
     from kpredict.features import FeatureRepoConfig
 
-    with pytest.raises(ConfigError, match=r"feature_views.customer_orders.features\[0\].transform.window.window: Value error, expected a duration like '30d'"):
+    with pytest.raises(ConfigError, match=r"feature_views.customer_orders.features\[2\].transform.window.window: Value error, expected a duration like '30d'"):
         load_config(path, FeatureRepoConfig)

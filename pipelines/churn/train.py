@@ -249,9 +249,14 @@ def _log_study(run: Any, model: Any) -> None:
     run.log_dict({"best_params": model.best_params_, "best_value": study.best_value, "n_trials": len(study.trials)}, "study/summary.json")
     trials = study.trials_dataframe()
     run.log_table(trials.astype({c: str for c in trials.columns if trials[c].dtype == object or "datetime" in str(trials[c].dtype) or "timedelta" in str(trials[c].dtype)}), "study/trials.csv")
+    import warnings
+
+    from optuna.exceptions import ExperimentalWarning
     from optuna.visualization.matplotlib import plot_optimization_history
 
-    axis = plot_optimization_history(study)
+    with warnings.catch_warnings():  # the matplotlib plot is marked experimental, its output is what we want
+        warnings.simplefilter("ignore", ExperimentalWarning)
+        axis = plot_optimization_history(study)
     run.log_figure(axis.figure, "study/optimization_history.png")
 
 
