@@ -253,3 +253,9 @@ def test_random_inputs_score_in_range_or_raise_our_schema_error(scored, data):
             return
     probability = result.frame["churn_probability"].to_numpy()
     assert np.all(np.isfinite(probability)) and np.all((probability >= 0) & (probability <= 1))
+
+
+def test_dask_engine_gives_the_same_rows_as_the_local_engine(scored):
+    config, _, result = scored
+    dask_result = score("churn", AS_OF, config=config, engine="dask", chunk_rows=50, explain_top="all", write=False)
+    pd.testing.assert_frame_equal(dask_result.frame, result.frame)
