@@ -74,43 +74,65 @@ def validate_input(frame: pd.DataFrame, spec: FeatureSpec, *, strict: bool = Fal
         raise SchemaError(f"scoring input has columns the model does not use: {extra} (strict mode)")
     if extra:
         logger.warning("dropping %d column(s) the model does not use: %s", len(extra), extra)
-    data = frame.loc[:, expected].reset_index(drop=True)
-    _check_keys(data, spec.keys)
-
-    reasons = pd.Series("", index=data.index, dtype=object)
+    _check_keys(frame, spec.keys)
+    # Columns are collected as arrays and framed once at the end: no per-column DataFrame copies.
+    columns: dict[str, object] = {key: frame[key].to_numpy() for key in spec.keys}
+    reasons = pd.Series("", index=pd.RangeIndex(len(frame)), dtype=object)
     for column in spec.numeric:
-        values, bad_parse = _to_float(data[column], column)
+        values, bad_parse = _to_float(frame[column], column)
         infinite = np.isinf(values)
         if bad_rows == "error":
             if bad_parse.any():
                 raise SchemaError(
                     f"column {column!r} must be numeric; {int(bad_parse.sum())} value(s) of dtype "
-                    f"{data[column].dtype} do not parse as numbers"
+                    f"{frame[column].dtype} do not parse as numbers"
                 )
             if infinite.any():
                 raise SchemaError(f"column {column!r} holds {int(infinite.sum())} infinite value(s); expected finite numbers or NaN")
         else:
             reasons[bad_parse] += f"{column}: not a number; "
             reasons[infinite] += f"{column}: infinite; "
-        data[column] = np.where(bad_parse | infinite, np.nan, values)
+        bad = bad_parse | infinite
+        columns[column] = np.where(bad, np.nan, values) if bad.any() else values
 
-    unseen = np.zeros(len(data), dtype=bool)
+    unseen = np.zeros(len(frame), dtype=bool)
     for column, categories in spec.categorical.items():
-        text = data[column].astype("string")
-        known = text.isna() | text.isin(categories)
-        unseen |= ~known.to_numpy()
-        data[column] = pd.Categorical(text.where(known).astype(object), categories=categories)
+        coded, known = _recode(frame[column], categories)
+        unseen |= ~known
+        columns[column] = coded
+    data = pd.DataFrame(columns, index=pd.RangeIndex(len(frame)))
 
-    rejected = (reasons != "").to_numpy()
+    rejected = (reasons != "").to_numpy() if bad_rows != "error" else np.zeros(len(frame), dtype=bool)
     rejects = frame.iloc[np.flatnonzero(rejected)][spec.keys].reset_index(drop=True)
     rejects["reason"] = reasons[rejected].str.rstrip("; ").to_numpy()
     return ValidatedInput(frame=data.loc[~rejected].reset_index(drop=True), rejects=rejects, unseen_category=unseen[~rejected], dropped_columns=extra)
+
+
+def _recode(values: pd.Series, categories: list[str]) -> tuple[pd.Categorical, np.ndarray]:
+    """Categories matched by value against the training list; (codes as Categorical, known mask).
+
+    Missing values count as known (they are just missing); anything else outside the list is unseen.
+    """
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        # map the incoming dictionary once, then the codes: cheap whatever the row count
+        lookup = pd.Index(categories).get_indexer(values.cat.categories.astype(str))
+        incoming = values.cat.codes.to_numpy()
+        codes = np.where(incoming >= 0, lookup[np.maximum(incoming, 0)], -1)
+        known = (incoming < 0) | (codes >= 0)
+    else:
+        text = values.astype("string")
+        codes = pd.Index(categories).get_indexer(text.fillna("\x00missing"))
+        known = (text.isna() | (codes >= 0)).to_numpy()
+    return pd.Categorical.from_codes(np.where(codes >= 0, codes, -1), categories=categories), np.asarray(known)
 
 
 def _check_keys(data: pd.DataFrame, keys: list[str]) -> None:
     null_counts = {key: int(data[key].isna().sum()) for key in keys if data[key].isna().any()}
     if null_counts:
         raise SchemaError(f"entity key column(s) have missing values (counts: {null_counts})")
+    unique = pd.Index(data[keys[0]]).is_unique if len(keys) == 1 else not data.duplicated(keys).any()
+    if unique:
+        return
     duplicated = int(data.duplicated(keys).sum())
     if duplicated:
         raise SchemaError(f"entity key {keys} has {duplicated} duplicated row(s); each entity is scored once")
