@@ -63,7 +63,7 @@ def _parse_as_of(as_of: str | pd.Timestamp) -> pd.Timestamp:
     try:
         stamp = pd.Timestamp(as_of)
     except (ValueError, TypeError):
-        raise ConfigError(f"--as-of must be a date like 2026-11-01; got an unparseable value") from None
+        raise ConfigError("--as-of must be a date like 2026-11-01; got an unparseable value") from None
     if stamp is pd.NaT:
         raise ConfigError("--as-of must be a date like 2026-11-01")
     return stamp
