@@ -73,6 +73,10 @@ def main_callback(
     verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="More logging (-v, -vv).")] = 0,
 ) -> None:
     """kpredict command line."""
+    import os
+
+    # MLflow's per-download progress bars interleave with ours; our own progress and logs remain.
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     _configure_logging(verbose)
 
 
