@@ -52,24 +52,21 @@ def run_demo(*, size: str | None = None, seed: int | None = None, config_path: s
 
 def _churn(console: Any, config: DemoConfig) -> dict[str, Any]:
     """Train churn on the demo company, score it as of ``config.as_of`` and write the retention list."""
-    from kpredict.pipelines.churn import train
+    from kpredict.pipelines.churn import load_churn_config, train
     from kpredict.reports.run import write_report
     from kpredict.scoring import score
 
     started = time.perf_counter()
     console.rule("churn: whom to retain")
     shared = {"data_dir": config.data_dir, "features": config.features, "feature_store_dir": config.feature_store_dir}
-    pipeline_config = Path("configs/churn.yaml")
-    result = train(pipeline_config if pipeline_config.is_file() else None, **shared)
+    settings = load_churn_config(None, **shared)  # configs/churn.yaml when present, else defaults
+    result = train(settings)
     metrics = result.metrics
     console.print(
         f"trained version {result.model_version} in {time.perf_counter() - started:.0f} s: holdout ROC-AUC "
         f"{metrics['holdout_roc_auc']:.3f} (logistic baseline {metrics['baseline_holdout_roc_auc']:.3f}), "
         f"lift in the top 10 % {metrics['holdout_lift_at_10']:.1f}x; {result.promotion_reason}"
     )
-    from kpredict.pipelines.churn.train import load_churn_config
-
-    settings = load_churn_config(pipeline_config if pipeline_config.is_file() else None, **shared)
     scored = score("churn", config.as_of, config=settings, output_dir=config.output_dir)
     bands = scored.frame["risk_band"].value_counts().to_dict()
     console.print(f"scored {len(scored.frame):,} active customers as of {config.as_of} -> {scored.output} (bands {bands})")

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from kpredict import __version__
-from kpredict.errors import ConfigError, SchemaError
+from kpredict.errors import ConfigError, DataNotFoundError
 from kpredict.hashing import frame_hash
 from kpredict.scoring.bundle import load_bundle
 from kpredict.scoring.output import rejects_path, resolve_output_path, write_manifest, write_table
@@ -154,10 +154,9 @@ def score(
     timings["predict_s"] = time.perf_counter() - t
 
     result = validated.frame[spec.keys].copy()
-    result["as_of"] = stamp
-    result["model_name"] = bundle.name
-    result["model_version"] = bundle.version
-    result["run_id"] = bundle.run_id
+    standard = {"as_of": stamp, "model_name": bundle.name, "model_version": bundle.version, "run_id": bundle.run_id}
+    for column in STANDARD_COLUMNS:
+        result[column] = standard[column]
     for column in predictions.columns:
         result[column] = predictions[column].to_numpy()
     result = plugin.finalize(result, bundle)  # adds columns (rank, band...), keeps rows in input order
@@ -225,7 +224,7 @@ def _predict(plugin, estimator, frame: pd.DataFrame, spec: FeatureSpec, chunk_ro
 
 def _read_input(path: Path) -> pd.DataFrame:
     if not path.is_file():
-        raise SchemaError(f"input file {path} does not exist")
+        raise DataNotFoundError(f"input file {path} does not exist")
     if path.suffix.lower() == ".parquet":
         return pd.read_parquet(path)
     if path.suffix.lower() == ".csv":
