@@ -264,7 +264,7 @@ def train(
     except ModuleNotFoundError:
         raise ConfigError(f"pipeline {pipeline!r} cannot be trained yet") from None
     overrides = {"data_dir": str(data) if data else None, "model.n_trials": trials}
-    result = module.train(config or Path(f"configs/{pipeline}.yaml"), force=force, **overrides)
+    result = module.train(config, force=force, **overrides)
     table = _table("metric", "value")
     for name, value in sorted(result.metrics.items()):
         if name.startswith(("holdout_", "baseline_holdout_")):
@@ -295,7 +295,7 @@ def score(
 
     result = run_score(
         pipeline, as_of, model=model, out=out, output_dir=output_dir, input_path=input_path,
-        config=config or Path(f"configs/{pipeline}.yaml"), explain_top=explain_top, engine=engine,
+        config=config, explain_top=explain_top, engine=engine,
         chunk_rows=chunk_rows, strict=strict, bad_rows="reject" if reject_bad_rows else "error",
         allow_version_mismatch=allow_version_mismatch,
     )

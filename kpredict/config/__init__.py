@@ -22,6 +22,7 @@ SCHEMAS: dict[str, str] = {
     "features": "kpredict.features.definitions:FeatureRepoConfig",
     "demo": "kpredict.config.demo:DemoConfig",
     "churn": "kpredict.pipelines.churn.config:ChurnConfig",
+    "sales_forecast": "kpredict.pipelines.sales_forecast.config:SalesForecastConfig",
 }
 
 

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from kpredict.errors import ConfigError
 
-__all__ = ["ConfigModel", "env_overrides", "format_location", "load_config", "load_yaml"]
+__all__ = ["ConfigModel", "env_overrides", "format_location", "load_config", "load_pipeline_config", "load_yaml"]
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -220,3 +220,25 @@ def validate_config(data: Mapping[str, Any], model: type[ModelT], *, source: str
         return model.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(validation_message(exc, model, source)) from None
+
+
+def load_pipeline_config(config: Any, model: type[ModelT], default_path: str | Path, **overrides: Any) -> ModelT:
+    """A pipeline's settings from an object, a YAML path, or ``default_path`` (defaults if absent).
+
+    ``overrides`` are dotted keys (``**{"model.n_trials": 5}``) that win over file and environment;
+    ``None`` values are ignored so CLI options left unset change nothing.
+    """
+    overrides = {k: v for k, v in overrides.items() if v is not None}
+    if isinstance(config, model):
+        return config.model_copy(update=overrides) if overrides else config
+    path = Path(config) if config is not None else Path(default_path)
+    nested: dict[str, Any] = {}
+    for key, value in overrides.items():
+        _set_nested(nested, key.split("."), value)
+    if path.is_file():
+        return load_config(path, model, overrides=nested)
+    if config is not None:
+        from kpredict.errors import ConfigError
+
+        raise ConfigError(f"config file {path} does not exist")
+    return validate_config(nested, model, source="defaults")

@@ -5,7 +5,10 @@ training) or read a features table → validate it against the model → predict
 band → explain the top rows → write output, rejects and, last, the manifest.
 
 A pipeline plugs in with a ``scoring`` module (``kpredict.pipelines.<name>.scoring``) that provides
-``scoring_input``, ``load_estimator``, ``predict_chunk``, ``finalize`` and ``explain``.
+``load_config``, ``load_estimator`` and either the row-wise path (``scoring_input``,
+``predict_chunk``, ``finalize``, ``explain``: one output row per input row, validated against the
+model's features) or the whole-input path (``score_frame``: forecasts, one row per series and
+future date, plus companion tables such as the replenishment table).
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from kpredict import __version__
 from kpredict.errors import ConfigError, DataNotFoundError
 from kpredict.hashing import frame_hash
 from kpredict.scoring.bundle import load_bundle
-from kpredict.scoring.output import rejects_path, resolve_output_path, write_manifest, write_table
+from kpredict.scoring.output import companion_path, rejects_path, resolve_output_path, write_manifest, write_table
 from kpredict.scoring.validate import FeatureSpec, validate_input
 
 __all__ = ["ScoreResult", "score"]
@@ -139,6 +142,72 @@ def score(
 
     t = time.perf_counter()
     settings = plugin.load_config(config)
+    standard = {"as_of": stamp, "model_name": bundle.name, "model_version": bundle.version, "run_id": bundle.run_id}
+    companions: dict[str, pd.DataFrame] = {}
+    dropped: list[str] = []
+    rejects = pd.DataFrame()
+    if hasattr(plugin, "score_frame"):
+        if input_path is not None:
+            raise ConfigError(f"--input is not supported for {pipeline}: it reads its history from the feature store as of --as-of")
+        frame, input_info, companions = plugin.score_frame(estimator, settings, stamp, bundle, engine=engine)
+        timings["predict_s"] = time.perf_counter() - t
+        keys = bundle.meta["feature_spec"]["keys"]
+        result = _with_standard(frame, keys, standard)
+        companions = {name: _with_standard(table, [c for c in keys if c in table.columns], standard) for name, table in companions.items()}
+        counts = {"rows": len(result), **{f"{name}_rows": len(table) for name, table in companions.items()}}
+        input_info["rows"] = counts["rows"]
+    else:
+        result, input_info, counts, rejects, dropped = _score_rows(
+            plugin, estimator, settings, stamp, bundle, standard, timings,
+            input_path=input_path, explain_top=explain_top, chunk_rows=chunk_rows, engine=engine, strict=strict, bad_rows=bad_rows,
+        )
+
+    manifest = None
+    if write:
+        t = time.perf_counter()
+        write_table(result, output)
+        written = {}
+        for name, table in companions.items():
+            written[name] = companion_path(output, name)
+            write_table(table, written[name])
+        if len(rejects):
+            write_table(rejects, rejects_path(output))
+        else:
+            rejects_path(output).unlink(missing_ok=True)
+        timings["write_s"] = time.perf_counter() - t
+        timings["total_s"] = time.perf_counter() - started
+        manifest = write_manifest(
+            output,
+            {
+                "pipeline": pipeline,
+                "as_of": stamp.isoformat(),
+                "model": {"name": bundle.name, "version": bundle.version, "run_id": bundle.run_id, "uri": bundle.uri},
+                "input": input_info,
+                "counts": counts,
+                "dropped_columns": dropped,
+                "companions": written,
+                "timings_s": {k: round(v, 4) for k, v in timings.items()},
+                "engine": engine,
+                "chunk_rows": chunk_rows,
+                "kpredict_version": __version__,
+            },
+        )
+        logger.info("scored %d rows of %s as of %s -> %s", len(result), pipeline, stamp.date(), output)
+    return ScoreResult(result, output, manifest, counts, timings)
+
+
+def _with_standard(frame: pd.DataFrame, keys: list[str], standard: dict[str, Any]) -> pd.DataFrame:
+    """Entity keys, then the standard columns, then the pipeline's own columns."""
+    out = frame[keys].copy()
+    for column in STANDARD_COLUMNS:
+        out[column] = standard[column]
+    rest = frame[[c for c in frame.columns if c not in keys]]
+    return pd.concat([out.reset_index(drop=True), rest.reset_index(drop=True)], axis=1)
+
+
+def _score_rows(plugin, estimator, settings, stamp, bundle, standard, timings, *, input_path, explain_top, chunk_rows, engine, strict, bad_rows):
+    """One output row per input row: build or read the input, validate, predict in chunks, finalize, explain."""
+    t = time.perf_counter()
     if input_path is not None:
         raw, input_info = _read_input(Path(input_path)), {"path": str(input_path)}
     else:
@@ -154,7 +223,6 @@ def score(
     timings["predict_s"] = time.perf_counter() - t
 
     result = validated.frame[spec.keys].copy()
-    standard = {"as_of": stamp, "model_name": bundle.name, "model_version": bundle.version, "run_id": bundle.run_id}
     for column in STANDARD_COLUMNS:
         result[column] = standard[column]
     for column in predictions.columns:
@@ -174,33 +242,7 @@ def score(
         "explained": count,
     }
 
-    manifest = None
-    if write:
-        t = time.perf_counter()
-        write_table(result, output)
-        if len(validated.rejects):
-            write_table(validated.rejects, rejects_path(output))
-        else:
-            rejects_path(output).unlink(missing_ok=True)
-        timings["write_s"] = time.perf_counter() - t
-        timings["total_s"] = time.perf_counter() - started
-        manifest = write_manifest(
-            output,
-            {
-                "pipeline": pipeline,
-                "as_of": stamp.isoformat(),
-                "model": {"name": bundle.name, "version": bundle.version, "run_id": bundle.run_id, "uri": bundle.uri},
-                "input": input_info,
-                "counts": counts,
-                "dropped_columns": validated.dropped_columns,
-                "timings_s": {k: round(v, 4) for k, v in timings.items()},
-                "engine": engine,
-                "chunk_rows": chunk_rows,
-                "kpredict_version": __version__,
-            },
-        )
-        logger.info("scored %d rows of %s as of %s -> %s", len(result), pipeline, stamp.date(), output)
-    return ScoreResult(result, output, manifest, counts, timings)
+    return result, input_info, counts, validated.rejects, validated.dropped_columns
 
 
 def _predict(plugin, estimator, frame: pd.DataFrame, spec: FeatureSpec, chunk_rows: int, engine: str) -> pd.DataFrame:

@@ -17,7 +17,7 @@ from kpredict.errors import ConfigError
 from kpredict.hashing import file_hash
 from kpredict.io import atomic_path, write_parquet, write_text
 
-__all__ = ["manifest_path", "rejects_path", "resolve_output_path", "write_manifest", "write_table"]
+__all__ = ["companion_path", "manifest_path", "rejects_path", "resolve_output_path", "write_manifest", "write_table"]
 
 _FORMATS = {".parquet": "parquet", ".csv": "csv"}
 
@@ -44,6 +44,11 @@ def rejects_path(output: Path) -> Path:
     return output.with_name(output.stem + ".rejects.csv")
 
 
+def companion_path(output: Path, name: str) -> Path:
+    """``x.parquet`` + "replenishment" → ``x.replenishment.parquet`` (a second table of the same job)."""
+    return output.with_name(f"{output.stem}.{name}{output.suffix}")
+
+
 def write_table(frame: pd.DataFrame, path: Path) -> None:
     """Parquet or CSV by extension, atomically, same bytes for the same frame."""
     if _FORMATS[path.suffix.lower()] == "parquet":
@@ -57,6 +62,8 @@ def write_manifest(output: Path, content: dict[str, Any]) -> Path:
     """Write the run manifest (with the output's sha256) beside the output; call it last."""
     content = dict(content)
     content["output"] = {"path": output.name, "sha256": file_hash(output)}
+    for name, companion in content.pop("companions", {}).items():
+        content.setdefault("companion_files", {})[name] = {"path": companion.name, "sha256": file_hash(companion)}
     rejects = rejects_path(output)
     if rejects.exists():
         content["rejects_file"] = {"path": rejects.name, "sha256": file_hash(rejects)}

@@ -12,9 +12,10 @@ import pandas as pd
 
 from kpredict.scoring.bundle import MODEL_DIR, MODEL_META
 
-__all__ = ["log_classifier"]
+__all__ = ["log_classifier", "log_forecaster"]
 
 _PYFUNC_CODE = Path(__file__).with_name("pyfunc_classifier.py")
+_PYFUNC_FORECASTER = Path(__file__).with_name("pyfunc_forecaster.py")
 
 
 def log_classifier(estimator: Any, meta: dict[str, Any], example: pd.DataFrame, *, libraries: list[str]) -> str:
@@ -55,6 +56,47 @@ def log_classifier(estimator: Any, meta: dict[str, Any], example: pd.DataFrame, 
         info = mlflow.pyfunc.log_model(
             name="model",
             python_model=str(_PYFUNC_CODE),
+            artifacts={MODEL_DIR: str(directory)},
+            signature=ModelSignature(inputs=inputs, outputs=outputs),
+            input_example=example,
+            pip_requirements=pip_requirements(["kpredict", *libraries]) if _installed("kpredict") else pip_requirements(libraries),
+        )
+    return info.model_uri
+
+
+def log_forecaster(forecaster: Any, meta: dict[str, Any], example: pd.DataFrame, *, libraries: list[str]) -> str:
+    """Log a fitted kpredict.forecasting.Forecaster as a pyfunc: history in, forecasts out.
+
+    The model is JSON + LightGBM text; ``mlflow models predict`` on a long frame
+    (``unique_id, ds, y`` and the known-future columns) returns the next ``horizon`` periods.
+    """
+    import mlflow
+    from mlflow.models import ModelSignature
+    from mlflow.types import ColSpec, Schema
+
+    from kpredict.tracking import pip_requirements
+
+    meta = dict(meta)
+    meta["libraries"] = {name: metadata.version(name) for name in libraries}
+    with tempfile.TemporaryDirectory() as tmp:
+        directory = Path(tmp) / MODEL_DIR
+        directory.mkdir()
+        forecaster.to_artifacts(directory)
+        (directory / MODEL_META).write_text(json.dumps(meta, indent=2, sort_keys=True), encoding="utf-8")
+        covariates = [c for c in example.columns if c not in ("unique_id", "ds", "y")]
+        inputs = Schema(
+            [ColSpec("string", "unique_id"), ColSpec("datetime", "ds"), ColSpec("double", "y")]
+            + [ColSpec("double", name, required=False) for name in covariates]
+        )
+        levels = forecaster.settings.levels
+        outputs = Schema(
+            [ColSpec("string", "unique_id"), ColSpec("datetime", "ds"), ColSpec("double", "yhat")]
+            + [ColSpec("double", f"yhat_{side}_{level}") for level in levels for side in ("lo", "hi")]
+            + [ColSpec("string", "model")]
+        )
+        info = mlflow.pyfunc.log_model(
+            name="model",
+            python_model=str(_PYFUNC_FORECASTER),
             artifacts={MODEL_DIR: str(directory)},
             signature=ModelSignature(inputs=inputs, outputs=outputs),
             input_example=example,

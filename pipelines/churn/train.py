@@ -54,24 +54,9 @@ class ChurnData:
 
 def load_churn_config(config: ChurnConfig | str | Path | None = None, **overrides: Any) -> ChurnConfig:
     """A ChurnConfig from an object, a YAML path, or ``configs/churn.yaml``; overrides win."""
-    from kpredict.config import load_config
+    from kpredict.config.loader import load_pipeline_config
 
-    overrides = {k: v for k, v in overrides.items() if v is not None}
-    if isinstance(config, ChurnConfig):
-        return config.model_copy(update=overrides) if overrides else config
-    path = Path(config) if config is not None else Path("configs/churn.yaml")
-    nested: dict[str, Any] = {}
-    for key, value in overrides.items():
-        target = nested
-        *parents, leaf = key.split(".")
-        for parent in parents:
-            target = target.setdefault(parent, {})
-        target[leaf] = value
-    if path.is_file():
-        return load_config(path, ChurnConfig, overrides=nested)
-    from kpredict.config import validate_config
-
-    return validate_config(nested, ChurnConfig, source="defaults")
+    return load_pipeline_config(config, ChurnConfig, "configs/churn.yaml", **overrides)
 
 
 def prepare_training_data(config: ChurnConfig) -> ChurnData:

@@ -1,0 +1,384 @@
+"""Per-series model choice by rolling-origin cross-validation, with conformal intervals.
+
+fit:     classify each series (smooth / erratic / intermittent / lumpy) → cross-validate its
+         candidates (statsforecast ``cross_validation``; the LightGBM global model through
+         mlforecast) over as many windows as its length allows → keep the best model, or the
+         mean of the best ``top_k``, per series → pool scaled CV residuals of that choice into
+         conformal interval widths per demand group and horizon step.
+predict: refit each series' chosen statistical models on the history given (cheap, and always
+         on the latest data), predict the global model with its stored booster, combine, add
+         intervals. Series too short for cross-validation get the configured fallback model,
+         recorded per series.
+
+The fitted state is JSON (choices, widths, settings) plus the booster as text: nothing pickled.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from kpredict.errors import ConfigError, SchemaError
+from kpredict.forecasting.global_model import GLOBAL_NAME, GlobalModel, GlobalModelSettings
+from kpredict.forecasting.intervals import conformal_quantiles, safe_scale
+from kpredict.forecasting.metrics import naive_scale
+from kpredict.forecasting.models import ModelSpec, build_model
+from kpredict.forecasting.series import ID, TARGET, TIME, demand_class
+
+__all__ = ["Forecaster", "ForecasterSettings"]
+
+logger = logging.getLogger(__name__)
+
+STATE_FILE = "forecaster.json"
+INTERMITTENT = ("intermittent", "lumpy")
+
+
+@dataclass
+class ForecasterSettings:
+    """Everything that defines a forecaster; JSON-serialisable so a model is stored as text."""
+
+    freq: str
+    season_length: int
+    horizon: int
+    models: list[dict[str, Any]] = field(default_factory=lambda: [{"model": "AutoETS"}, {"model": "AutoTheta"}])
+    intermittent_models: list[dict[str, Any]] = field(
+        default_factory=lambda: [{"model": m} for m in ("CrostonSBA", "ADIDA", "IMAPA", "TSB")]
+    )
+    baselines: list[dict[str, Any]] = field(default_factory=lambda: [{"model": "SeasonalNaive"}, {"model": "Naive"}])
+    fallback: dict[str, Any] = field(default_factory=lambda: {"model": "Naive"})
+    global_model: dict[str, Any] | None = None
+    cv_windows: int = 3
+    cv_step: int | None = None
+    min_train_length: int | None = None
+    cv_input_size: int | None = None
+    selection: Literal["best", "ensemble"] = "ensemble"
+    top_k: int = 3
+    levels: list[int] = field(default_factory=lambda: [80, 95])
+    nonnegative: bool = False
+    n_jobs: int = 1
+
+    def __post_init__(self) -> None:
+        if self.horizon < 1 or self.season_length < 1 or self.cv_windows < 1 or self.top_k < 1:
+            raise ConfigError("horizon, season_length, cv_windows and top_k must be at least 1")
+        if any(not 0 < level < 100 for level in self.levels):
+            raise ConfigError(f"interval levels must be between 0 and 100; got {self.levels}")
+        for group in ("smooth", "lumpy"):
+            own = self.intermittent_models if group == "lumpy" else self.models
+            specs = [ModelSpec.parse(m) for m in [*own, *self.baselines]]
+            by_name: dict[str, ModelSpec] = {}
+            for spec in specs:
+                if spec.name == GLOBAL_NAME:
+                    raise ConfigError(f"{GLOBAL_NAME!r} is reserved for the global model; give that candidate another alias")
+                if by_name.setdefault(spec.name, spec) != spec:
+                    raise ConfigError(f"two forecasting candidates are named {spec.name!r}; give one an alias")
+
+    @property
+    def step(self) -> int:
+        return self.cv_step or self.horizon
+
+    @property
+    def min_train(self) -> int:
+        return self.min_train_length or max(2 * self.season_length, 8)
+
+    def candidate_specs(self, group: str) -> list[ModelSpec]:
+        """Statistical candidates for a demand class (baselines always compete)."""
+        own = self.intermittent_models if group in INTERMITTENT else self.models
+        specs = [ModelSpec.parse(m) for m in [*own, *self.baselines]]
+        unique: dict[str, ModelSpec] = {}
+        for spec in specs:
+            unique.setdefault(spec.name, spec)
+        return list(unique.values())
+
+    def fallback_spec(self) -> ModelSpec:
+        return ModelSpec.parse(self.fallback)
+
+
+def _statsforecast(specs: list[ModelSpec], settings: ForecasterSettings):
+    from statsforecast import StatsForecast
+
+    models = [build_model(spec, settings.season_length) for spec in specs]
+    fallback = build_model(settings.fallback_spec(), settings.season_length)
+    return StatsForecast(models=models, freq=settings.freq, n_jobs=settings.n_jobs, fallback_model=fallback)
+
+
+def _to_dask(df: pd.DataFrame, settings: ForecasterSettings):
+    from kpredict.errors import require_extra
+
+    require_extra("dask.dataframe", "dask")
+    import dask.dataframe as dd
+
+    partitions = max(1, min(df[ID].nunique(), 2 * max(1, settings.n_jobs)))
+    # Partition by series so a series never straddles partitions.
+    ids = pd.Index(sorted(df[ID].unique()))
+    bucket = pd.Series(np.arange(len(ids)) * partitions // max(1, len(ids)), index=ids)
+    parts = [df[df[ID].map(bucket) == p] for p in range(partitions)]
+    return dd.concat([dd.from_pandas(part, npartitions=1, sort=False) for part in parts if len(part)])
+
+
+def _run_forecast(specs: list[ModelSpec], df: pd.DataFrame, h: int, settings: ForecasterSettings, engine: str) -> pd.DataFrame:
+    sf = _statsforecast(specs, settings)
+    data = df[[ID, TIME, TARGET]]
+    if engine == "dask":
+        out = sf.forecast(df=_to_dask(data, settings), h=h).compute()
+        # fugue returns the ids with the schema's string type and rows in partition order
+        out[ID] = out[ID].astype(str)
+        out[TIME] = pd.to_datetime(out[TIME])
+        return out.sort_values([ID, TIME], kind="stable").reset_index(drop=True)
+    return sf.forecast(df=data, h=h)
+
+
+class Forecaster:
+    """Choose, per series, the model (or mean of models) that cross-validates best; forecast with intervals.
+
+    Follows scikit-learn's split of settings (constructor) and learned state (attributes ending
+    in ``_``). Input frames are Nixtla long frames already checked by
+    :func:`kpredict.forecasting.series.prepare_series`.
+    """
+
+    def __init__(self, settings: ForecasterSettings) -> None:
+        self.settings = settings
+        self.selection_: pd.DataFrame | None = None
+        self.cv_scores_: pd.DataFrame | None = None
+        self.quantiles_: dict[str, dict[str, list[float]]] = {}
+        self.class_default_: dict[str, list[str]] = {}
+        self.global_: GlobalModel | None = None
+        self.timings_: dict[str, float] = {}
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, df: pd.DataFrame, *, engine: str = "local") -> Forecaster:
+        """Cross-validate the candidates on ``df``, choose per series, calibrate intervals, fit the global model."""
+        s = self.settings
+        started = time.perf_counter()
+        if df.empty:
+            raise SchemaError("the forecasting input has no rows")
+        classes = demand_class(df)
+        lengths = df.groupby(ID, sort=True).size()
+        windows = ((lengths - s.min_train - s.horizon) // s.step + 1).clip(lower=0, upper=s.cv_windows)
+        all_zero = df.groupby(ID, sort=True)[TARGET].agg(lambda v: bool((v.to_numpy() == 0).all()))
+        windows[all_zero] = 0  # nothing to choose between: the fallback forecasts zero
+        group = classes.map(lambda c: "intermittent" if c in INTERMITTENT else "regular")
+
+        cv_frames = []
+        for (grp, n_windows), ids in pd.DataFrame({"group": group, "windows": windows}).groupby(["group", "windows"]).groups.items():
+            if n_windows == 0:
+                continue
+            subset = df[df[ID].isin(ids)]
+            specs = self.settings.candidate_specs("lumpy" if grp == "intermittent" else "smooth")
+            logger.info("cross-validating %d %s series over %d window(s): %s", len(ids), grp, n_windows, [sp.name for sp in specs])
+            sf = _statsforecast(specs, s)
+            cv = sf.cross_validation(
+                df=subset[[ID, TIME, TARGET]], h=s.horizon, n_windows=int(n_windows), step_size=s.step, input_size=s.cv_input_size
+            )
+            cv_frames.append(cv)
+        self.timings_["cv_statistical_s"] = time.perf_counter() - started
+
+        cv = pd.concat(cv_frames, ignore_index=True) if cv_frames else pd.DataFrame(columns=[ID, TIME, "cutoff", TARGET])
+        if s.global_model is not None:
+            t = time.perf_counter()
+            self.global_ = GlobalModel(GlobalModelSettings(**s.global_model), s.freq)
+            eligible = windows[windows == s.cv_windows].index
+            if len(eligible) and len(cv):
+                global_cv = self.global_.cross_validation(df[df[ID].isin(eligible)], s.horizon, s.cv_windows, s.step)
+                cv = cv.merge(global_cv[[ID, TIME, "cutoff", GLOBAL_NAME]], on=[ID, TIME, "cutoff"], how="left")
+            self.global_.fit(df)
+            self.timings_["global_model_s"] = time.perf_counter() - t
+
+        scale = safe_scale(naive_scale(df, s.season_length), df)
+        self._choose(cv, scale, classes, windows)
+        self.timings_["fit_s"] = time.perf_counter() - started
+        return self
+
+    def _choose(self, cv: pd.DataFrame, scale: pd.Series, classes: pd.Series, windows: pd.Series) -> None:
+        s = self.settings
+        candidates = [c for c in cv.columns if c not in (ID, TIME, "cutoff", TARGET)]
+        rows = []
+        residual_parts = []
+        if len(cv):
+            cv = cv.sort_values([ID, "cutoff", TIME], kind="stable").reset_index(drop=True)
+            cv["step"] = cv.groupby([ID, "cutoff"], sort=False).cumcount() + 1
+            errors = cv[candidates].sub(cv[TARGET], axis=0).abs()
+            errors[ID] = cv[ID]
+            scores = errors.groupby(ID, sort=True).mean().div(scale, axis=0).reindex(columns=candidates)
+        else:
+            scores = pd.DataFrame(columns=candidates, dtype=float)
+        self.cv_scores_ = scores
+
+        chosen: dict[str, list[str]] = {}
+        for uid, row in scores.iterrows():
+            ranked = row.dropna().sort_values(kind="stable")
+            k = 1 if s.selection == "best" else s.top_k
+            chosen[uid] = list(ranked.index[:k])
+        if len(cv):
+            label = {uid: "+".join(members) for uid, members in chosen.items()}
+            row_label = cv[ID].map(label).to_numpy()
+            combined = np.full(len(cv), np.nan)
+            for key in set(label.values()):
+                mask = row_label == key
+                combined[mask] = cv.loc[mask, key.split("+")].mean(axis=1).to_numpy()
+            if s.nonnegative:
+                combined = np.maximum(combined, 0)
+            residual_parts = pd.DataFrame({ID: cv[ID].to_numpy(), "step": cv["step"].to_numpy(), "error": combined - cv[TARGET].to_numpy()})
+
+        fallback = self.settings.fallback_spec().name
+        groups = classes.map(lambda c: "intermittent" if c in INTERMITTENT else "regular")
+        for uid in classes.index:
+            members = chosen.get(uid) or [fallback]
+            rows.append(
+                {
+                    ID: uid, "demand_class": classes[uid], "cv_windows": int(windows.get(uid, 0)),
+                    "model": "+".join(members), "members": json.dumps(members),
+                    "cv_mase": float(scores.loc[uid, members].mean()) if uid in chosen and len(chosen[uid]) else np.nan,
+                    "chosen_by": "cross-validation" if uid in chosen and chosen[uid] else "fallback (too short for cross-validation)",
+                }
+            )
+        self.selection_ = pd.DataFrame(rows)
+
+        # Default choice for series first seen at scoring: the class's best mean CV score.
+        for grp in ("regular", "intermittent"):
+            ids = groups.index[groups == grp]
+            sub = scores.reindex(ids).dropna(how="all")
+            if len(sub):
+                best = sub.mean().dropna().sort_values(kind="stable")
+                self.class_default_[grp] = list(best.index[: (1 if s.selection == "best" else s.top_k)])
+            else:
+                self.class_default_[grp] = [fallback]
+            if len(residual_parts):
+                part = residual_parts[residual_parts[ID].isin(ids)]
+                if len(part) == 0:
+                    part = residual_parts
+                self.quantiles_[grp] = conformal_quantiles(part, scale, s.horizon, s.levels)
+            else:
+                self.quantiles_[grp] = {str(level): [np.nan] * s.horizon for level in s.levels}
+
+    # -------------------------------------------------------------- predict
+    def predict(self, history: pd.DataFrame, *, future: pd.DataFrame | None = None, engine: str = "local") -> pd.DataFrame:
+        """Forecast ``horizon`` periods after each series' last date, with intervals.
+
+        Returns ``unique_id, ds, yhat, yhat_lo_<L>, yhat_hi_<L>..., model`` — exactly ``horizon``
+        rows per series, in series order.
+        """
+        if self.selection_ is None:
+            raise RuntimeError("the forecaster is not fitted")
+        s = self.settings
+        h = s.horizon
+        plan = self._plan(history)
+        needed: dict[str, list[str]] = {}
+        for uid, members in plan["members"].items():
+            for name in members:
+                needed.setdefault(name, []).append(uid)
+
+        specs = {spec.name: spec for grp in ("smooth", "lumpy") for spec in s.candidate_specs(grp)}
+        fallback = s.fallback_spec()
+        specs.setdefault(fallback.name, fallback)
+        predictions: dict[str, pd.DataFrame] = {}
+        for name, ids in needed.items():
+            subset = history[history[ID].isin(ids)]
+            if name == GLOBAL_NAME:
+                if self.global_ is None:
+                    raise RuntimeError("the selection names the global model but it is not fitted")
+                out = self.global_.predict(subset, h, future=None if future is None else future[future[ID].isin(ids)])
+            else:
+                out = _run_forecast([specs[name]], subset, h, s, engine)
+            predictions[name] = out.set_index([ID, TIME])[name]
+
+        index = self.future_index(history)
+        frame = pd.DataFrame(index=index)
+        member_lists = plan["members"].reindex(index.get_level_values(ID))
+        yhat = np.zeros(len(index))
+        counts = np.zeros(len(index))
+        for name, values in predictions.items():
+            aligned = values.reindex(index).to_numpy(dtype=float)
+            uses = np.array([name in m for m in member_lists])
+            yhat[uses] += np.nan_to_num(aligned[uses])
+            counts[uses] += 1
+            missing = uses & np.isnan(aligned)
+            if missing.any():
+                raise RuntimeError(f"model {name} returned no forecast for {int(missing.sum())} row(s)")
+        yhat = yhat / np.maximum(counts, 1)
+        if s.nonnegative:
+            yhat = np.maximum(yhat, 0)
+        frame["yhat"] = yhat
+
+        scale = safe_scale(naive_scale(history, s.season_length), history)
+        row_scale = scale.reindex(index.get_level_values(ID)).to_numpy()
+        step = np.tile(np.arange(h), len(index) // h) if len(index) else np.zeros(0, int)
+        group = plan["group"].reindex(index.get_level_values(ID)).to_numpy()
+        for level in s.levels:
+            width = np.empty(len(index))
+            for grp in ("regular", "intermittent"):
+                q = np.asarray(self.quantiles_[grp][str(level)], dtype=float)
+                mask = group == grp
+                width[mask] = q[step[mask]] * row_scale[mask]
+            lo = yhat - width
+            frame[f"yhat_lo_{level}"] = np.maximum(lo, 0) if s.nonnegative else lo
+            frame[f"yhat_hi_{level}"] = yhat + width
+        frame["model"] = plan["model"].reindex(index.get_level_values(ID)).to_numpy()
+        return frame.reset_index()
+
+    def _plan(self, history: pd.DataFrame) -> pd.DataFrame:
+        """Per series in ``history``: chosen members, their label and the interval group."""
+        selection = self.selection_.set_index(ID)
+        ids = pd.Index(sorted(history[ID].unique()), name=ID)
+        members = selection["members"].reindex(ids)
+        classes = selection["demand_class"].reindex(ids)
+        unseen = members.isna()
+        if unseen.any():
+            new_classes = demand_class(history[history[ID].isin(ids[unseen])])
+            classes[unseen] = new_classes.reindex(ids[unseen]).to_numpy()
+            logger.info("%d series were not in training; they get their demand class's best models", int(unseen.sum()))
+        group = classes.map(lambda c: "intermittent" if c in INTERMITTENT else "regular")
+        lengths = history.groupby(ID, sort=True).size().reindex(ids)
+        out = {}
+        fallback = self.settings.fallback_spec().name
+        for uid in ids:
+            if pd.isna(members[uid]):
+                chosen = list(self.class_default_.get(group[uid], [fallback]))
+            else:
+                chosen = json.loads(members[uid])
+            if lengths[uid] < self.settings.season_length or (GLOBAL_NAME in chosen and self.global_ is None):
+                chosen = [fallback]
+            out[uid] = chosen
+        members_series = pd.Series(out, dtype=object)
+        return pd.DataFrame({"members": members_series, "model": members_series.map("+".join), "group": group})
+
+    def future_index(self, history: pd.DataFrame) -> pd.MultiIndex:
+        """(unique_id, ds) of the ``horizon`` periods after each series' last date."""
+        offset = pd.tseries.frequencies.to_offset(self.settings.freq)
+        last = history.groupby(ID, sort=True)[TIME].max()
+        h = self.settings.horizon
+        ids = np.repeat(last.index.to_numpy(), h)
+        dates = np.concatenate([pd.date_range(end + offset, periods=h, freq=offset).to_numpy() for end in last]) if len(last) else np.array([], dtype="datetime64[ns]")
+        return pd.MultiIndex.from_arrays([ids, pd.DatetimeIndex(dates)], names=[ID, TIME])
+
+    # ------------------------------------------------------------ storage
+    def to_artifacts(self, directory: Path) -> None:
+        """Write settings, choices and interval widths as JSON (+ the booster as text)."""
+        directory.mkdir(parents=True, exist_ok=True)
+        state = {
+            "settings": asdict(self.settings),
+            "quantiles": self.quantiles_,
+            "class_default": self.class_default_,
+            "has_global_model": self.global_ is not None,
+        }
+        (directory / STATE_FILE).write_text(json.dumps(state, indent=2, sort_keys=True), encoding="utf-8")
+        self.selection_.to_csv(directory / "selection.csv", index=False)
+        if self.global_ is not None:
+            self.global_.to_artifacts(directory)
+
+    @classmethod
+    def from_artifacts(cls, directory: Path) -> Forecaster:
+        state = json.loads((directory / STATE_FILE).read_text(encoding="utf-8"))
+        model = cls(ForecasterSettings(**state["settings"]))
+        model.quantiles_ = state["quantiles"]
+        model.class_default_ = state["class_default"]
+        model.selection_ = pd.read_csv(directory / "selection.csv", dtype={ID: str, "members": str, "model": str})
+        if state["has_global_model"]:
+            model.global_ = GlobalModel.from_artifacts(directory, model.settings.freq)
+        return model

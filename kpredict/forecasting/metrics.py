@@ -1,0 +1,92 @@
+"""Forecast accuracy as the forecasting competitions define it, per series then averaged.
+
+* MASE: mean |error| over the horizon / in-sample mean |seasonal-naive error| (lag = season
+  length, lag 1 when the series is shorter than two seasons) — Hyndman & Koehler 2006, as used
+  by the tourism and M4 competitions.
+* RMSSE: the same with squared errors, square-rooted (M5).
+* sMAPE: 200 · |e| / (|y| + |ŷ|) in percent (M4; a 0/0 point counts 0). MAPE: 100 · |e| / |y|.
+* WAPE: Σ|e| / Σ|y| over all series and periods (the business figure: error per unit sold).
+* bias: Σ(ŷ − y) / Σ|y| (positive = over-forecast).
+* coverage / width of each interval level: share of actuals inside, mean width / mean |y|.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from kpredict.forecasting.series import ID, TARGET, TIME
+
+__all__ = ["forecast_metrics", "naive_scale", "per_series_errors"]
+
+
+def naive_scale(history: pd.DataFrame, season_length: int, *, squared: bool = False) -> pd.Series:
+    """Per series: in-sample mean absolute (or squared) seasonal-naive error; NaN if undefined."""
+
+    def one(y: np.ndarray) -> float:
+        lag = season_length if len(y) > season_length else 1
+        if len(y) <= lag:
+            return np.nan
+        diff = y[lag:] - y[:-lag]
+        return float(np.mean(diff**2) if squared else np.mean(np.abs(diff)))
+
+    values = history.sort_values([ID, TIME], kind="stable")
+    return values.groupby(ID, sort=True)[TARGET].agg(lambda s: one(s.to_numpy(dtype=float)))
+
+
+def per_series_errors(
+    frame: pd.DataFrame, column: str, scale: pd.Series, scale_sq: pd.Series | None = None
+) -> pd.DataFrame:
+    """Per series MASE, RMSSE, sMAPE and MAPE of forecast ``column`` against ``y``."""
+    y = frame[TARGET].to_numpy(dtype=float)
+    f = frame[column].to_numpy(dtype=float)
+    err = f - y
+    denom = np.abs(y) + np.abs(f)
+    parts = pd.DataFrame(
+        {
+            ID: frame[ID].to_numpy(),
+            "abs": np.abs(err),
+            "sq": err**2,
+            "smape": np.where(denom == 0, 0.0, 200 * np.abs(err) / np.where(denom == 0, 1, denom)),
+            "ape": np.where(y == 0, np.nan, 100 * np.abs(err) / np.where(y == 0, 1, np.abs(y))),
+        }
+    )
+    grouped = parts.groupby(ID, sort=True).mean()
+    out = pd.DataFrame(index=grouped.index)
+    s = scale.reindex(grouped.index)
+    out["mase"] = grouped["abs"] / s.where(s > 0)
+    if scale_sq is not None:
+        sq = scale_sq.reindex(grouped.index)
+        out["rmsse"] = np.sqrt(grouped["sq"] / sq.where(sq > 0))
+    out["smape"] = grouped["smape"]
+    out["mape"] = grouped["ape"]
+    return out
+
+
+def forecast_metrics(
+    frame: pd.DataFrame, column: str, history: pd.DataFrame, season_length: int, levels: list[int] | tuple[int, ...] = ()
+) -> dict[str, float]:
+    """Summary metrics of forecast ``column`` (and its ``-lo-L``/``-hi-L`` intervals) against ``y``.
+
+    ``history`` is what the forecast was made from; it gives the MASE/RMSSE scales.
+    """
+    scale = naive_scale(history, season_length)
+    scale_sq = naive_scale(history, season_length, squared=True)
+    per = per_series_errors(frame, column, scale, scale_sq)
+    y = frame[TARGET].to_numpy(dtype=float)
+    f = frame[column].to_numpy(dtype=float)
+    total = np.abs(y).sum()
+    metrics = {
+        "mase": float(per["mase"].mean()),
+        "rmsse": float(per["rmsse"].mean()),
+        "smape": float(per["smape"].mean()),
+        "mape": float(per["mape"].mean()),
+        "wape": float(np.abs(f - y).sum() / total) if total > 0 else float("nan"),
+        "bias": float((f - y).sum() / total) if total > 0 else float("nan"),
+        "series": int(len(per)),
+    }
+    for level in levels:
+        lo, hi = frame[f"{column}-lo-{level}"].to_numpy(float), frame[f"{column}-hi-{level}"].to_numpy(float)
+        metrics[f"coverage_{level}"] = float(np.mean((y >= lo) & (y <= hi)))
+        metrics[f"width_{level}"] = float(np.mean(hi - lo) / np.mean(np.abs(y))) if np.mean(np.abs(y)) > 0 else float("nan")
+    return metrics

@@ -1,0 +1,112 @@
+"""Settings of the sales-forecast pipeline (``configs/sales_forecast.yaml``)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from kpredict.config.loader import ConfigModel
+
+__all__ = ["SalesForecastConfig"]
+
+
+class SeriesConfig(ConfigModel):
+    """Where the series come from and the input rules (../shared/RELIABILITY.md, forecasting input)."""
+
+    source: str = Field("sales", description="feature-store source holding the sales history")
+    keys: list[str] = Field(default_factory=lambda: ["store_id", "product_id"], min_length=1)
+    time: str = "date"
+    target: str = "units"
+    freq: str = Field("D", description="pandas frequency of the series")
+    gaps: Literal["error", "zero", "nan"] = Field("error", description="missing periods: error, fill 0, or NaN (then missing_target decides)")
+    missing_target: Literal["error", "zero", "interpolate", "drop"] = "error"
+    holidays_source: str | None = Field("holidays", description="source with future holiday dates (known-future covariate)")
+
+
+class CrossValidationConfig(ConfigModel):
+    """Rolling-origin cross-validation: ``windows`` origins ``step`` periods apart."""
+
+    windows: int = Field(3, ge=3, description="at least 3 origins")
+    step: int | None = Field(None, ge=1, description="periods between origins (default: the horizon)")
+    min_train_length: int | None = Field(None, ge=2, description="shortest history a CV window may train on")
+    input_size: int | None = Field(None, ge=2, description="train each CV window on at most this many latest periods (faster)")
+
+
+class GlobalModelConfig(ConfigModel):
+    """The LightGBM model across all series (mlforecast features)."""
+
+    enabled: bool = True
+    lags: list[int] = Field(default_factory=lambda: [1, 2, 3, 7, 14, 21, 28])
+    rolling_windows: list[int] = Field(default_factory=lambda: [7, 28])
+    date_features: list[str] = Field(default_factory=lambda: ["dayofweek", "month", "dayofyear"])
+    known_future: list[Literal["holiday"]] = Field(default_factory=lambda: ["holiday"], description="covariates known in advance")
+    num_boost_round: int = Field(300, ge=10)
+    learning_rate: float = Field(0.05, gt=0, le=1)
+    num_leaves: int = Field(31, ge=2)
+
+
+class SelectionConfig(ConfigModel):
+    """Per series: the best model by CV error, or the mean of the best ``top_k``."""
+
+    strategy: Literal["best", "ensemble"] = "ensemble"
+    top_k: int = Field(2, ge=1)
+
+
+class ReplenishmentConfig(ConfigModel):
+    """Order quantity = max(0, forecast over the lead time + safety stock at the service level − on hand)."""
+
+    lead_time: int = Field(7, ge=1, description="periods between ordering and receiving")
+    service_level: float = Field(0.95, gt=0.5, lt=1, description="probability of not running out during the lead time")
+    inventory_view: str = "store_product_inventory"
+    on_hand_feature: str = "on_hand"
+
+
+class SalesForecastConfig(ConfigModel):
+    """The whole sales-forecast pipeline."""
+
+    data_dir: str = "data/demo"
+    features: str = "configs/features.yaml"
+    feature_store_dir: str = "data/feature_store"
+    series: SeriesConfig = Field(default_factory=SeriesConfig)
+    horizon: int = Field(28, ge=1, description="periods forecast ahead")
+    season_length: int = Field(7, ge=1)
+    levels: list[int] = Field(default_factory=lambda: [80, 95])
+    cv: CrossValidationConfig = Field(default_factory=CrossValidationConfig)
+    models: list[Any] = Field(
+        default_factory=lambda: [
+            {"model": "AutoETS", "params": {"model": "ZNA"}},
+            "DynamicOptimizedTheta",
+            {"model": "MSTL", "params": {"season_length": [7]}},
+        ],
+        description="statsforecast models for smooth / erratic series",
+    )
+    intermittent_models: list[Any] = Field(default_factory=lambda: ["CrostonSBA", "ADIDA", "IMAPA", "TSB"])
+    baselines: list[Any] = Field(default_factory=lambda: ["SeasonalNaive", "Naive"])
+    fallback: Any = Field("Naive", description="model for series too short to cross-validate or shorter than a season")
+    global_model: GlobalModelConfig = Field(default_factory=GlobalModelConfig)
+    selection: SelectionConfig = Field(default_factory=SelectionConfig)
+    replenishment: ReplenishmentConfig = Field(default_factory=ReplenishmentConfig)
+    n_jobs: int = Field(1, ge=1, description="processes statsforecast uses")
+    seed: int = 0
+    gate_metric: Literal["mase", "rmsse", "wape", "smape"] = "mase"
+    sample_plots: int = Field(6, ge=0, description="series drawn in the forecast plot")
+
+    @field_validator("levels")
+    @classmethod
+    def _levels(cls, value: list[int]) -> list[int]:
+        if not value or any(not 50 <= v < 100 for v in value):
+            raise ValueError("levels must be interval levels in [50, 100), e.g. [80, 95]")
+        return sorted(set(value))
+
+    @model_validator(mode="after")
+    def _models_exist(self) -> SalesForecastConfig:
+        from kpredict.errors import ConfigError
+        from kpredict.forecasting.models import ModelSpec
+
+        for entry in [*self.models, *self.intermittent_models, *self.baselines, self.fallback]:
+            try:
+                ModelSpec.parse(entry)
+            except ConfigError as exc:
+                raise ValueError(str(exc)) from None
+        return self
