@@ -125,7 +125,7 @@ def _to_dask(df: pd.DataFrame, settings: ForecasterSettings):
 def _run_forecast(specs: list[ModelSpec], df: pd.DataFrame, h: int, settings: ForecasterSettings, engine: str) -> pd.DataFrame:
     sf = _statsforecast(specs, settings)
     data = df[[ID, TIME, TARGET]]
-    if engine == "dask":
+    if engine == "dask":  # runs on the client opened by Forecaster.predict
         out = sf.forecast(df=_to_dask(data, settings), h=h).compute()
         # fugue returns the ids with the schema's string type and rows in partition order
         out[ID] = out[ID].astype(str)
@@ -214,7 +214,8 @@ class Forecaster:
         for uid, row in scores.iterrows():
             ranked = row.dropna().sort_values(kind="stable")
             k = 1 if s.selection == "best" else s.top_k
-            chosen[uid] = list(ranked.index[:k])
+            if len(ranked):  # a series whose every candidate failed in CV falls back below
+                chosen[uid] = list(ranked.index[:k])
         if len(cv):
             label = {uid: "+".join(members) for uid, members in chosen.items()}
             row_label = cv[ID].map(label).to_numpy()
@@ -277,16 +278,13 @@ class Forecaster:
         specs = {spec.name: spec for grp in ("smooth", "lumpy") for spec in s.candidate_specs(grp)}
         fallback = s.fallback_spec()
         specs.setdefault(fallback.name, fallback)
-        predictions: dict[str, pd.DataFrame] = {}
-        for name, ids in needed.items():
-            subset = history[history[ID].isin(ids)]
-            if name == GLOBAL_NAME:
-                if self.global_ is None:
-                    raise RuntimeError("the selection names the global model but it is not fitted")
-                out = self.global_.predict(subset, h, future=None if future is None else future[future[ID].isin(ids)])
-            else:
-                out = _run_forecast([specs[name]], subset, h, s, engine)
-            predictions[name] = out.set_index([ID, TIME])[name]
+        if engine == "dask":
+            from kpredict.forecasting.dask_engine import dask_client
+
+            with dask_client(s.n_jobs):
+                predictions = self._predict_members(needed, specs, history, future, engine)
+        else:
+            predictions = self._predict_members(needed, specs, history, future, engine)
 
         index = self.future_index(history)
         frame = pd.DataFrame(index=index)
@@ -321,6 +319,21 @@ class Forecaster:
             frame[f"yhat_hi_{level}"] = yhat + width
         frame["model"] = plan["model"].reindex(index.get_level_values(ID)).to_numpy()
         return frame.reset_index()
+
+    def _predict_members(self, needed: dict[str, list[str]], specs: dict[str, ModelSpec], history: pd.DataFrame, future: pd.DataFrame | None, engine: str) -> dict[str, pd.Series]:
+        """Each needed model's forecasts for the series that chose it (statistical models refit on ``history``)."""
+        h = self.settings.horizon
+        predictions: dict[str, pd.Series] = {}
+        for name, ids in needed.items():
+            subset = history[history[ID].isin(ids)]
+            if name == GLOBAL_NAME:
+                if self.global_ is None:
+                    raise RuntimeError("the selection names the global model but it is not fitted")
+                out = self.global_.predict(subset, h, future=None if future is None else future[future[ID].isin(ids)])
+            else:
+                out = _run_forecast([specs[name]], subset, h, self.settings, engine)
+            predictions[name] = out.set_index([ID, TIME])[name]
+        return predictions
 
     def _plan(self, history: pd.DataFrame) -> pd.DataFrame:
         """Per series in ``history``: chosen members, their label and the interval group."""

@@ -1,0 +1,187 @@
+"""The forecasting engine: input rules, demand classes, per-series choice, intervals, storage, Dask."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from kpredict.errors import ConfigError, SchemaError
+from kpredict.forecasting import Forecaster, ForecasterSettings, demand_class, forecast_metrics, prepare_series
+from kpredict.forecasting.intervals import conformal_quantiles
+from kpredict.forecasting.models import ModelSpec, build_model
+
+
+def _frame(series: dict[str, np.ndarray], freq: str = "D", start: str = "2024-01-01") -> pd.DataFrame:
+    return pd.concat(
+        [pd.DataFrame({"unique_id": uid, "ds": pd.date_range(start, periods=len(y), freq=freq), "y": y}) for uid, y in series.items()],
+        ignore_index=True,
+    )
+
+
+def _settings(**overrides) -> ForecasterSettings:
+    base = dict(
+        freq="D", season_length=7, horizon=7, models=[{"model": "AutoETS", "params": {"model": "ANA"}}],
+        baselines=[{"model": "SeasonalNaive"}, {"model": "Naive"}], cv_windows=3, selection="best", top_k=1,
+    )
+    return ForecasterSettings(**(base | overrides))
+
+
+# ------------------------------------------------------------------------------------ input rules
+def test_duplicates_name_up_to_five_series():
+    df = _frame({f"s{i}": np.arange(10.0) for i in range(8)})
+    df = pd.concat([df, df[df["ds"] == df["ds"].min()]])
+    with pytest.raises(SchemaError) as err:
+        prepare_series(df, freq="D")
+    message = str(err.value)
+    assert "'s0'" in message and "and 3 more" in message and "'s7'" not in message
+
+
+def test_gaps_are_an_error_unless_a_fill_policy_is_set():
+    df = _frame({"a": np.arange(10.0), "b": np.arange(10.0)})
+    gapped = df.drop(index=[3, 4])
+    with pytest.raises(SchemaError, match="missing periods.*'a'"):
+        prepare_series(gapped, freq="D")
+    filled = prepare_series(gapped, freq="D", gaps="zero")
+    assert len(filled) == 20 and filled.loc[(filled.unique_id == "a") & (filled.ds == "2024-01-04"), "y"].item() == 0
+    interpolated = prepare_series(gapped, freq="D", gaps="nan", missing_target="interpolate")
+    assert interpolated.loc[(interpolated.unique_id == "a") & (interpolated.ds == "2024-01-04"), "y"].item() == pytest.approx(3.0)
+
+
+def test_nan_targets_are_an_error_unless_an_imputation_policy_is_set():
+    df = _frame({"a": np.array([1.0, np.nan, 3.0, 4.0])})
+    with pytest.raises(SchemaError, match="missing value.*'a'"):
+        prepare_series(df, freq="D")
+    assert prepare_series(df, freq="D", missing_target="zero")["y"].tolist() == [1.0, 0.0, 3.0, 4.0]
+    assert prepare_series(df, freq="D", missing_target="interpolate")["y"].tolist() == [1.0, 2.0, 3.0, 4.0]
+
+
+def test_bad_columns_and_dates_are_named():
+    df = _frame({"a": np.arange(5.0)})
+    with pytest.raises(SchemaError, match=r"lacks column\(s\) \['y'\]"):
+        prepare_series(df.drop(columns="y"), freq="D")
+    with pytest.raises(SchemaError, match="not on the frequency 'MS'"):
+        prepare_series(df, freq="MS")
+    text = df.assign(y=df["y"].astype(str))
+    assert prepare_series(text, freq="D")["y"].dtype == np.float64  # numbers as text that parse are fine
+    with pytest.raises(SchemaError, match="'y' must be numeric"):
+        prepare_series(df.assign(y=["1", "2", "x", "4", "5"]), freq="D")
+    with pytest.raises(SchemaError, match="±inf"):
+        prepare_series(df.assign(y=[1, 2, np.inf, 4, 5]), freq="D")
+
+
+def test_unsorted_input_gives_the_same_frame():
+    df = _frame({"b": np.arange(6.0), "a": np.arange(6.0) * 2})
+    pd.testing.assert_frame_equal(prepare_series(df, freq="D"), prepare_series(df.sample(frac=1, random_state=1), freq="D"))
+
+
+# ---------------------------------------------------------------------------------- demand classes
+def test_demand_classes_follow_adi_and_cv2():
+    rng = np.random.default_rng(0)
+    smooth = rng.poisson(50, 200).astype(float)
+    erratic = rng.choice([1.0, 100.0], 200)
+    intermittent = np.where(np.arange(200) % 4 == 0, 5.0, 0.0)
+    lumpy = np.where(np.arange(200) % 4 == 0, rng.choice([1.0, 60.0], 200), 0.0)
+    classes = demand_class(_frame({"s": smooth, "e": erratic, "i": intermittent, "l": lumpy}))
+    assert classes.to_dict() == {"e": "erratic", "i": "intermittent", "l": "lumpy", "s": "smooth"}
+
+
+# ---------------------------------------------------------------------------------- model specs
+def test_only_listed_models_can_be_named_and_arguments_are_checked():
+    with pytest.raises(ConfigError, match="unknown forecasting model 'os.system'"):
+        ModelSpec.parse("os.system")
+    with pytest.raises(ConfigError, match="does not take argument"):
+        build_model(ModelSpec.parse({"model": "Naive", "params": {"season_length": 3, "bogus": 1}}), 7)
+    assert build_model(ModelSpec.parse({"model": "AutoETS", "alias": "ETS"}), 12).season_length == 12
+    with pytest.raises(ConfigError, match="reserved"):
+        _settings(models=[{"model": "Naive", "alias": "LightGBM"}])
+
+
+# ------------------------------------------------------------------------- choice and intervals
+@pytest.fixture(scope="module")
+def fitted():
+    """Seasonal series (SeasonalNaive is near-perfect), random walks (Naive wins), short ones, intermittent."""
+    rng = np.random.default_rng(1)
+    n = 120
+    pattern = np.tile([10.0, 12, 15, 30, 22, 8, 5], n // 7 + 1)[:n]
+    series = {f"seasonal{i}": pattern * (i + 1) + rng.normal(0, 0.05, n) for i in range(4)}
+    series |= {f"walk{i}": 100 + np.cumsum(rng.normal(0, 5, n)) for i in range(4)}
+    series |= {"short": np.array([3.0, 4, 5, 4, 3]), "tiny": np.array([7.0, 8.0])}
+    series |= {f"sparse{i}": np.where(rng.random(n) < 0.15, rng.integers(1, 5, n), 0).astype(float) for i in range(3)}
+    df = prepare_series(_frame(series), freq="D")
+    model = Forecaster(_settings(intermittent_models=[{"model": "CrostonSBA"}, {"model": "TSB"}])).fit(df)
+    return df, model
+
+
+def test_each_series_gets_the_model_that_cross_validates_best(fitted):
+    _, model = fitted
+    chosen = model.selection_.set_index("unique_id")["model"]
+    assert all(chosen[f"seasonal{i}"] in ("SeasonalNaive", "AutoETS") for i in range(4))
+    assert all(chosen[f"walk{i}"] in ("Naive", "AutoETS") for i in range(4))
+    assert sum(chosen[f"walk{i}"] == "SeasonalNaive" for i in range(4)) == 0
+    assert model.selection_.set_index("unique_id").loc["sparse0", "demand_class"] in ("intermittent", "lumpy")
+    cv = model.cv_scores_
+    assert cv.loc["seasonal0", "SeasonalNaive"] < cv.loc["seasonal0", "Naive"] / 5
+
+
+def test_short_series_get_the_fallback_recorded_and_every_series_h_rows(fitted):
+    df, model = fitted
+    selection = model.selection_.set_index("unique_id")
+    assert selection.loc["short", "model"] == "Naive" and "fallback" in selection.loc["short", "chosen_by"]
+    out = model.predict(df)
+    assert out.groupby("unique_id").size().eq(7).all() and set(out["unique_id"]) == set(df["unique_id"])
+    assert np.isfinite(out.drop(columns=["unique_id", "ds", "model"]).to_numpy()).all()
+    last = df.groupby("unique_id")["ds"].max()
+    first = out.groupby("unique_id")["ds"].min()
+    assert (first == last + pd.Timedelta(days=1)).all()
+    assert (out["yhat_lo_95"] <= out["yhat_lo_80"]).all() and (out["yhat_lo_80"] <= out["yhat"]).all()
+    assert (out["yhat"] <= out["yhat_hi_80"]).all() and (out["yhat_hi_80"] <= out["yhat_hi_95"]).all()
+
+
+def test_artifacts_are_text_and_reload_to_identical_forecasts(fitted, tmp_path):
+    df, model = fitted
+    model.to_artifacts(tmp_path)
+    for path in tmp_path.iterdir():
+        path.read_text(encoding="utf-8")  # JSON / CSV / text only: nothing to unpickle
+    again = Forecaster.from_artifacts(tmp_path)
+    pd.testing.assert_frame_equal(model.predict(df), again.predict(df))
+    assert json.loads((tmp_path / "forecaster.json").read_text())["settings"]["horizon"] == 7
+
+
+def test_conformal_intervals_cover_as_promised_on_iid_noise():
+    rng = np.random.default_rng(3)
+    n_series, steps = 400, 4
+    residuals = pd.DataFrame(
+        {"unique_id": np.repeat([f"s{i}" for i in range(n_series)], steps * 3), "step": np.tile(np.arange(1, steps + 1), n_series * 3)}
+    )
+    scale = pd.Series(rng.uniform(1, 10, n_series), index=[f"s{i}" for i in range(n_series)])
+    residuals["error"] = rng.normal(0, 1, len(residuals)) * scale.reindex(residuals["unique_id"]).to_numpy()
+    q = conformal_quantiles(residuals, scale, steps, [80, 95])
+    fresh = rng.normal(0, 1, 100_000)
+    for level in (80, 95):
+        coverage = np.mean(np.abs(fresh) <= q[str(level)][0])
+        assert abs(coverage - level / 100) < 0.03
+
+
+def test_metrics_match_hand_computed_values():
+    history = _frame({"a": np.array([1.0, 2, 3, 4, 5])})
+    future = pd.DataFrame({"unique_id": "a", "ds": pd.date_range("2024-01-06", periods=2), "y": [6.0, 8.0], "f": [7.0, 7.0]})
+    metrics = forecast_metrics(future, "f", history, season_length=1)
+    assert metrics["mase"] == pytest.approx(1.0)  # mean |e| = 1, naive in-sample MAE = 1
+    assert metrics["wape"] == pytest.approx(2 / 14)
+    assert metrics["bias"] == pytest.approx(0.0)
+    assert metrics["smape"] == pytest.approx(np.mean([200 * 1 / 13, 200 * 1 / 15]))
+
+
+def test_dask_engine_gives_the_same_forecasts_as_the_local_engine(fitted):
+    pytest.importorskip("distributed")
+    from distributed import Client, LocalCluster
+
+    df, model = fitted
+    local = model.predict(df)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, Client(cluster):
+        distributed = model.predict(df, engine="dask")
+    pd.testing.assert_frame_equal(local, distributed)
