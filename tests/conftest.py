@@ -76,3 +76,30 @@ def load_churn_test_config(project: Path, data_dir: Path):
         feature_store_dir=str(project / "feature_store"),
         **{"model.n_trials": 3, "decision.capacity": 20},
     )
+
+
+@pytest.fixture(scope="session")
+def sales_project(tmp_path_factory, small_demo):
+    """A project whose MLflow store holds a sales forecaster trained on the small demo.
+
+    Returns (project directory, config, training result).
+    """
+    from kpredict.pipelines.sales_forecast import train
+
+    project = tmp_path_factory.mktemp("sales_project")
+    config = load_sales_test_config(project, small_demo)
+    return project, config, train(config)
+
+
+def load_sales_test_config(project: Path, data_dir: Path, **overrides):
+    """The repository's sales-forecast config pointed at ``data_dir``."""
+    from kpredict.pipelines.sales_forecast.train import load_sales_config
+
+    repo = Path(__file__).resolve().parents[1]
+    return load_sales_config(
+        repo / "configs" / "sales_forecast.yaml",
+        data_dir=str(data_dir),
+        features=str(repo / "configs" / "features.yaml"),
+        feature_store_dir=str(project / "feature_store"),
+        **overrides,
+    )

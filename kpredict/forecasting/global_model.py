@@ -64,7 +64,7 @@ def _quiet():
     """mlforecast warns about the NaN lags at the start of every series; LightGBM handles NaN."""
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Found null values")
-        warnings.filterwarnings("ignore", message=".*series won't show up.*")
+        warnings.filterwarnings("ignore", message="The following series were dropped")
         warnings.filterwarnings("ignore", message=".*dropna.*")
         yield
 

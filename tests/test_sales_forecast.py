@@ -1,0 +1,147 @@
+"""The sales-forecast pipeline on the small demo: training, the gate, scoring and the replenishment table."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.stats import norm
+from typer.testing import CliRunner
+
+from kpredict.cli.main import app
+from kpredict.hashing import file_hash
+from kpredict.scoring import score
+
+AS_OF = "2026-11-01"
+
+
+@pytest.fixture(scope="module")
+def scored(sales_project, tmp_path_factory):
+    _, config, _ = sales_project
+    out_dir = tmp_path_factory.mktemp("sales_scored")
+    return config, out_dir, score("sales_forecast", AS_OF, config=config, output_dir=out_dir)
+
+
+def test_training_beats_seasonal_naive_and_registers_the_champion(sales_project):
+    _, _, result = sales_project
+    m = result.metrics
+    assert m["holdout_mase"] < m["baseline_holdout_mase"]
+    assert m["holdout_wape"] < m["baseline_holdout_wape"]
+    assert result.promoted and result.model_version >= 1
+    for level in (80, 95):  # conformal intervals from CV residuals hold on the holdout
+        assert abs(m[f"holdout_coverage_{level}"] - level / 100) < 0.10
+    selection = result.selection
+    assert set(selection.columns) >= {"unique_id", "demand_class", "model", "cv_mase", "chosen_by"}
+    intermittent = selection[selection["demand_class"].isin(["intermittent", "lumpy"])]
+    assert len(intermittent) > 0
+    family = {"CrostonSBA", "ADIDA", "IMAPA", "TSB", "SeasonalNaive", "Naive", "LightGBM"}
+    assert all(set(model.split("+")) <= family for model in intermittent["model"])
+
+
+def test_run_logs_selection_table_plots_and_metrics(sales_project):
+    import mlflow
+
+    _, _, result = sales_project
+    client = mlflow.MlflowClient()
+    run = client.get_run(result.run_id)
+    assert {"holdout_mase", "holdout_smape", "holdout_rmsse", "holdout_wape", "holdout_bias", "holdout_coverage_95",
+            "holdout_width_80", "baseline_holdout_mase"} <= set(run.data.metrics)
+    artifacts = {a.path for a in client.list_artifacts(result.run_id, "plots")} | {a.path for a in client.list_artifacts(result.run_id, "selection")}
+    assert {"plots/sample_series.png", "plots/model_choice.png", "selection/selection.csv"} <= artifacts
+
+
+def test_forecast_output_has_keys_standard_columns_and_h_rows_per_series(scored, small_demo):
+    config, _, result = scored
+    frame = pd.read_parquet(result.output)
+    expected = ["store_id", "product_id", "unique_id", "ds", "as_of", "model_name", "model_version", "run_id", "yhat",
+                "yhat_lo_80", "yhat_hi_80", "yhat_lo_95", "yhat_hi_95", "model"]
+    assert list(frame.columns) == expected
+    sales = pd.read_parquet(small_demo / "sales.parquet")
+    n_series = sales.groupby(["store_id", "product_id"]).ngroups
+    assert len(frame) == n_series * config.horizon
+    assert frame.groupby("unique_id")["ds"].agg(["min", "max", "size"]).eq(
+        [pd.Timestamp(AS_OF), pd.Timestamp(AS_OF) + pd.Timedelta(days=config.horizon - 1), config.horizon]).all().all()
+    assert (frame["yhat"] >= 0).all() and (frame["yhat_lo_95"] >= 0).all()
+    assert frame["unique_id"].eq(frame["store_id"] + "/" + frame["product_id"]).all()
+
+
+def test_replenishment_follows_the_formula(scored, small_demo):
+    config, _, result = scored
+    forecast = pd.read_parquet(result.output)
+    table = pd.read_parquet(result.output.with_name(result.output.stem + ".replenishment.parquet"))
+    inventory = pd.read_parquet(small_demo / "inventory.parquet")
+    last = inventory[inventory["date"] < AS_OF].sort_values("date").groupby(["store_id", "product_id"]).tail(1)
+    merged = table.merge(last, on=["store_id", "product_id"], suffixes=("", "_truth"))
+    assert np.allclose(merged["on_hand"], merged["on_hand_truth"])
+    row = table.iloc[0]
+    days = forecast[forecast["unique_id"] == row["unique_id"]].sort_values("ds").head(config.replenishment.lead_time)
+    sigma = (days["yhat_hi_95"] - days["yhat"]) / norm.ppf(0.975)
+    safety = norm.ppf(config.replenishment.service_level) * np.sqrt((sigma**2).sum())
+    expected = np.ceil(max(0.0, days["yhat"].sum() + safety - row["on_hand"]) - 1e-6)
+    assert row["order_quantity"] == pytest.approx(expected, abs=1)
+    assert (table["order_quantity"] >= 0).all() and table["order_quantity"].eq(np.floor(table["order_quantity"])).all()
+
+
+def test_rerun_gives_identical_bytes_and_manifest_lists_both_tables(scored):
+    config, out_dir, result = scored
+    again = score("sales_forecast", AS_OF, config=config, output_dir=out_dir)
+    assert file_hash(again.output) == file_hash(result.output)
+    manifest = json.loads(again.manifest.read_text())
+    assert manifest["companion_files"]["replenishment"]["sha256"] == file_hash(again.output.with_name(again.output.stem + ".replenishment.parquet"))
+    assert manifest["counts"]["rows"] == len(result.frame) and manifest["input"]["series"] > 0
+
+
+def test_cli_scores_and_a_missing_model_exits_3(sales_project, tmp_path):
+    _, config, _ = sales_project
+    path = tmp_path / "sales.yaml"
+    import yaml
+
+    path.write_text(yaml.safe_dump(config.model_dump(mode="json")), encoding="utf-8")
+    runner = CliRunner()
+    done = runner.invoke(app, ["score", "sales_forecast", "--as-of", AS_OF, "--config", str(path), "--output-dir", str(tmp_path), "--out", "f.csv"])
+    assert done.exit_code == 0, done.output
+    assert (tmp_path / "f.csv").exists() and (tmp_path / "f.replenishment.csv").exists()
+    missing = runner.invoke(app, ["score", "sales_forecast", "--as-of", AS_OF, "--config", str(path), "--output-dir", str(tmp_path), "--model", "999", "--out", "g.csv"])
+    assert missing.exit_code == 3 and not (tmp_path / "g.csv").exists()
+
+
+def test_registered_model_forecasts_through_mlflow_without_pickle(sales_project, tmp_path):
+    from kpredict.pipelines.sales_forecast.data import load_history, open_store
+
+    _, config, _ = sales_project
+    history, _ = load_history(config, open_store(config))
+    sample = history[history["unique_id"].isin(sorted(history["unique_id"].unique())[:3])]
+    sample.to_parquet(tmp_path / "history.parquet", index=False)
+    code = (
+        "import mlflow, pandas as pd\n"
+        "m = mlflow.pyfunc.load_model('models:/kpredict-sales_forecast@champion')\n"
+        f"p = m.predict(pd.read_parquet({str(tmp_path / 'history.parquet')!r}))\n"
+        f"p.to_parquet({str(tmp_path / 'pred.parquet')!r})\n"
+    )
+    env = dict(os.environ, MLFLOW_ALLOW_PICKLE_DESERIALIZATION="false")
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    predicted = pd.read_parquet(tmp_path / "pred.parquet")
+    assert len(predicted) == 3 * config.horizon and np.isfinite(predicted["yhat"]).all()
+
+
+def test_duplicate_rows_in_the_history_are_refused_naming_the_series(sales_project, tmp_path):
+    from kpredict.errors import SchemaError
+    from kpredict.pipelines.sales_forecast.data import load_history, open_store
+    from conftest import load_sales_test_config
+
+    _, config, _ = sales_project
+    sales = pd.read_parquet(os.path.join(config.data_dir, "sales.parquet"))
+    data = tmp_path / "data"
+    data.mkdir()
+    for name in ("holidays", "inventory"):
+        pd.read_parquet(os.path.join(config.data_dir, f"{name}.parquet")).to_parquet(data / f"{name}.parquet")
+    pd.concat([sales, sales.head(1)]).to_parquet(data / "sales.parquet")
+    broken = load_sales_test_config(tmp_path, data)
+    with pytest.raises(SchemaError, match="S001/P0001"):
+        load_history(broken, open_store(broken))
