@@ -72,6 +72,7 @@ def test_demo_generates_materialises_and_summarises(project):
     assert "Feature views" in result.output and "customer_orders" in result.output
     assert (project / "data" / "demo" / "manifest.json").is_file()
     assert list((project / "data" / "feature_store").glob("*/*/meta.json"))
+    assert "replenishment table" in result.output and list((project / "output").glob("sales_forecast_*.replenishment.parquet"))
 
 
 def test_train_score_report_and_models_commands(project, churn_project, tmp_path):

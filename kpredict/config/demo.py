@@ -21,6 +21,8 @@ class DemoConfig(ConfigModel):
     feature_store_dir: str = Field(
         "data/feature_store", description="where materialised feature views are written"
     )
-    pipelines: list[Literal["churn"]] = Field(default_factory=lambda: ["churn"], description="pipelines the demo trains and scores")
+    pipelines: list[Literal["sales_forecast", "churn"]] = Field(
+        default_factory=lambda: ["sales_forecast", "churn"], description="pipelines the demo trains and scores"
+    )
     as_of: str = Field("2026-11-01", pattern=r"^\d{4}-\d{2}-\d{2}$", description="scoring date (the day after the demo data ends)")
     output_dir: str = Field("output", description="where scores and reports are written")

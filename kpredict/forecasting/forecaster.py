@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -161,7 +162,7 @@ class Forecaster:
         classes = demand_class(df)
         lengths = df.groupby(ID, sort=True).size()
         windows = ((lengths - s.min_train - s.horizon) // s.step + 1).clip(lower=0, upper=s.cv_windows)
-        all_zero = df.groupby(ID, sort=True)[TARGET].agg(lambda v: bool((v.to_numpy() == 0).all()))
+        all_zero = df[TARGET].abs().groupby(df[ID].to_numpy(), sort=True).max().reindex(lengths.index) == 0
         windows[all_zero] = 0  # nothing to choose between: the fallback forecasts zero
         group = classes.map(lambda c: "intermittent" if c in INTERMITTENT else "regular")
 
@@ -288,12 +289,11 @@ class Forecaster:
 
         index = self.future_index(history)
         frame = pd.DataFrame(index=index)
-        member_lists = plan["members"].reindex(index.get_level_values(ID))
         yhat = np.zeros(len(index))
         counts = np.zeros(len(index))
         for name, values in predictions.items():
             aligned = values.reindex(index).to_numpy(dtype=float)
-            uses = np.array([name in m for m in member_lists])
+            uses = np.repeat(plan["members"].map(lambda members, name=name: name in members).to_numpy(dtype=bool), h)
             yhat[uses] += np.nan_to_num(aligned[uses])
             counts[uses] += 1
             missing = uses & np.isnan(aligned)
@@ -348,18 +348,18 @@ class Forecaster:
             logger.info("%d series were not in training; they get their demand class's best models", int(unseen.sum()))
         group = classes.map(lambda c: "intermittent" if c in INTERMITTENT else "regular")
         lengths = history.groupby(ID, sort=True).size().reindex(ids)
-        out = {}
-        fallback = self.settings.fallback_spec().name
-        for uid in ids:
-            if pd.isna(members[uid]):
-                chosen = list(self.class_default_.get(group[uid], [fallback]))
-            else:
-                chosen = json.loads(members[uid])
-            if lengths[uid] < self.settings.season_length or (GLOBAL_NAME in chosen and self.global_ is None):
-                chosen = [fallback]
-            out[uid] = chosen
-        members_series = pd.Series(out, dtype=object)
-        return pd.DataFrame({"members": members_series, "model": members_series.map("+".join), "group": group})
+        fallback = [self.settings.fallback_spec().name]
+        parsed = {text: json.loads(text) for text in members.dropna().unique()}  # few distinct choices
+        chosen = members.map(parsed)
+        for grp in ("regular", "intermittent"):
+            default = list(self.class_default_.get(grp, fallback))
+            new = unseen.to_numpy() & (group == grp).to_numpy()
+            chosen[new] = pd.Series([default] * int(new.sum()), index=ids[new], dtype=object)
+        too_short = (lengths < self.settings.season_length).to_numpy()
+        if self.global_ is None:
+            too_short |= chosen.map(lambda m: GLOBAL_NAME in m).to_numpy(dtype=bool)
+        chosen[too_short] = pd.Series([fallback] * int(too_short.sum()), index=ids[too_short], dtype=object)
+        return pd.DataFrame({"members": chosen, "model": chosen.map("+".join), "group": group})
 
     def future_index(self, history: pd.DataFrame) -> pd.MultiIndex:
         """(unique_id, ds) of the ``horizon`` periods after each series' last date."""
@@ -367,8 +367,13 @@ class Forecaster:
         last = history.groupby(ID, sort=True)[TIME].max()
         h = self.settings.horizon
         ids = np.repeat(last.index.to_numpy(), h)
-        dates = np.concatenate([pd.date_range(end + offset, periods=h, freq=offset).to_numpy() for end in last]) if len(last) else np.array([], dtype="datetime64[ns]")
-        return pd.MultiIndex.from_arrays([ids, pd.DatetimeIndex(dates)], names=[ID, TIME])
+        steps = np.empty((len(last), h), dtype="datetime64[ns]")
+        base = pd.DatetimeIndex(last.to_numpy())
+        with warnings.catch_warnings():  # calendar offsets (MS, QS...) add element-wise; that is fine here
+            warnings.simplefilter("ignore", pd.errors.PerformanceWarning)
+            for k in range(h):
+                steps[:, k] = (base + (k + 1) * offset).to_numpy()
+        return pd.MultiIndex.from_arrays([ids, pd.DatetimeIndex(steps.ravel())], names=[ID, TIME])
 
     # ------------------------------------------------------------ storage
     def to_artifacts(self, directory: Path) -> None:

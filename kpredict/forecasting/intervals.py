@@ -20,7 +20,7 @@ __all__ = ["conformal_quantiles", "safe_scale"]
 
 def safe_scale(scale: pd.Series, history: pd.DataFrame) -> pd.Series:
     """The MASE scale, falling back to mean |y| (then 1) where it is zero or undefined."""
-    mean_abs = history.groupby(ID, sort=True)[TARGET].agg(lambda s: float(np.mean(np.abs(s.to_numpy(dtype=float)))))
+    mean_abs = history[TARGET].abs().groupby(history[ID].to_numpy(), sort=True).mean()
     out = scale.reindex(mean_abs.index)
     out = out.where(out > 0, mean_abs)
     return out.where(out > 0, 1.0)

@@ -22,16 +22,15 @@ __all__ = ["forecast_metrics", "naive_scale", "per_series_errors"]
 
 def naive_scale(history: pd.DataFrame, season_length: int, *, squared: bool = False) -> pd.Series:
     """Per series: in-sample mean absolute (or squared) seasonal-naive error; NaN if undefined."""
-
-    def one(y: np.ndarray) -> float:
-        lag = season_length if len(y) > season_length else 1
-        if len(y) <= lag:
-            return np.nan
-        diff = y[lag:] - y[:-lag]
-        return float(np.mean(diff**2) if squared else np.mean(np.abs(diff)))
-
-    values = history.sort_values([ID, TIME], kind="stable")
-    return values.groupby(ID, sort=True)[TARGET].agg(lambda s: one(s.to_numpy(dtype=float)))
+    values = history[[ID, TIME, TARGET]].sort_values([ID, TIME], kind="stable")
+    y = values[TARGET].to_numpy(dtype=float)
+    groups = values.groupby(ID, sort=True)[TARGET]
+    lengths = groups.transform("size").to_numpy()
+    lag_season = y - groups.shift(season_length).to_numpy(dtype=float)
+    lag_one = y - groups.shift(1).to_numpy(dtype=float)
+    diff = np.where(lengths > season_length, lag_season, lag_one)  # lag 1 when shorter than two seasons
+    error = diff**2 if squared else np.abs(diff)
+    return pd.Series(error, index=values[ID].to_numpy()).groupby(level=0, sort=True).mean()
 
 
 def per_series_errors(
