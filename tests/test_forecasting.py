@@ -185,3 +185,15 @@ def test_dask_engine_gives_the_same_forecasts_as_the_local_engine(fitted):
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, Client(cluster):
         distributed = model.predict(df, engine="dask")
     pd.testing.assert_frame_equal(local, distributed)
+
+
+def test_dask_cross_validation_chooses_the_same_models(fitted):
+    pytest.importorskip("distributed")
+    from distributed import Client, LocalCluster
+
+    df, model = fitted
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, Client(cluster):
+        again = Forecaster(model.settings).fit(df, engine="dask")
+    # statsforecast's fugue backend returns forecasts as float32: same choices, scores equal to ~1e-6
+    pd.testing.assert_frame_equal(model.selection_.drop(columns="cv_mase"), again.selection_.drop(columns="cv_mase"))
+    pd.testing.assert_frame_equal(model.cv_scores_, again.cv_scores_, rtol=1e-4)

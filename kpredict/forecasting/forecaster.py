@@ -101,12 +101,12 @@ class ForecasterSettings:
         return ModelSpec.parse(self.fallback)
 
 
-def _statsforecast(specs: list[ModelSpec], settings: ForecasterSettings):
+def _statsforecast(specs: list[ModelSpec], settings: ForecasterSettings, *, progress: bool = False):
     from statsforecast import StatsForecast
 
     models = [build_model(spec, settings.season_length) for spec in specs]
     fallback = build_model(settings.fallback_spec(), settings.season_length)
-    return StatsForecast(models=models, freq=settings.freq, n_jobs=settings.n_jobs, fallback_model=fallback)
+    return StatsForecast(models=models, freq=settings.freq, n_jobs=settings.n_jobs, fallback_model=fallback, verbose=progress)
 
 
 def _to_dask(df: pd.DataFrame, settings: ForecasterSettings):
@@ -127,12 +127,17 @@ def _run_forecast(specs: list[ModelSpec], df: pd.DataFrame, h: int, settings: Fo
     sf = _statsforecast(specs, settings)
     data = df[[ID, TIME, TARGET]]
     if engine == "dask":  # runs on the client opened by Forecaster.predict
-        out = sf.forecast(df=_to_dask(data, settings), h=h).compute()
-        # fugue returns the ids with the schema's string type and rows in partition order
-        out[ID] = out[ID].astype(str)
-        out[TIME] = pd.to_datetime(out[TIME])
-        return out.sort_values([ID, TIME], kind="stable").reset_index(drop=True)
+        return _from_dask(sf.forecast(df=_to_dask(data, settings), h=h).compute(), [ID, TIME])
     return sf.forecast(df=data, h=h)
+
+
+def _from_dask(out: pd.DataFrame, order: list[str]) -> pd.DataFrame:
+    """fugue returns ids with the schema's string type and rows in partition order: normalise both."""
+    out[ID] = out[ID].astype(str)
+    for column in (TIME, "cutoff"):
+        if column in out.columns:
+            out[column] = pd.to_datetime(out[column])
+    return out.sort_values(order, kind="stable").reset_index(drop=True)
 
 
 class Forecaster:
@@ -143,8 +148,9 @@ class Forecaster:
     :func:`kpredict.forecasting.series.prepare_series`.
     """
 
-    def __init__(self, settings: ForecasterSettings) -> None:
+    def __init__(self, settings: ForecasterSettings, *, progress: bool = False) -> None:
         self.settings = settings
+        self.progress = progress  # statsforecast's progress bars during cross-validation
         self.selection_: pd.DataFrame | None = None
         self.cv_scores_: pd.DataFrame | None = None
         self.quantiles_: dict[str, dict[str, list[float]]] = {}
@@ -173,10 +179,15 @@ class Forecaster:
             subset = df[df[ID].isin(ids)]
             specs = self.settings.candidate_specs("lumpy" if grp == "intermittent" else "smooth")
             logger.info("cross-validating %d %s series over %d window(s): %s", len(ids), grp, n_windows, [sp.name for sp in specs])
-            sf = _statsforecast(specs, s)
-            cv = sf.cross_validation(
-                df=subset[[ID, TIME, TARGET]], h=s.horizon, n_windows=int(n_windows), step_size=s.step, input_size=s.cv_input_size
-            )
+            sf = _statsforecast(specs, s, progress=self.progress)
+            kwargs = {"h": s.horizon, "n_windows": int(n_windows), "step_size": s.step, "input_size": s.cv_input_size}
+            if engine == "dask":
+                from kpredict.forecasting.dask_engine import dask_client
+
+                with dask_client(s.n_jobs):
+                    cv = _from_dask(sf.cross_validation(df=_to_dask(subset[[ID, TIME, TARGET]], s), **kwargs).compute(), [ID, "cutoff", TIME])
+            else:
+                cv = sf.cross_validation(df=subset[[ID, TIME, TARGET]], **kwargs)
             cv_frames.append(cv)
         self.timings_["cv_statistical_s"] = time.perf_counter() - started
 

@@ -112,7 +112,7 @@ def train(config: SalesForecastConfig | str | Path | None = None, *, force: bool
         pipeline=PIPELINE, config=config.model_dump(mode="json"), seed=config.seed,
         inputs={"sales_history": series}, feature_view_hashes={},
     ) as run:
-        forecaster = Forecaster(settings).fit(train_part, engine=engine)
+        forecaster = Forecaster(settings, progress=True).fit(train_part, engine=engine)
         future = future_covariates(config, store, holdout)
         forecast = forecaster.predict(train_part, future=future, engine=engine)
         evaluated = holdout[[ID, TIME, TARGET]].merge(forecast, on=[ID, TIME], how="inner")
