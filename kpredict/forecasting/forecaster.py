@@ -132,8 +132,10 @@ def _run_forecast(specs: list[ModelSpec], df: pd.DataFrame, h: int, settings: Fo
 
 
 def _from_dask(out: pd.DataFrame, order: list[str]) -> pd.DataFrame:
-    """fugue returns ids with the schema's string type and rows in partition order: normalise both."""
+    """fugue returns ids with the schema's string type, nullable floats and rows in partition order: normalise."""
     out[ID] = out[ID].astype(str)
+    for column in out.columns.difference([ID, TIME, "cutoff"]):
+        out[column] = out[column].astype(np.float64)
     for column in (TIME, "cutoff"):
         if column in out.columns:
             out[column] = pd.to_datetime(out[column])
