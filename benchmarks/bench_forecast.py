@@ -1,0 +1,140 @@
+"""Sales forecasting: kpredict's overhead over raw StatsForecast, and scale.
+
+1. Overhead (goal <= 1.1x): on the tourism monthly series (366 series, h = 24), the statistical
+   ensemble (AutoETS + AutoTheta, 3 rolling-origin windows) through kpredict — cross-validate,
+   choose per series, conformal intervals, forecast — against the same raw StatsForecast calls
+   (``cross_validation`` with both models, then ``forecast`` with both), median of repeats.
+2. Scale (``--scale``): the ``large`` demo (5,000 daily series x 3 years): the pipeline's
+   cross-validation + fit + forecast with the repository config, time and peak memory; and
+   ``--series 30000`` synthetic daily series (M5-sized) forecast only with a fitted choice.
+
+Usage: python -m benchmarks.bench_forecast [--repeats 3] [--scale] [--series 30000] [--n-jobs 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+REPO = Path(__file__).resolve().parents[1]
+TOURISM = REPO.parent / "shared" / "data" / "forecasting" / "tourism"
+
+
+def _median(function, repeats: int) -> tuple[float, object]:
+    times, result = [], None
+    for _ in range(repeats):
+        start = time.perf_counter()
+        result = function()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), result
+
+
+def overhead(repeats: int, n_jobs: int) -> None:
+    from statsforecast import StatsForecast
+    from statsforecast.models import AutoETS, AutoTheta
+
+    from kpredict.datasets.tourism import load_tourism
+    from kpredict.forecasting import Forecaster, ForecasterSettings, prepare_series
+
+    train, _ = load_tourism(TOURISM, "monthly")
+    h, season, windows = 24, 12, 3
+
+    def raw():
+        sf = StatsForecast([AutoETS(season_length=season), AutoTheta(season_length=season)], freq="MS", n_jobs=n_jobs)
+        sf.cross_validation(df=train, h=h, n_windows=windows, step_size=h)
+        return sf.forecast(df=train, h=h)
+
+    settings = ForecasterSettings(
+        freq="MS", season_length=season, horizon=h, models=[{"model": "AutoETS"}, {"model": "AutoTheta"}], baselines=[],
+        intermittent_models=[], cv_windows=windows, selection="ensemble", top_k=2, min_train_length=24, n_jobs=n_jobs,
+    )
+
+    def ours():
+        history = prepare_series(train, freq="MS")
+        return Forecaster(settings).fit(history).predict(history)
+
+    StatsForecast([AutoETS(season_length=season)], freq="MS").forecast(df=train[train.unique_id == "m1"], h=h)  # JIT warm-up
+    t_raw, _ = _median(raw, repeats)
+    t_ours, forecast = _median(ours, repeats)
+    print(f"tourism monthly ({train.unique_id.nunique()} series, h={h}, {windows} CV windows, AutoETS+AutoTheta, n_jobs={n_jobs})")
+    print(f"  raw StatsForecast cross_validation + forecast : {t_raw:7.1f} s")
+    print(f"  kpredict choose + intervals + forecast        : {t_ours:7.1f} s   ratio {t_ours / t_raw:.2f}x (goal <= 1.1x)")
+    assert len(forecast) == train.unique_id.nunique() * h
+
+
+def scale_large(n_jobs: int) -> None:
+    import os
+    import tempfile
+
+    from kpredict.datasets import generate
+    from kpredict.pipelines.sales_forecast.data import load_history, open_store
+    from kpredict.pipelines.sales_forecast.train import forecaster_settings, load_sales_config
+
+    from kpredict.forecasting import Forecaster
+
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ.setdefault("MLFLOW_TRACKING_URI", f"sqlite:///{tmp}/mlflow.db")
+        data = Path(tmp) / "large"
+        generate(data, size="large", seed=0)
+        config = load_sales_config(REPO / "configs" / "sales_forecast.yaml", data_dir=str(data), features=str(REPO / "configs" / "features.yaml"),
+                                   feature_store_dir=str(Path(tmp) / "fs"), n_jobs=n_jobs)
+        history, _ = load_history(config, open_store(config))
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        start = time.perf_counter()
+        model = Forecaster(forecaster_settings(config)).fit(history)
+        fitted = time.perf_counter() - start
+        forecast = model.predict(history)
+        total = time.perf_counter() - start
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        print(f"large demo: {history.unique_id.nunique():,} series x {history.ds.nunique():,} days, n_jobs={n_jobs}")
+        print(f"  cross-validation + choice + global model : {fitted:7.1f} s  {model.timings_}")
+        print(f"  + forecast ({len(forecast):,} rows)        : {total:7.1f} s total, peak RSS {peak / 1024:.0f} MiB (before {before / 1024:.0f} MiB)")
+
+
+def scale_forecast_only(series: int, n_jobs: int) -> None:
+    from kpredict.forecasting import Forecaster, ForecasterSettings
+
+    rng = np.random.default_rng(0)
+    days = 730
+    weekly = np.array([0.8, 0.9, 1.0, 1.0, 1.1, 1.4, 1.3])
+    level = rng.gamma(2.0, 5.0, series)[:, None]
+    y = rng.poisson(level * np.tile(weekly, days // 7 + 1)[None, :days]).astype(float)
+    ids = np.array([f"s{i:05d}" for i in range(series)])
+    history = pd.DataFrame({"unique_id": np.repeat(ids, days), "ds": np.tile(pd.date_range("2024-11-01", periods=days).to_numpy(), series), "y": y.ravel()})
+    settings = ForecasterSettings(freq="D", season_length=7, horizon=28, models=[{"model": "AutoETS", "params": {"model": "ZNA"}}],
+                                  baselines=[{"model": "SeasonalNaive"}], cv_windows=3, top_k=2, n_jobs=n_jobs)
+    small = history[history.unique_id.isin(ids[:300])]
+    model = Forecaster(settings).fit(small)  # the choice learnt on 300 series; unseen series get the class default
+    start = time.perf_counter()
+    forecast = model.predict(history)
+    elapsed = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(f"{series:,} daily series x {days} days, forecast only (h=28, {model.class_default_['regular']}), n_jobs={n_jobs}: "
+          f"{elapsed:.1f} s, {series / elapsed:,.0f} series/s, peak RSS {peak / 1024:.0f} MiB, {len(forecast):,} rows")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--n-jobs", type=int, default=1)
+    parser.add_argument("--scale", action="store_true", help="also the large-demo and 30k-series runs (long)")
+    parser.add_argument("--series", type=int, default=30_000)
+    args = parser.parse_args(argv)
+    print("== sales forecasting ==")
+    if TOURISM.is_dir():
+        overhead(args.repeats, args.n_jobs)
+    else:
+        print(f"  tourism data not found at {TOURISM}; overhead benchmark skipped")
+    if args.scale:
+        scale_large(args.n_jobs)
+        scale_forecast_only(args.series, args.n_jobs)
+
+
+if __name__ == "__main__":
+    main()
