@@ -29,8 +29,9 @@ import pandas as pd
 from kpredict.errors import ConfigError, SchemaError
 from kpredict.forecasting.global_model import GLOBAL_NAME, GlobalModel, GlobalModelSettings
 from kpredict.forecasting.intervals import conformal_quantiles, safe_scale
-from kpredict.forecasting.metrics import naive_scale
+from kpredict.forecasting.metrics import naive_scale, naive_scale_at
 from kpredict.forecasting.models import ModelSpec, build_model
+from kpredict.forecasting.selection import WINDOW, choose, cv_window_errors, loo_residuals, subset_window_errors
 from kpredict.forecasting.series import ID, TARGET, TIME, demand_class
 
 __all__ = ["Forecaster", "ForecasterSettings"]
@@ -59,7 +60,7 @@ class ForecasterSettings:
     cv_step: int | None = None
     min_train_length: int | None = None
     cv_input_size: int | None = None
-    selection: Literal["best", "ensemble"] = "ensemble"
+    selection: Literal["best", "ensemble", "combination"] = "ensemble"
     top_k: int = 3
     levels: list[int] = field(default_factory=lambda: [80, 95])
     nonnegative: bool = False
@@ -197,80 +198,82 @@ class Forecaster:
         if s.global_model is not None:
             t = time.perf_counter()
             self.global_ = GlobalModel(GlobalModelSettings(**s.global_model), s.freq)
-            eligible = windows[windows == s.cv_windows].index
+            eligible = windows[windows > 0].index
             if len(eligible) and len(cv):
                 global_cv = self.global_.cross_validation(df[df[ID].isin(eligible)], s.horizon, s.cv_windows, s.step)
                 cv = cv.merge(global_cv[[ID, TIME, "cutoff", GLOBAL_NAME]], on=[ID, TIME, "cutoff"], how="left")
+                # a series the global model could not forecast in every one of its windows does not choose it
+                incomplete = cv[GLOBAL_NAME].isna().groupby(cv[ID].to_numpy()).transform("any")
+                cv.loc[incomplete.to_numpy(dtype=bool), GLOBAL_NAME] = np.nan
             self.global_.fit(df)
             self.timings_["global_model_s"] = time.perf_counter() - t
 
         scale = safe_scale(naive_scale(df, s.season_length), df)
-        self._choose(cv, scale, classes, windows)
+        self._choose(cv, scale, classes, windows, df)
         self.timings_["fit_s"] = time.perf_counter() - started
         return self
 
-    def _choose(self, cv: pd.DataFrame, scale: pd.Series, classes: pd.Series, windows: pd.Series) -> None:
+    def _choose(self, cv: pd.DataFrame, scale: pd.Series, classes: pd.Series, windows: pd.Series, history: pd.DataFrame) -> None:
+        """Per demand group: choose from CV scores, record the choice, calibrate the intervals."""
         s = self.settings
+        fallback = s.fallback_spec().name
+        groups = classes.map(lambda c: "intermittent" if c in INTERMITTENT else "regular")
         candidates = [c for c in cv.columns if c not in (ID, TIME, "cutoff", TARGET)]
-        rows = []
-        residual_parts = []
+        members: dict[str, list[str]] = {}
+        cv_score: dict[str, float] = {}
+        score_frames = []
         if len(cv):
             cv = cv.sort_values([ID, "cutoff", TIME], kind="stable").reset_index(drop=True)
             cv["step"] = cv.groupby([ID, "cutoff"], sort=False).cumcount() + 1
-            errors = cv[candidates].sub(cv[TARGET], axis=0).abs()
-            errors[ID] = cv[ID]
-            scores = errors.groupby(ID, sort=True).mean().div(scale, axis=0).reindex(columns=candidates)
-        else:
-            scores = pd.DataFrame(columns=candidates, dtype=float)
-        self.cv_scores_ = scores
-
-        chosen: dict[str, list[str]] = {}
-        for uid, row in scores.iterrows():
-            ranked = row.dropna().sort_values(kind="stable")
-            k = 1 if s.selection == "best" else s.top_k
-            if len(ranked):  # a series whose every candidate failed in CV falls back below
-                chosen[uid] = list(ranked.index[:k])
-        if len(cv):
-            label = {uid: "+".join(members) for uid, members in chosen.items()}
-            row_label = cv[ID].map(label).to_numpy()
-            combined = np.full(len(cv), np.nan)
-            for key in set(label.values()):
-                mask = row_label == key
-                combined[mask] = cv.loc[mask, key.split("+")].mean(axis=1).to_numpy()
+            cv[WINDOW] = cv.groupby(ID, sort=False)["cutoff"].rank(method="dense").astype(int) - 1
+        for grp in ("regular", "intermittent"):
+            part = cv[cv[ID].isin(groups.index[groups == grp])] if len(cv) else cv
+            own = [c for c in candidates if len(part) and part[c].notna().any()]
+            if not own:
+                self.class_default_[grp] = [fallback]
+                self.quantiles_[grp] = None
+                continue
+            window_errors = cv_window_errors(part, own, scale)
+            scores = window_errors.groupby(level=ID, sort=True).mean()
+            subset_errors = subset_window_errors(part, own, scale, s.top_k) if s.selection == "combination" else None
+            subset_scores = subset_errors.groupby(level=ID, sort=True).mean() if subset_errors is not None else None
+            final = choose(scores, s.selection, s.top_k, subset_scores)
+            chosen = final.members()
+            members |= chosen
+            combined = final.combine(part[own].to_numpy(dtype=float), pd.Series(np.arange(len(final.ids)), index=final.ids).reindex(part[ID]).to_numpy())
+            error = pd.Series(np.abs(combined - part[TARGET].to_numpy()), index=part[ID].to_numpy())
+            cv_score |= (error.groupby(level=0).mean() / scale.reindex(final.ids)).dropna().to_dict()
+            score_frames.append(scores)
+            residuals = loo_residuals(part, own, window_errors, s.selection, s.top_k, subset_errors, final)
             if s.nonnegative:
-                combined = np.maximum(combined, 0)
-            residual_parts = pd.DataFrame({ID: cv[ID].to_numpy(), "step": cv["step"].to_numpy(), "error": combined - cv[TARGET].to_numpy()})
+                residuals["error"] = np.maximum(residuals["error"] + part[TARGET].to_numpy(), 0) - part[TARGET].to_numpy()
+            residuals["scale"] = naive_scale_at(history, s.season_length, part[[ID, "cutoff"]])
+            self.quantiles_[grp] = conformal_quantiles(residuals, scale, s.horizon, s.levels)
+            # series first seen at scoring get the group's best choice on average
+            if s.selection == "combination":
+                self.class_default_[grp] = next(iter(chosen.values()), [fallback])
+            else:
+                ranked = scores.mean().dropna().sort_values(kind="stable")
+                self.class_default_[grp] = list(ranked.index[: (1 if s.selection == "best" else s.top_k)]) or [fallback]
+        # a group without cross-validated series borrows the other group's interval widths
+        known = [q for q in self.quantiles_.values() if q is not None]
+        for grp, q in list(self.quantiles_.items()):
+            if q is None:
+                self.quantiles_[grp] = known[0] if known else {str(level): [np.nan] * s.horizon for level in s.levels}
+        self.cv_scores_ = pd.concat(score_frames).reindex(columns=candidates) if score_frames else pd.DataFrame(columns=candidates, dtype=float)
 
-        fallback = self.settings.fallback_spec().name
-        groups = classes.map(lambda c: "intermittent" if c in INTERMITTENT else "regular")
+        rows = []
         for uid in classes.index:
-            members = chosen.get(uid) or [fallback]
+            chosen_members = members.get(uid) or [fallback]
             rows.append(
                 {
                     ID: uid, "demand_class": classes[uid], "cv_windows": int(windows.get(uid, 0)),
-                    "model": "+".join(members), "members": json.dumps(members),
-                    "cv_mase": float(scores.loc[uid, members].mean()) if uid in chosen and len(chosen[uid]) else np.nan,
-                    "chosen_by": "cross-validation" if uid in chosen and chosen[uid] else "fallback (too short for cross-validation)",
+                    "model": "+".join(chosen_members), "members": json.dumps(chosen_members),
+                    "cv_mase": cv_score.get(uid, np.nan),
+                    "chosen_by": "cross-validation" if uid in members else "fallback (too short for cross-validation)",
                 }
             )
         self.selection_ = pd.DataFrame(rows)
-
-        # Default choice for series first seen at scoring: the class's best mean CV score.
-        for grp in ("regular", "intermittent"):
-            ids = groups.index[groups == grp]
-            sub = scores.reindex(ids).dropna(how="all")
-            if len(sub):
-                best = sub.mean().dropna().sort_values(kind="stable")
-                self.class_default_[grp] = list(best.index[: (1 if s.selection == "best" else s.top_k)])
-            else:
-                self.class_default_[grp] = [fallback]
-            if len(residual_parts):
-                part = residual_parts[residual_parts[ID].isin(ids)]
-                if len(part) == 0:
-                    part = residual_parts
-                self.quantiles_[grp] = conformal_quantiles(part, scale, s.horizon, s.levels)
-            else:
-                self.quantiles_[grp] = {str(level): [np.nan] * s.horizon for level in s.levels}
 
     # -------------------------------------------------------------- predict
     def predict(self, history: pd.DataFrame, *, future: pd.DataFrame | None = None, engine: str = "local") -> pd.DataFrame:
@@ -369,8 +372,11 @@ class Forecaster:
             new = unseen.to_numpy() & (group == grp).to_numpy()
             chosen[new] = pd.Series([default] * int(new.sum()), index=ids[new], dtype=object)
         too_short = (lengths < self.settings.season_length).to_numpy()
+        wants_global = chosen.map(lambda m: GLOBAL_NAME in m).to_numpy(dtype=bool)
         if self.global_ is None:
-            too_short |= chosen.map(lambda m: GLOBAL_NAME in m).to_numpy(dtype=bool)
+            too_short |= wants_global
+        else:
+            too_short |= wants_global & (lengths < self.global_.settings.min_length).to_numpy()
         chosen[too_short] = pd.Series([fallback] * int(too_short.sum()), index=ids[too_short], dtype=object)
         return pd.DataFrame({"members": chosen, "model": chosen.map("+".join), "group": group})
 

@@ -30,24 +30,42 @@ def conformal_quantiles(residuals: pd.DataFrame, scale: pd.Series, horizon: int,
     """Per level, the half-width multipliers for steps 1..horizon.
 
     Args:
-        residuals: ``unique_id``, ``step`` (1-based) and ``error`` (forecast − actual) from CV.
-        scale: per-series scale (see :func:`safe_scale`).
+        residuals: ``unique_id``, ``step`` (1-based) and ``error`` (forecast − actual) from CV,
+            optionally ``scale``: the series' scale as known at that CV cut-off (preferred: a
+            series whose volatility grew would otherwise get intervals from its calmer past).
+        scale: per-series scale (see :func:`safe_scale`), used where a row has no own scale.
 
     Steps without residuals borrow the nearest earlier step that has some (never narrower than
     it, so widths do not shrink with the horizon).
     """
-    scaled = residuals["error"].abs().to_numpy() / scale.reindex(residuals[ID]).to_numpy()
+    row_scale = scale.reindex(residuals[ID]).to_numpy()
+    if "scale" in residuals.columns:
+        own = residuals["scale"].to_numpy(dtype=float)
+        row_scale = np.where(np.isfinite(own) & (own > 0), own, row_scale)
+    scaled = residuals["error"].abs().to_numpy() / row_scale
     frame = pd.DataFrame({"step": residuals["step"].to_numpy(), "score": scaled}).dropna()
+    counts = frame.groupby("step").size().reindex(range(1, horizon + 1), fill_value=0).to_numpy()
     out: dict[str, list[float]] = {}
     for level in levels:
-        values = []
-        previous = np.nan
+        raw = np.full(horizon, np.nan)
         for step in range(1, horizon + 1):
             scores = np.sort(frame.loc[frame["step"] == step, "score"].to_numpy())
             if len(scores):
                 rank = min(len(scores), int(np.ceil((len(scores) + 1) * level / 100)))
-                q = float(scores[rank - 1])
-                previous = q if np.isnan(previous) else max(q, previous)
-            values.append(previous)
-        out[str(level)] = values
+                raw[step - 1] = scores[rank - 1]
+        out[str(level)] = _non_decreasing(raw, counts)
     return out
+
+
+def _non_decreasing(values: np.ndarray, weights: np.ndarray) -> list[float]:
+    """Widths that never shrink with the horizon: isotonic fit over the steps (weighted by their
+    residual counts), so one noisy step neither narrows the next nor, as a running maximum would,
+    widens every later one. Steps without residuals take the fitted width of the step before."""
+    from sklearn.isotonic import IsotonicRegression
+
+    known = ~np.isnan(values)
+    if not known.any():
+        return [float("nan")] * len(values)
+    steps = np.arange(len(values))
+    fitted = IsotonicRegression(increasing=True, out_of_bounds="clip").fit(steps[known], values[known], sample_weight=weights[known]).predict(steps)
+    return [float(v) for v in np.maximum.accumulate(fitted)]

@@ -17,7 +17,7 @@ import pandas as pd
 
 from kpredict.forecasting.series import ID, TARGET, TIME
 
-__all__ = ["forecast_metrics", "naive_scale", "per_series_errors"]
+__all__ = ["forecast_metrics", "naive_scale", "naive_scale_at", "per_series_errors"]
 
 
 def naive_scale(history: pd.DataFrame, season_length: int, *, squared: bool = False) -> pd.Series:
@@ -31,6 +31,25 @@ def naive_scale(history: pd.DataFrame, season_length: int, *, squared: bool = Fa
     diff = np.where(lengths > season_length, lag_season, lag_one)  # lag 1 when shorter than two seasons
     error = diff**2 if squared else np.abs(diff)
     return pd.Series(error, index=values[ID].to_numpy()).groupby(level=0, sort=True).mean()
+
+
+def naive_scale_at(history: pd.DataFrame, season_length: int, cutoffs: pd.DataFrame) -> np.ndarray:
+    """The MASE scale of each series computed only from its history up to each ``cutoff`` row.
+
+    ``cutoffs`` has ``unique_id`` and ``cutoff`` (a date in the series); CV residuals divided by
+    this scale are comparable with future errors divided by the full-history scale.
+    """
+    values = history[[ID, TIME, TARGET]].sort_values([ID, TIME], kind="stable").reset_index(drop=True)
+    y = values[TARGET].to_numpy(dtype=float)
+    groups = values.groupby(ID, sort=False)[TARGET]
+    lengths = groups.transform("size").to_numpy()
+    diff = np.where(lengths > season_length, y - groups.shift(season_length).to_numpy(dtype=float), y - groups.shift(1).to_numpy(dtype=float))
+    valid = ~np.isnan(diff)
+    keys = values[ID].to_numpy()
+    running = pd.Series(np.where(valid, np.abs(diff), 0.0)).groupby(keys, sort=False).cumsum().to_numpy()
+    counted = pd.Series(valid.astype(float)).groupby(keys, sort=False).cumsum().to_numpy()
+    at = pd.DataFrame({ID: keys, "cutoff": values[TIME].to_numpy(), "scale": np.where(counted > 0, running / np.maximum(counted, 1), np.nan)})
+    return cutoffs[[ID, "cutoff"]].merge(at, on=[ID, "cutoff"], how="left")["scale"].to_numpy()
 
 
 def per_series_errors(

@@ -47,9 +47,10 @@ class GlobalModelConfig(ConfigModel):
 
 
 class SelectionConfig(ConfigModel):
-    """Per series: the best model by CV error, or the mean of the best ``top_k``."""
+    """Per series the best model by CV error (best) or the mean of its best ``top_k`` (ensemble); or one
+    subset of at most ``top_k`` models for every series of a demand class (combination)."""
 
-    strategy: Literal["best", "ensemble"] = "ensemble"
+    strategy: Literal["best", "ensemble", "combination"] = "ensemble"
     top_k: int = Field(2, ge=1)
 
 

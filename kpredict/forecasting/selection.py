@@ -1,0 +1,134 @@
+"""Choosing forecasts from rolling-origin cross-validation, and honest residuals for the intervals.
+
+A choice is a boolean matrix *series × candidates*: the forecast of a series is the mean of its
+chosen candidates. Three rules:
+
+* ``best``: per series, the candidate with the lowest CV score (MASE-scaled mean |error|);
+* ``ensemble``: per series, the mean of its ``top_k`` candidates;
+* ``combination``: one subset of at most ``top_k`` candidates for every series of a demand group,
+  the subset whose *averaged* forecast has the lowest mean CV score (fewer choices, less noise).
+
+Residuals for the conformal intervals are leave-one-window-out: the forecast scored on window w
+is the one chosen from the other windows, so the intervals do not inherit the optimism of having
+picked the model on the same errors.
+"""
+
+from __future__ import annotations
+
+from itertools import combinations
+
+import numpy as np
+import pandas as pd
+
+from kpredict.forecasting.series import ID, TARGET
+
+__all__ = ["WINDOW", "Choice", "choose", "cv_window_errors", "loo_residuals", "subset_window_errors"]
+
+WINDOW = "window"
+
+
+class Choice:
+    """Chosen candidates per series (a boolean matrix) and how to apply it to candidate forecasts."""
+
+    def __init__(self, ids: pd.Index, candidates: list[str], mask: np.ndarray) -> None:
+        self.ids, self.candidates, self.mask = ids, candidates, mask
+
+    def members(self) -> dict[str, list[str]]:
+        names = np.asarray(self.candidates)
+        return {uid: list(names[row]) for uid, row in zip(self.ids, self.mask) if row.any()}
+
+    def combine(self, values: np.ndarray, row_series: np.ndarray) -> np.ndarray:
+        """Mean of the chosen candidates' values for rows belonging to ``row_series`` (positions in ids)."""
+        chosen = self.mask[row_series]
+        total = np.where(chosen, np.nan_to_num(values), 0.0).sum(axis=1)
+        count = chosen.sum(axis=1)
+        return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+
+
+def cv_window_errors(cv: pd.DataFrame, candidates: list[str], scale: pd.Series) -> pd.DataFrame:
+    """Scaled mean |error| per (series, window) and candidate; window 0 is each series' earliest."""
+    errors = cv[candidates].sub(cv[TARGET], axis=0).abs()
+    errors[ID] = cv[ID].to_numpy()
+    errors[WINDOW] = cv[WINDOW].to_numpy()
+    per_window = errors.groupby([ID, WINDOW], sort=True).mean()
+    return per_window.div(scale.reindex(per_window.index.get_level_values(ID)).to_numpy(), axis=0)
+
+
+def _top_k(scores: np.ndarray, k: int) -> np.ndarray:
+    filled = np.where(np.isnan(scores), np.inf, scores)
+    order = np.argsort(filled, axis=1, kind="stable")[:, :k]
+    mask = np.zeros_like(filled, dtype=bool)
+    np.put_along_axis(mask, order, True, axis=1)
+    return mask & np.isfinite(filled)
+
+
+def choose(scores: pd.DataFrame, rule: str, k: int, subset_scores: pd.DataFrame | None = None) -> Choice:
+    """The choice from per-series scores (rows: series, columns: candidates)."""
+    candidates = list(scores.columns)
+    values = scores.to_numpy(dtype=float)
+    if rule == "best":
+        mask = _top_k(values, 1)
+    elif rule == "ensemble":
+        mask = _top_k(values, k)
+    elif rule == "combination":
+        if subset_scores is None or subset_scores.empty:
+            raise ValueError("the combination rule needs the scores of every subset")
+        mean = subset_scores.mean(axis=0, skipna=True)
+        complete = subset_scores.notna().all(axis=0)
+        best = mean[complete].idxmin() if complete.any() else mean.idxmin()
+        mask = np.zeros_like(values, dtype=bool)
+        mask[:, [candidates.index(name) for name in best.split("+")]] = True
+        mask &= ~np.isnan(values)
+    else:
+        raise ValueError(f"unknown selection rule {rule!r}")
+    return Choice(scores.index, candidates, mask)
+
+
+def subset_window_errors(cv: pd.DataFrame, candidates: list[str], scale: pd.Series, k: int) -> pd.DataFrame:
+    """Scaled mean |error| per (series, window) of the averaged forecast of every subset of <= k candidates."""
+    values = cv[candidates].to_numpy(dtype=float)
+    y = cv[TARGET].to_numpy(dtype=float)
+    columns = {}
+    for size in range(1, min(k, len(candidates)) + 1):
+        for subset in combinations(range(len(candidates)), size):
+            columns["+".join(candidates[i] for i in subset)] = np.abs(values[:, subset].mean(axis=1) - y)
+    frame = pd.DataFrame(columns)
+    frame[ID] = cv[ID].to_numpy()
+    frame[WINDOW] = cv[WINDOW].to_numpy()
+    per_window = frame.groupby([ID, WINDOW], sort=True).mean()
+    return per_window.div(scale.reindex(per_window.index.get_level_values(ID)).to_numpy(), axis=0)
+
+
+def loo_residuals(cv: pd.DataFrame, candidates: list[str], window_errors: pd.DataFrame, rule: str, k: int,
+                  subset_errors: pd.DataFrame | None, final: Choice) -> pd.DataFrame:
+    """Forecast − actual on each CV row, the forecast chosen without that row's window.
+
+    Series with a single window have nothing to leave out; their residuals use ``final``.
+    """
+    ids = final.ids
+    position = pd.Series(np.arange(len(ids)), index=ids)
+    row_series = position.reindex(cv[ID]).to_numpy()
+    values = cv[candidates].to_numpy(dtype=float)
+    forecast = np.full(len(cv), np.nan)
+    windows = window_errors.index.get_level_values(WINDOW)
+    total = window_errors.groupby(level=ID, sort=True).sum(min_count=1).reindex(ids)
+    count = window_errors.groupby(level=ID, sort=True).count().reindex(ids)
+    subset_total = subset_count = None
+    if subset_errors is not None:
+        subset_total = subset_errors.groupby(level=ID, sort=True).sum(min_count=1).reindex(ids)
+        subset_count = subset_errors.groupby(level=ID, sort=True).count().reindex(ids)
+    for window in np.unique(windows):
+        held = window_errors.xs(window, level=WINDOW).reindex(ids)
+        loo = (total - held.fillna(0)) / (count - held.notna().astype(int))
+        loo = loo.where(count - held.notna().astype(int) > 0)
+        subsets = None
+        if subset_errors is not None:
+            held_subsets = subset_errors.xs(window, level=WINDOW).reindex(ids)
+            left = subset_count - held_subsets.notna().astype(int)
+            subsets = ((subset_total - held_subsets.fillna(0)) / left).where(left > 0)
+        choice = choose(loo, rule, k, subsets) if loo.notna().any().any() else final
+        single = count.max(axis=1).to_numpy() <= 1
+        mask = np.where(single[:, None], final.mask, choice.mask)
+        rows = cv[WINDOW].to_numpy() == window
+        forecast[rows] = Choice(ids, candidates, mask).combine(values[rows], row_series[rows])
+    return pd.DataFrame({ID: cv[ID].to_numpy(), "step": cv["step"].to_numpy(), "error": forecast - cv[TARGET].to_numpy()})
