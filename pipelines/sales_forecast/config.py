@@ -38,12 +38,16 @@ class GlobalModelConfig(ConfigModel):
 
     enabled: bool = True
     lags: list[int] = Field(default_factory=lambda: [1, 2, 3, 7, 14, 21, 28])
-    rolling_windows: list[int] = Field(default_factory=lambda: [7, 28])
+    rolling_windows: list[int] = Field(default_factory=lambda: [7, 28], description="rolling means of lag 1")
+    lag_rolling: list[list[int]] = Field(default_factory=list, description="further [lag, window] rolling means, e.g. [[7, 28]]")
+    differences: list[int] = Field(default_factory=list, description="difference the target first, e.g. [7]")
     date_features: list[str] = Field(default_factory=lambda: ["dayofweek", "month", "dayofyear"])
     known_future: list[Literal["holiday"]] = Field(default_factory=lambda: ["holiday"], description="covariates known in advance")
     num_boost_round: int = Field(300, ge=10)
     learning_rate: float = Field(0.05, gt=0, le=1)
     num_leaves: int = Field(31, ge=2)
+    subsample: float = Field(1.0, gt=0, le=1)
+    colsample: float = Field(1.0, gt=0, le=1)
 
 
 class SelectionConfig(ConfigModel):
