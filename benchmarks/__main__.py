@@ -1,13 +1,15 @@
 """`make bench`: every benchmark, each printing ratios against the raw library in the same run.
 
 Usage: python -m benchmarks [--quick]   (--quick: a 10x smaller feature join for a fast look)
+The long forecasting scale runs (5,000 and 30,000 series) are separate:
+python -m benchmarks.bench_forecast --scale --n-jobs 2
 """
 
 from __future__ import annotations
 
 import sys
 
-from benchmarks import bench_feature_join, bench_generate, bench_scoring, bench_startup, bench_tracking
+from benchmarks import bench_feature_join, bench_forecast, bench_generate, bench_scoring, bench_startup, bench_tracking
 
 
 def main() -> None:
@@ -18,6 +20,7 @@ def main() -> None:
     bench_feature_join.main(join_args)
     bench_tracking.main([])
     bench_scoring.main(["--rows", "100000"] if quick else ["--train-trials", "50"])
+    bench_forecast.main(["--repeats", "1"] if quick else ["--repeats", "3", "--n-jobs", "2"])
 
 
 if __name__ == "__main__":
