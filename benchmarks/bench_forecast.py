@@ -8,7 +8,7 @@
    cross-validation + fit + forecast with the repository config, time and peak memory; and
    ``--series 30000`` synthetic daily series (M5-sized) forecast only with a fitted choice.
 
-Usage: python -m benchmarks.bench_forecast [--repeats 3] [--scale] [--series 30000] [--n-jobs 2]
+Usage: python -m benchmarks.bench_forecast [--repeats 3] [--n-jobs 2] [--scale | --large | --series 30000]
 """
 
 from __future__ import annotations
@@ -128,16 +128,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--n-jobs", type=int, default=1)
     parser.add_argument("--scale", action="store_true", help="also the large-demo and 30k-series runs (long)")
-    parser.add_argument("--series", type=int, default=30_000)
+    parser.add_argument("--large", action="store_true", help="only the large-demo run (with --scale: both)")
+    parser.add_argument("--series", type=int, default=0, help="only the forecast-only run on this many series")
     args = parser.parse_args(argv)
     print("== sales forecasting ==")
-    if TOURISM.is_dir():
-        overhead(args.repeats, args.n_jobs)
-    else:
-        print(f"  tourism data not found at {TOURISM}; overhead benchmark skipped")
-    if args.scale:
+    if not (args.large or args.series):
+        if TOURISM.is_dir():
+            overhead(args.repeats, args.n_jobs)
+        else:
+            print(f"  tourism data not found at {TOURISM}; overhead benchmark skipped")
+    if args.scale or args.large:
         scale_large(args.n_jobs)
-        scale_forecast_only(args.series, args.n_jobs)
+    if args.scale or args.series:
+        scale_forecast_only(args.series or 30_000, args.n_jobs)
 
 
 if __name__ == "__main__":

@@ -68,14 +68,7 @@ def load_churn_test_config(project: Path, data_dir: Path):
     """The repository's churn config pointed at ``data_dir`` with a quick search."""
     from kpredict.pipelines.churn.train import load_churn_config
 
-    repo = Path(__file__).resolve().parents[1]
-    return load_churn_config(
-        repo / "configs" / "churn.yaml",
-        data_dir=str(data_dir),
-        features=str(repo / "configs" / "features.yaml"),
-        feature_store_dir=str(project / "feature_store"),
-        **{"model.n_trials": 3, "decision.capacity": 20},
-    )
+    return _repository_config(load_churn_config, "churn", project, data_dir, **{"model.n_trials": 3, "decision.capacity": 20})
 
 
 @pytest.fixture(scope="session")
@@ -95,9 +88,14 @@ def load_sales_test_config(project: Path, data_dir: Path, **overrides):
     """The repository's sales-forecast config pointed at ``data_dir``."""
     from kpredict.pipelines.sales_forecast.train import load_sales_config
 
+    return _repository_config(load_sales_config, "sales_forecast", project, data_dir, **overrides)
+
+
+def _repository_config(loader, pipeline: str, project: Path, data_dir: Path, **overrides):
+    """``configs/<pipeline>.yaml`` with data, feature definitions and store pointed at test paths."""
     repo = Path(__file__).resolve().parents[1]
-    return load_sales_config(
-        repo / "configs" / "sales_forecast.yaml",
+    return loader(
+        repo / "configs" / f"{pipeline}.yaml",
         data_dir=str(data_dir),
         features=str(repo / "configs" / "features.yaml"),
         feature_store_dir=str(project / "feature_store"),
