@@ -77,7 +77,7 @@ def scale_large(n_jobs: int) -> None:
     import tempfile
 
     from kpredict.datasets import generate
-    from kpredict.pipelines.sales_forecast.data import load_history, open_store
+    from kpredict.pipelines.sales_forecast.data import future_covariates, load_history, open_store
     from kpredict.pipelines.sales_forecast.train import forecaster_settings, load_sales_config
 
     from kpredict.forecasting import Forecaster
@@ -88,16 +88,18 @@ def scale_large(n_jobs: int) -> None:
         generate(data, size="large", seed=0)
         config = load_sales_config(REPO / "configs" / "sales_forecast.yaml", data_dir=str(data), features=str(REPO / "configs" / "features.yaml"),
                                    feature_store_dir=str(Path(tmp) / "fs"), n_jobs=n_jobs)
-        history, _ = load_history(config, open_store(config))
+        store = open_store(config)
+        history, _ = load_history(config, store)
         before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        print(f"large demo: {history.unique_id.nunique():,} series x {history.ds.nunique():,} days, n_jobs={n_jobs}", flush=True)
         start = time.perf_counter()
         model = Forecaster(forecaster_settings(config)).fit(history)
         fitted = time.perf_counter() - start
-        forecast = model.predict(history)
+        print(f"  cross-validation + choice + global model : {fitted:7.1f} s  {model.timings_}", flush=True)
+        future = future_covariates(config, store, model.future_index(history).to_frame(index=False))
+        forecast = model.predict(history, future=future)
         total = time.perf_counter() - start
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        print(f"large demo: {history.unique_id.nunique():,} series x {history.ds.nunique():,} days, n_jobs={n_jobs}")
-        print(f"  cross-validation + choice + global model : {fitted:7.1f} s  {model.timings_}")
         print(f"  + forecast ({len(forecast):,} rows)        : {total:7.1f} s total, peak RSS {peak / 1024:.0f} MiB (before {before / 1024:.0f} MiB)")
 
 

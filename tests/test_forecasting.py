@@ -197,3 +197,43 @@ def test_dask_cross_validation_chooses_the_same_models(fitted):
     # statsforecast's fugue backend returns forecasts as float32: same choices, scores equal to ~1e-6
     pd.testing.assert_frame_equal(model.selection_.drop(columns="cv_mase"), again.selection_.drop(columns="cv_mase"))
     pd.testing.assert_frame_equal(model.cv_scores_, again.cv_scores_, rtol=1e-4)
+
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    lengths=st.lists(st.integers(min_value=1, max_value=40), min_size=1, max_size=6),
+    freq=st.sampled_from(["D", "MS", "QS"]),
+    horizon=st.integers(min_value=1, max_value=6),
+    seed=st.integers(min_value=0, max_value=10_000),
+    sparse=st.booleans(),
+)
+def test_every_series_gets_exactly_h_finite_future_periods(lengths, freq, horizon, seed, sparse):
+    """Whatever the lengths (1 to 40), values (zeros, huge) or frequency: h rows per series, ids kept."""
+    rng = np.random.default_rng(seed)
+    series = {}
+    for i, n in enumerate(lengths):
+        values = rng.gamma(2.0, 10.0 ** rng.integers(0, 7), n)
+        if sparse:
+            values = np.where(rng.random(n) < 0.7, 0.0, np.round(values))
+        series[f"id {i} ✓"] = values
+    df = prepare_series(_frame(series, freq=freq, start="2020-01-01"), freq=freq)
+    model = Forecaster(
+        ForecasterSettings(
+            freq=freq, season_length=4, horizon=horizon, models=[{"model": "HistoricAverage"}],
+            intermittent_models=[{"model": "CrostonSBA"}], baselines=[{"model": "Naive"}, {"model": "SeasonalNaive"}],
+            cv_windows=3, cv_step=1, min_train_length=3, nonnegative=True,
+        )
+    ).fit(df)
+    out = model.predict(df)
+    assert out.groupby("unique_id").size().eq(horizon).all() and set(out["unique_id"]) == set(series)
+    numbers = out[["yhat", "yhat_lo_80", "yhat_hi_80", "yhat_lo_95", "yhat_hi_95"]].to_numpy()
+    assert np.isfinite(numbers).all() and (numbers >= 0).all()
+    offset = pd.tseries.frequencies.to_offset(freq)
+    last = df.groupby("unique_id")["ds"].max()
+    for uid, group in out.groupby("unique_id"):
+        expected = pd.date_range(last[uid] + offset, periods=horizon, freq=freq)
+        assert list(group["ds"]) == list(expected)

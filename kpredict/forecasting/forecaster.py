@@ -59,7 +59,7 @@ class ForecasterSettings:
     cv_windows: int = 3
     cv_step: int | None = None
     min_train_length: int | None = None
-    cv_input_size: int | None = None
+    cv_input_size: int | None = None  # latest periods a statistical model fits on, in CV and at forecast time
     selection: Literal["best", "ensemble", "combination"] = "ensemble"
     top_k: int = 3
     levels: list[int] = field(default_factory=lambda: [80, 95])
@@ -141,6 +141,13 @@ def _from_dask(out: pd.DataFrame, order: list[str]) -> pd.DataFrame:
         if column in out.columns:
             out[column] = pd.to_datetime(out[column])
     return out.sort_values(order, kind="stable").reset_index(drop=True)
+
+
+def _random_walk_widths(horizon: int, levels: list[int]) -> dict[str, list[float]]:
+    from scipy.stats import norm
+
+    steps = np.sqrt(np.arange(1, horizon + 1))
+    return {str(level): [float(norm.ppf(0.5 + level / 200) * 1.25 * k) for k in steps] for level in levels}
 
 
 class Forecaster:
@@ -255,11 +262,12 @@ class Forecaster:
             else:
                 ranked = scores.mean().dropna().sort_values(kind="stable")
                 self.class_default_[grp] = list(ranked.index[: (1 if s.selection == "best" else s.top_k)]) or [fallback]
-        # a group without cross-validated series borrows the other group's interval widths
+        # a group without cross-validated series borrows the other group's interval widths; with no
+        # CV residuals at all, a random walk's normal widths from the naive MAE (sigma ~ 1.25 MAE)
         known = [q for q in self.quantiles_.values() if q is not None]
         for grp, q in list(self.quantiles_.items()):
             if q is None:
-                self.quantiles_[grp] = known[0] if known else {str(level): [np.nan] * s.horizon for level in s.levels}
+                self.quantiles_[grp] = known[0] if known else _random_walk_widths(s.horizon, s.levels)
         self.cv_scores_ = pd.concat(score_frames).reindex(columns=candidates) if score_frames else pd.DataFrame(columns=candidates, dtype=float)
 
         rows = []
@@ -347,6 +355,8 @@ class Forecaster:
                     raise RuntimeError("the selection names the global model but it is not fitted")
                 out = self.global_.predict(subset, h, future=None if future is None else future[future[ID].isin(ids)])
             else:
+                if self.settings.cv_input_size:  # fit on the same span the choice was made on
+                    subset = subset.groupby(ID, sort=False).tail(self.settings.cv_input_size)
                 out = _run_forecast([specs[name]], subset, h, self.settings, engine)
             predictions[name] = out.set_index([ID, TIME])[name]
         return predictions

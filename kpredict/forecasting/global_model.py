@@ -173,6 +173,11 @@ class GlobalModel:
         if self.booster_ is None:
             raise RuntimeError("the global model is not fitted")
         fcst = self._forecaster(self._regressor())
+        if self.settings.known_future and future is None:
+            raise SchemaError(
+                f"the global model needs the known-future column(s) {self.settings.known_future} for the forecast dates; "
+                "pass them as `future` (unique_id, ds and those columns)"
+            )
         x_df = future[[ID, TIME, *self.settings.known_future]] if self.settings.known_future else None
         with _quiet():
             fcst.preprocess(self._frame(history), static_features=[])

@@ -30,7 +30,9 @@ class CrossValidationConfig(ConfigModel):
     windows: int = Field(3, ge=3, description="at least 3 origins")
     step: int | None = Field(None, ge=1, description="periods between origins (default: the horizon)")
     min_train_length: int | None = Field(None, ge=2, description="shortest history a CV window may train on")
-    input_size: int | None = Field(None, ge=2, description="train each CV window on at most this many latest periods (faster)")
+    input_size: int | None = Field(
+        None, ge=2, description="statistical models fit on at most this many latest periods, in every CV window and for the forecast (faster)"
+    )
 
 
 class GlobalModelConfig(ConfigModel):
