@@ -237,3 +237,11 @@ def test_every_series_gets_exactly_h_finite_future_periods(lengths, freq, horizo
     for uid, group in out.groupby("unique_id"):
         expected = pd.date_range(last[uid] + offset, periods=horizon, freq=freq)
         assert list(group["ds"]) == list(expected)
+
+
+def test_series_too_short_for_the_global_model_leave_it_out():
+    df = prepare_series(_frame({"a": np.arange(10.0), "b": np.arange(12.0)}), freq="D")
+    model = Forecaster(_settings(global_model={"lags": [1, 7, 14], "rolling_windows": [], "date_features": []})).fit(df)
+    assert model.global_ is None
+    out = model.predict(df)
+    assert out.groupby("unique_id").size().eq(7).all() and np.isfinite(out["yhat"]).all()

@@ -206,13 +206,17 @@ class Forecaster:
             t = time.perf_counter()
             self.global_ = GlobalModel(GlobalModelSettings(**s.global_model), s.freq)
             eligible = windows[windows > 0].index
-            if len(eligible) and len(cv):
+            if len(self.global_.eligible(df)) == 0:
+                logger.warning("no series has the %d periods the global model needs; it is left out", self.global_.settings.min_length)
+                self.global_ = None
+            elif len(eligible) and len(cv):
                 global_cv = self.global_.cross_validation(df[df[ID].isin(eligible)], s.horizon, s.cv_windows, s.step)
                 cv = cv.merge(global_cv[[ID, TIME, "cutoff", GLOBAL_NAME]], on=[ID, TIME, "cutoff"], how="left")
                 # a series the global model could not forecast in every one of its windows does not choose it
                 incomplete = cv[GLOBAL_NAME].isna().groupby(cv[ID].to_numpy()).transform("any")
                 cv.loc[incomplete.to_numpy(dtype=bool), GLOBAL_NAME] = np.nan
-            self.global_.fit(df)
+            if self.global_ is not None:
+                self.global_.fit(df)
             self.timings_["global_model_s"] = time.perf_counter() - t
 
         scale = safe_scale(naive_scale(df, s.season_length), df)
