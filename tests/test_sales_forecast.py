@@ -98,6 +98,7 @@ def test_rerun_gives_identical_bytes_and_manifest_lists_both_tables(scored):
     manifest = json.loads(again.manifest.read_text())
     assert manifest["companion_files"]["replenishment"]["sha256"] == file_hash(again.output.with_name(again.output.stem + ".replenishment.parquet"))
     assert manifest["counts"]["rows"] == len(result.frame) and manifest["input"]["series"] > 0
+    assert len(manifest["input"]["data_hash"]) == 64 and "store_product_inventory" in manifest["input"]["feature_views"]
 
 
 def test_cli_scores_and_a_missing_model_exits_3(sales_project, tmp_path):

@@ -13,6 +13,7 @@ import pandas as pd
 
 from kpredict.errors import DataNotFoundError
 from kpredict.forecasting.series import ID, TIME
+from kpredict.hashing import frame_hash
 from kpredict.pipelines.sales_forecast.data import future_covariates, load_history, on_hand_as_of, open_store
 from kpredict.pipelines.sales_forecast.replenishment import replenishment_table
 from kpredict.pipelines.sales_forecast.train import load_sales_config
@@ -57,6 +58,7 @@ def score_frame(estimator, config, as_of: pd.Timestamp, bundle, *, engine: str =
         "series": int(history[ID].nunique()),
         "history_rows": len(history),
         "history_end": str(history[TIME].max().date()),
+        "data_hash": frame_hash(history),
         "feature_views": store.view_hashes([r["inventory_view"]]),
         "on_hand_unknown": int((~table["on_hand_known"]).sum()),
     }
