@@ -282,7 +282,7 @@ class Forecaster:
                     ID: uid, "demand_class": classes[uid], "cv_windows": int(windows.get(uid, 0)),
                     "model": "+".join(chosen_members), "members": json.dumps(chosen_members),
                     "cv_mase": cv_score.get(uid, np.nan),
-                    "chosen_by": "cross-validation" if uid in members else "fallback (too short for cross-validation)",
+                    "chosen_by": "cross-validation" if uid in members else "fallback (no cross-validation result: too short, all zero or every candidate failed)",
                 }
             )
         self.selection_ = pd.DataFrame(rows)

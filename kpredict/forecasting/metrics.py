@@ -20,15 +20,21 @@ from kpredict.forecasting.series import ID, TARGET, TIME
 __all__ = ["forecast_metrics", "naive_scale", "naive_scale_at", "per_series_errors"]
 
 
-def naive_scale(history: pd.DataFrame, season_length: int, *, squared: bool = False) -> pd.Series:
-    """Per series: in-sample mean absolute (or squared) seasonal-naive error; NaN if undefined."""
-    values = history[[ID, TIME, TARGET]].sort_values([ID, TIME], kind="stable")
+def _naive_differences(history: pd.DataFrame, season_length: int) -> tuple[pd.DataFrame, np.ndarray]:
+    """History sorted by (series, date) and each row's seasonal-naive error (lag 1 for series
+    shorter than two seasons; NaN where the lag reaches before the series starts)."""
+    values = history[[ID, TIME, TARGET]].sort_values([ID, TIME], kind="stable").reset_index(drop=True)
     y = values[TARGET].to_numpy(dtype=float)
-    groups = values.groupby(ID, sort=True)[TARGET]
+    groups = values.groupby(ID, sort=False)[TARGET]
     lengths = groups.transform("size").to_numpy()
     lag_season = y - groups.shift(season_length).to_numpy(dtype=float)
     lag_one = y - groups.shift(1).to_numpy(dtype=float)
-    diff = np.where(lengths > season_length, lag_season, lag_one)  # lag 1 when shorter than two seasons
+    return values, np.where(lengths > season_length, lag_season, lag_one)
+
+
+def naive_scale(history: pd.DataFrame, season_length: int, *, squared: bool = False) -> pd.Series:
+    """Per series: in-sample mean absolute (or squared) seasonal-naive error; NaN if undefined."""
+    values, diff = _naive_differences(history, season_length)
     error = diff**2 if squared else np.abs(diff)
     return pd.Series(error, index=values[ID].to_numpy()).groupby(level=0, sort=True).mean()
 
@@ -39,11 +45,7 @@ def naive_scale_at(history: pd.DataFrame, season_length: int, cutoffs: pd.DataFr
     ``cutoffs`` has ``unique_id`` and ``cutoff`` (a date in the series); CV residuals divided by
     this scale are comparable with future errors divided by the full-history scale.
     """
-    values = history[[ID, TIME, TARGET]].sort_values([ID, TIME], kind="stable").reset_index(drop=True)
-    y = values[TARGET].to_numpy(dtype=float)
-    groups = values.groupby(ID, sort=False)[TARGET]
-    lengths = groups.transform("size").to_numpy()
-    diff = np.where(lengths > season_length, y - groups.shift(season_length).to_numpy(dtype=float), y - groups.shift(1).to_numpy(dtype=float))
+    values, diff = _naive_differences(history, season_length)
     valid = ~np.isnan(diff)
     keys = values[ID].to_numpy()
     running = pd.Series(np.where(valid, np.abs(diff), 0.0)).groupby(keys, sort=False).cumsum().to_numpy()
