@@ -90,7 +90,7 @@ def encode_frame(
     *,
     what: str = "the scoring input",
 ) -> np.ndarray:
-    """A C-ordered float64 matrix in training column order; categoricals as training codes."""
+    """A column-major float64 matrix in training column order; categoricals as training codes."""
     X = _require_frame(X, what)
     missing = [name for name in feature_names if name not in X.columns]
     if missing:
@@ -100,20 +100,22 @@ def encode_frame(
             f"{what} is missing columns {missing}; got {shown}{more}. The model needs all "
             f"{len(feature_names)} training features (extra columns are ignored)."
         )
-    columns = []
-    for name in feature_names:
+    # Column-major: every column is one contiguous write, and LightGBM reads a Fortran-ordered
+    # matrix as it is (column-major layout), so no transposing copy is made on either side.
+    matrix = np.empty((len(X), len(feature_names)), dtype=np.float64, order="F")
+    for position, name in enumerate(feature_names):
         series = X[name]
         if name in categories:
-            columns.append(_encode_categorical(series, categories[name]))
-        else:
-            try:
-                columns.append(series.to_numpy(dtype=np.float64, na_value=np.nan))
-            except (TypeError, ValueError) as exc:
-                raise SchemaError(
-                    f"column {name!r} of {what} was numeric at fit but cannot be converted to numbers "
-                    f"now (dtype {series.dtype}); pass it with a numeric dtype."
-                ) from exc
-    return np.ascontiguousarray(np.column_stack(columns), dtype=np.float64)
+            matrix[:, position] = _encode_categorical(series, categories[name])
+            continue
+        try:
+            matrix[:, position] = series.to_numpy(dtype=np.float64, na_value=np.nan)
+        except (TypeError, ValueError) as exc:
+            raise SchemaError(
+                f"column {name!r} of {what} was numeric at fit but cannot be converted to numbers "
+                f"now (dtype {series.dtype}); pass it with a numeric dtype."
+            ) from exc
+    return matrix
 
 
 def _encode_categorical(series: pd.Series, training_categories: Sequence[Any]) -> np.ndarray:

@@ -105,7 +105,9 @@ def validate_input(frame: pd.DataFrame, spec: FeatureSpec, *, strict: bool = Fal
     rejected = (reasons != "").to_numpy() if bad_rows != "error" else np.zeros(len(frame), dtype=bool)
     rejects = frame.iloc[np.flatnonzero(rejected)][spec.keys].reset_index(drop=True)
     rejects["reason"] = reasons[rejected].str.rstrip("; ").to_numpy()
-    return ValidatedInput(frame=data.loc[~rejected].reset_index(drop=True), rejects=rejects, unseen_category=unseen[~rejected], dropped_columns=extra)
+    if rejected.any():  # only then is a filtered copy needed
+        data, unseen = data.loc[~rejected].reset_index(drop=True), unseen[~rejected]
+    return ValidatedInput(frame=data, rejects=rejects, unseen_category=unseen, dropped_columns=extra)
 
 
 def _recode(values: pd.Series, categories: list[str]) -> tuple[pd.Categorical, np.ndarray]:
