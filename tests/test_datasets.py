@@ -34,6 +34,7 @@ SCHEMAS: dict[str, dict[str, pa.DataType]] = {
     "stores": {"store_id": STR, "region": STR, "store_type": STR, "open_date": TS},
     "products": {"product_id": STR, "category": STR, "base_price": F64, "demand_class": STR},
     "holidays": {"date": TS, "holiday": STR},
+    "promotions": {"store_id": STR, "product_id": STR, "start_date": TS, "end_date": TS, "discount": F64},
     "sales": {
         "store_id": STR,
         "product_id": STR,
@@ -259,6 +260,24 @@ def test_promotions_lower_the_price_and_lift_sales(read) -> None:
     assert len(by_series) > 0
     assert (by_series[("price", True)] < by_series[("price", False)]).all()
     assert (by_series[("units", True)] > by_series[("units", False)]).mean() > 0.75
+
+
+def test_the_promotion_calendar_matches_the_sales_and_plans_weeks_ahead(read) -> None:
+    from kpredict.datasets.sales import PLAN_WEEKS
+
+    promotions, sales = read("promotions"), read("sales")
+    assert (promotions.start_date.dt.dayofweek == 0).all()
+    assert ((promotions.end_date - promotions.start_date) == pd.Timedelta(days=6)).all()
+    assert not promotions.duplicated(["store_id", "product_id", "start_date"]).any()
+    days = promotions.loc[promotions.index.repeat(7)].copy()
+    days["date"] = days.start_date + pd.to_timedelta(np.tile(np.arange(7), len(promotions)), unit="D")
+    joined = sales.merge(days[["store_id", "product_id", "date", "discount"]], how="left")
+    assert (joined.discount.notna() == joined.promo).all()  # the calendar is exactly the promo days
+    assert (joined.discount.dropna().isin([0.1, 0.15, 0.2, 0.25, 0.3])).all()
+    assert promotions.start_date.max() > END  # planned ahead: known before the sales happen
+    assert END + pd.Timedelta(weeks=PLAN_WEEKS - 1) < promotions.end_date.max() <= END + pd.Timedelta(weeks=PLAN_WEEKS + 1)
+    planned = promotions[promotions.start_date > END]
+    assert planned.groupby(["store_id", "product_id"]).ngroups > 0
 
 
 def test_holidays_are_a_fixed_calendar_covering_the_span(read) -> None:

@@ -144,9 +144,53 @@ def test_duplicate_rows_in_the_history_are_refused_naming_the_series(sales_proje
     sales = pd.read_parquet(os.path.join(config.data_dir, "sales.parquet"))
     data = tmp_path / "data"
     data.mkdir()
-    for name in ("holidays", "inventory"):
+    for name in ("holidays", "promotions", "inventory"):
         pd.read_parquet(os.path.join(config.data_dir, f"{name}.parquet")).to_parquet(data / f"{name}.parquet")
     pd.concat([sales, sales.head(1)]).to_parquet(data / "sales.parquet")
     broken = load_sales_test_config(tmp_path, data)
     with pytest.raises(SchemaError, match="S001/P0001"):
         load_history(broken, open_store(broken))
+
+
+def test_planned_promotions_reach_the_global_model_past_and_future(sales_project):
+    """The calendar's discounts are the covariate on promotion days (also weeks past the data), 0 otherwise."""
+    from kpredict.datasets import DEMO_END
+    from kpredict.forecasting import Forecaster
+    from kpredict.pipelines.sales_forecast.data import future_covariates, open_store
+    from kpredict.scoring.bundle import load_bundle
+
+    _, config, _ = sales_project
+    assert "promo_discount" in config.global_model.known_future
+    calendar = pd.read_parquet(os.path.join(config.data_dir, "promotions.parquet"))
+    planned = calendar[calendar["start_date"] > pd.Timestamp(DEMO_END)].iloc[0]
+    uid = f"{planned['store_id']}/{planned['product_id']}"
+    days = pd.date_range(planned["start_date"] - pd.Timedelta(days=3), periods=14, freq="D")
+    covariates = future_covariates(config, open_store(config), pd.DataFrame({"unique_id": uid, "ds": days}))
+    mine = calendar[(calendar["store_id"] == planned["store_id"]) & (calendar["product_id"] == planned["product_id"])]
+    expected = [mine.loc[(mine["start_date"] <= day) & (day <= mine["end_date"]), "discount"].max() for day in days]
+    assert np.allclose(covariates["promo_discount"], np.nan_to_num(np.array(expected, dtype=float)))
+    assert (covariates["promo_discount"][(days >= planned["start_date"]) & (days <= planned["end_date"])] == planned["discount"]).all()
+
+    forecaster = Forecaster.from_artifacts(load_bundle("sales_forecast").directory)
+    booster = forecaster.global_.booster_
+    gain = dict(zip(booster.feature_name(), booster.feature_importance("gain"), strict=True))
+    assert gain["promo_discount"] > 0  # the trees split on it
+
+
+def test_a_promotion_calendar_with_reversed_dates_is_refused_naming_the_source(sales_project, tmp_path):
+    from kpredict.errors import SchemaError
+    from kpredict.pipelines.sales_forecast.data import future_covariates, open_store
+    from conftest import load_sales_test_config
+
+    _, config, _ = sales_project
+    data = tmp_path / "data"
+    data.mkdir()
+    for name in ("sales", "holidays", "inventory"):
+        pd.read_parquet(os.path.join(config.data_dir, f"{name}.parquet")).to_parquet(data / f"{name}.parquet")
+    calendar = pd.read_parquet(os.path.join(config.data_dir, "promotions.parquet"))
+    calendar.loc[0, "end_date"] = calendar.loc[0, "start_date"] - pd.Timedelta(days=1)
+    calendar.to_parquet(data / "promotions.parquet")
+    broken = load_sales_test_config(tmp_path, data)
+    index = pd.DataFrame({"unique_id": ["S001/P0001"], "ds": [pd.Timestamp("2026-11-01")]})
+    with pytest.raises(SchemaError, match="promotions.*1 row"):
+        future_covariates(broken, open_store(broken), index)

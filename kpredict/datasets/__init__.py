@@ -4,7 +4,8 @@
 plus what the generator knows and no model can see (``truth/``), and a ``manifest.json`` written
 last::
 
-    stores, products, holidays, sales, inventory     stocking   (kpredict.datasets.sales)
+    stores, products, holidays, promotions,          stocking   (kpredict.datasets.sales)
+      sales, inventory
     customers, subscriptions, orders, tickets        retention  (kpredict.datasets.customers)
       truth/churn                                      exact 30-day churn probabilities
     accounts, transactions, store_revenue            investigation (.transactions, .revenue)

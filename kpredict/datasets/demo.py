@@ -34,7 +34,7 @@ __all__ = ["GENERATOR_VERSION", "MANIFEST_NAME", "DemoManifest", "generate"]
 
 logger = logging.getLogger(__name__)
 
-GENERATOR_VERSION = "1.0.0"
+GENERATOR_VERSION = "1.1.0"  # 1.1: the promotions calendar
 """Bumped whenever the same seed and size would give different bytes."""
 
 MANIFEST_NAME = "manifest.json"

@@ -18,6 +18,9 @@ The generative story (the ground truth forecasting tests rely on):
   ``price`` is the product's list price times the store's price factor times a piecewise-constant
   price level (a few changes a year, chain-wide), minus the promotion discount on promo days.
   Promotions run chain-wide for whole Monday-to-Sunday weeks; each store joins 90 % of them.
+  The ``promotions`` table is the promotion calendar: one row per store x product x promotion
+  week with its discount, for the span and for the ``PLAN_WEEKS`` weeks after it (planned ahead,
+  so forecasts may use it). ``sales.promo`` is true exactly on the calendar's days.
 * Demand classes (fixed shares, at least one of each non-smooth class): ``smooth`` products sell
   negative-binomial(mu, shape 8) units; ``intermittent`` (about 12 %) sell on a day with
   probability ``p0 * multipliers`` in small sizes (1 + Poisson(0.2-1.5)); ``lumpy`` (about 8 %)
@@ -51,11 +54,14 @@ from kpredict.datasets._io import format_ids, strings, timestamps
 from kpredict.datasets._random import stream
 from kpredict.datasets._sizes import DemoSize
 
-__all__ = ["DEMAND_CLASSES", "StoreTakings", "generate_sales"]
+__all__ = ["DEMAND_CLASSES", "PLAN_WEEKS", "StoreTakings", "generate_sales"]
 
 logger = logging.getLogger(__name__)
 
 DEMAND_CLASSES = ("smooth", "intermittent", "lumpy")
+PLAN_WEEKS = 8  # promotions are planned this many weeks past the end of the data
+_DISCOUNTS = (0.1, 0.15, 0.2, 0.25, 0.3)
+_JOIN_SHARE = 0.9  # each store joins this share of its chain's promotions
 _REGIONS = ("north", "south", "east", "west")
 _STORE_TYPES = ("hypermarket", "supermarket", "convenience")
 _STORE_TYPE_SIZE = np.array([2.0, 1.0, 0.45])
@@ -190,9 +196,10 @@ def generate_sales(size: DemoSize, seed: int) -> tuple[dict[str, pa.Table], Stor
     # Promotions: whole weeks, chain-wide per product, each store joins 90 % of them.
     week = (np.arange(n_days) + weekday[0]) // 7
     n_weeks = int(week[-1]) + 1
-    promo_week = rng.random((n_pr, n_weeks)) < rng.uniform(0.05, 0.15, n_pr)[:, None]
-    discount_week = rng.choice([0.1, 0.15, 0.2, 0.25, 0.3], (n_pr, n_weeks))
-    joins = rng.random((n_st, n_pr, n_weeks)) < 0.9
+    promo_rate = rng.uniform(0.05, 0.15, n_pr)
+    promo_week = rng.random((n_pr, n_weeks)) < promo_rate[:, None]
+    discount_week = rng.choice(_DISCOUNTS, (n_pr, n_weeks))
+    joins = rng.random((n_st, n_pr, n_weeks)) < _JOIN_SHARE
     promo = (promo_week[None, :, :] & joins)[:, :, week]  # stores x products x days
     discount = discount_week[:, week]
 
@@ -305,13 +312,74 @@ def generate_sales(size: DemoSize, seed: int) -> tuple[dict[str, pa.Table], Stor
             "holiday": pa.array(hol_names, type=pa.string()),
         }
     )
+    promotions = _promotion_calendar(
+        promo_week,
+        discount_week,
+        joins,
+        days[0] - np.timedelta64(int(weekday[0]), "D"),
+        first_day_week=(first_day + weekday[0]) // 7,
+        plan=_planned_promotions(promo_rate, n_st, stream(seed, "sales.promotion_plan")),
+        store_ids=store_ids,
+        product_ids=product_ids,
+    )
     takings = (units * price).sum(axis=1)
     logger.debug("sales: %d series, %d rows", n_series, sales.num_rows)
     tables = {
         "stores": stores,
         "products": products,
         "holidays": holidays,
+        "promotions": promotions,
         "sales": sales,
         "inventory": inventory,
     }
     return tables, StoreTakings(store_ids, days, takings, first_day)
+
+
+def _planned_promotions(
+    promo_rate: np.ndarray, n_stores: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The promotions already planned for the ``PLAN_WEEKS`` weeks after the data ends.
+
+    Drawn like the span's (own random stream, so the span's tables do not change).
+    """
+    n_products = len(promo_rate)
+    planned = rng.random((n_products, PLAN_WEEKS)) < promo_rate[:, None]
+    discount = rng.choice(_DISCOUNTS, (n_products, PLAN_WEEKS))
+    joins = rng.random((n_stores, n_products, PLAN_WEEKS)) < _JOIN_SHARE
+    return planned, discount, joins
+
+
+def _promotion_calendar(
+    promo_week: np.ndarray,
+    discount_week: np.ndarray,
+    joins: np.ndarray,
+    first_monday: np.datetime64,
+    *,
+    first_day_week: np.ndarray,
+    plan: tuple[np.ndarray, np.ndarray, np.ndarray],
+    store_ids: list[str],
+    product_ids: list[str],
+) -> pa.Table:
+    """One row per store x product x promotion week (Monday to Sunday), past and planned.
+
+    Stores are listed only from the week they open; the calendar runs ``PLAN_WEEKS`` weeks past
+    the data, which is what makes promotions a known-future covariate.
+    """
+    planned, planned_discount, planned_joins = plan
+    weekly = np.concatenate([promo_week, planned], axis=1)  # products x weeks
+    discount = np.concatenate([discount_week, planned_discount], axis=1)
+    joined = np.concatenate([joins, planned_joins], axis=2)  # stores x products x weeks
+    n_weeks = weekly.shape[1]
+    opened = np.arange(n_weeks)[None, :] >= first_day_week[:, None]  # stores x weeks
+    running = weekly[None, :, :] & joined & opened[:, None, :]
+    store, product, week = np.nonzero(running)
+    start = first_monday + (week * 7).astype("timedelta64[D]")
+    return pa.table(
+        {
+            "store_id": strings(store, store_ids),
+            "product_id": strings(product, product_ids),
+            "start_date": timestamps(as_ns(start)),
+            "end_date": timestamps(as_ns(start + np.timedelta64(6, "D"))),
+            "discount": pa.array(discount[product, week]),
+        }
+    )

@@ -22,6 +22,10 @@ class SeriesConfig(ConfigModel):
     gaps: Literal["error", "zero", "nan"] = Field("error", description="missing periods: error, fill 0, or NaN (then missing_target decides)")
     missing_target: Literal["error", "zero", "interpolate", "drop"] = "error"
     holidays_source: str | None = Field("holidays", description="source with future holiday dates (known-future covariate)")
+    promotions_source: str | None = Field(
+        "promotions",
+        description="source with the promotion calendar (keys, start_date, end_date, discount), planned ahead (known-future covariate)",
+    )
 
 
 class CrossValidationConfig(ConfigModel):
@@ -44,7 +48,10 @@ class GlobalModelConfig(ConfigModel):
     lag_rolling: list[list[int]] = Field(default_factory=list, description="further [lag, window] rolling means, e.g. [[7, 28]]")
     differences: list[int] = Field(default_factory=list, description="difference the target first, e.g. [7]")
     date_features: list[str] = Field(default_factory=lambda: ["dayofweek", "month", "dayofyear"])
-    known_future: list[Literal["holiday"]] = Field(default_factory=lambda: ["holiday"], description="covariates known in advance")
+    known_future: list[Literal["holiday", "promo", "promo_discount"]] = Field(
+        default_factory=lambda: ["holiday"],
+        description="covariates known in advance: holiday (code per holiday), promo (0/1) and promo_discount (planned price cut) from the promotion calendar",
+    )
     num_boost_round: int = Field(300, ge=10)
     learning_rate: float = Field(0.05, gt=0, le=1)
     num_leaves: int = Field(31, ge=2)

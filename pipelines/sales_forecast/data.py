@@ -1,4 +1,4 @@
-"""Sales history as Nixtla long frames, the known-future holiday flag, and on-hand stock as of a date."""
+"""Sales history as Nixtla long frames, the known-future calendars (holidays, planned promotions), and on-hand stock as of a date."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from kpredict.features.sources import read_source
 from kpredict.forecasting.series import ID, TARGET, TIME, prepare_series
 from kpredict.pipelines.sales_forecast.config import SalesForecastConfig
 
-__all__ = ["KEY_SEPARATOR", "future_covariates", "load_history", "on_hand_as_of", "open_store"]
+__all__ = ["KEY_SEPARATOR", "future_covariates", "load_history", "on_hand_as_of", "open_store", "series_ids"]
 
 KEY_SEPARATOR = "/"
 
@@ -33,8 +33,7 @@ def load_history(config: SalesForecastConfig, store: FeatureStore, *, before: pd
         raise SchemaError(f"source {s.source!r} lacks column(s) {missing}; it has {list(raw.columns)}")
     if before is not None:
         raw = raw[pd.to_datetime(raw[s.time]) < before]
-    key_text = raw[s.keys].astype(str)
-    uid = key_text[s.keys[0]].str.cat(key_text[s.keys[1:]], sep=KEY_SEPARATOR) if len(s.keys) > 1 else key_text[s.keys[0]]
+    uid = series_ids(raw, s.keys)
     frame = pd.DataFrame({ID: uid.to_numpy(), TIME: raw[s.time].to_numpy(), TARGET: raw[s.target].to_numpy()})
     series = prepare_series(frame, freq=s.freq, gaps=s.gaps, missing_target=s.missing_target)
     covariates = future_covariates(config, store, series)  # past and future from the same calendar
@@ -44,11 +43,18 @@ def load_history(config: SalesForecastConfig, store: FeatureStore, *, before: pd
     return series, keys
 
 
-def future_covariates(config: SalesForecastConfig, store: FeatureStore, index: pd.DataFrame) -> pd.DataFrame | None:
-    """The known-future columns (the holiday flag) for the rows of ``index`` (``unique_id``, ``ds``).
+def series_ids(frame: pd.DataFrame, keys: list[str]) -> pd.Series:
+    """``unique_id`` from the business keys, e.g. ``S001/P0002``."""
+    text = frame[keys].astype(str)
+    return text[keys[0]].str.cat(text[keys[1:]], sep=KEY_SEPARATOR) if len(keys) > 1 else text[keys[0]]
 
-    History and future take these columns from the same calendar, so the model never sees a
-    covariate in training that scoring could not know.
+
+def future_covariates(config: SalesForecastConfig, store: FeatureStore, index: pd.DataFrame) -> pd.DataFrame | None:
+    """The known-future columns for the rows of ``index`` (``unique_id``, ``ds``).
+
+    History and future take these columns from the same calendars (holidays, planned promotions),
+    so the model never sees a covariate in training that scoring could not know. Prices are not
+    used: only the planned promotional cuts are known ahead, not the regular price changes.
     """
     wanted = config.global_model.known_future if config.global_model.enabled else []
     if not wanted:
@@ -67,7 +73,54 @@ def future_covariates(config: SalesForecastConfig, store: FeatureStore, index: p
         by_day = pd.Series(code.to_numpy(dtype=np.float64), index=pd.to_datetime(holidays["date"]).dt.normalize())
         by_day = by_day[~by_day.index.duplicated(keep="first")]
         out["holiday"] = by_day.reindex(out[TIME].dt.normalize()).fillna(0.0).to_numpy()
+    promo_columns = [name for name in ("promo", "promo_discount") if name in wanted]
+    if promo_columns:
+        discount = _planned_discounts(config, store).reindex(pd.MultiIndex.from_frame(out[[ID, TIME]]))
+        discount = discount.fillna(0.0).to_numpy()
+        if "promo" in promo_columns:
+            out["promo"] = (discount > 0).astype(np.float64)
+        if "promo_discount" in promo_columns:
+            out["promo_discount"] = discount
     return out
+
+
+def _planned_discounts(config: SalesForecastConfig, store: FeatureStore) -> pd.Series:
+    """The promotion calendar expanded to one discount per (``unique_id``, day) on promotion.
+
+    Overlapping promotions of one series on one day count with their deepest discount.
+    """
+    from kpredict.errors import ConfigError, SchemaError
+
+    s = config.series
+    if s.promotions_source is None:
+        raise ConfigError("global_model.known_future lists a promotion column but series.promotions_source is not set")
+    if s.freq != "D":
+        raise ConfigError(f"promotion covariates need daily series (series.freq 'D'); got {s.freq!r}. Remove promo/promo_discount from global_model.known_future.")
+    wanted = [*s.keys, "start_date", "end_date", "discount"]
+    calendar = read_source(store.repo, s.promotions_source, store.data_dir, columns=wanted)
+    missing = [c for c in wanted if c not in calendar.columns]
+    if missing:
+        raise SchemaError(f"promotion source {s.promotions_source!r} lacks column(s) {missing}; it has {list(calendar.columns)}")
+    start = pd.to_datetime(calendar["start_date"]).dt.normalize()
+    days = (pd.to_datetime(calendar["end_date"]).dt.normalize() - start).dt.days.to_numpy() + 1
+    discount = pd.to_numeric(calendar["discount"], errors="coerce").to_numpy(dtype=np.float64)
+    bad = np.isnan(days) | (days < 1) | ~np.isfinite(discount) | (discount < 0) | (discount >= 1)
+    if bad.any():
+        raise SchemaError(
+            f"promotion source {s.promotions_source!r} has {int(bad.sum())} row(s) with a missing or reversed "
+            "start_date/end_date or a discount outside [0, 1); fix those rows"
+        )
+    days = days.astype(np.int64)
+    first = np.repeat(np.cumsum(days) - days, days)
+    offset = np.arange(int(days.sum())) - first
+    expanded = pd.DataFrame(
+        {
+            ID: np.repeat(series_ids(calendar, s.keys).to_numpy(), days),
+            TIME: np.repeat(start.to_numpy(), days) + offset.astype("timedelta64[D]"),
+            "discount": np.repeat(discount, days),
+        }
+    )
+    return expanded.groupby([ID, TIME])["discount"].max()
 
 
 def on_hand_as_of(config: SalesForecastConfig, store: FeatureStore, keys: pd.DataFrame, as_of: pd.Timestamp) -> pd.Series:
