@@ -246,21 +246,25 @@ def _score_rows(plugin, estimator, settings, stamp, bundle, standard, timings, *
 
 
 def _predict(plugin, estimator, frame: pd.DataFrame, spec: FeatureSpec, chunk_rows: int, engine: str) -> pd.DataFrame:
-    """Per-row predictions, chunk by chunk (or partition by partition with Dask)."""
-    features = frame[spec.features]
+    """Per-row predictions, chunk by chunk (or partition by partition with Dask).
+
+    Chunks are row slices of ``frame`` itself: the model picks its columns by name, so no copy of
+    the feature columns is made first.
+    """
     if engine == "dask":
         from kpredict.errors import require_extra
 
         require_extra("dask.dataframe", "dask")
         import dask.dataframe as dd
 
+        features = frame[spec.features]  # only the features travel to the workers
         partitions = max(1, int(np.ceil(len(features) / chunk_rows)))
         ddf = dd.from_pandas(features, npartitions=partitions, sort=False)
         meta = plugin.predict_chunk(estimator, features.head(0))
         return ddf.map_partitions(lambda part: plugin.predict_chunk(estimator, part), meta=meta).compute().reset_index(drop=True)
-    parts = [plugin.predict_chunk(estimator, features.iloc[start : start + chunk_rows]) for start in range(0, len(features), chunk_rows)]
+    parts = [plugin.predict_chunk(estimator, frame.iloc[start : start + chunk_rows]) for start in range(0, len(frame), chunk_rows)]
     if not parts:
-        return plugin.predict_chunk(estimator, features.head(0))
+        return plugin.predict_chunk(estimator, frame.head(0))
     return pd.concat(parts, ignore_index=True)
 
 

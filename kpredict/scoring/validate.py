@@ -142,6 +142,8 @@ def _check_keys(data: pd.DataFrame, keys: list[str]) -> None:
 
 def _to_float(values: pd.Series, column: str) -> tuple[np.ndarray, np.ndarray]:
     """Numbers as float64, and a mask of values that are present but do not parse."""
+    if values.dtype == np.float64:  # already what the model reads: no copy
+        return values.to_numpy(), np.zeros(len(values), dtype=bool)
     if pd.api.types.is_bool_dtype(values.dtype) or pd.api.types.is_numeric_dtype(values.dtype):
         return values.to_numpy(dtype=np.float64, na_value=np.nan), np.zeros(len(values), dtype=bool)
     text = values.astype("string").str.strip()
