@@ -115,7 +115,7 @@ class GlobalModel:
             lag_transforms.setdefault(int(lag), []).append(RollingMean(window_size=int(window)))
         return MLForecast(
             models={GLOBAL_NAME: model}, freq=self.freq, lags=s.lags or None, lag_transforms=lag_transforms or None,
-            date_features=s.date_features or None, target_transforms=transforms or None, num_threads=1,
+            date_features=s.date_features or None, target_transforms=transforms or None, num_threads=s.num_threads,
         )
 
     def eligible(self, df: pd.DataFrame) -> pd.Index:

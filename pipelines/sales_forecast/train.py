@@ -55,7 +55,7 @@ def forecaster_settings(config: SalesForecastConfig) -> ForecasterSettings:
             "lags": g.lags, "rolling_windows": g.rolling_windows, "lag_rolling": g.lag_rolling, "differences": g.differences,
             "date_features": g.date_features, "known_future": list(g.known_future), "num_boost_round": g.num_boost_round,
             "learning_rate": g.learning_rate, "num_leaves": g.num_leaves, "subsample": g.subsample, "colsample": g.colsample,
-            "seed": config.seed,
+            "seed": config.seed, "num_threads": config.n_jobs,
         }
     return ForecasterSettings(
         freq=config.series.freq, season_length=config.season_length, horizon=config.horizon,
