@@ -196,8 +196,9 @@ def generate_sales(size: DemoSize, seed: int) -> tuple[dict[str, pa.Table], Stor
     # Promotions: whole weeks, chain-wide per product, each store joins 90 % of them.
     week = (np.arange(n_days) + weekday[0]) // 7
     n_weeks = int(week[-1]) + 1
+    draws = rng.random((n_pr, n_weeks))  # drawn before the rates: the order fixes the tables
     promo_rate = rng.uniform(0.05, 0.15, n_pr)
-    promo_week = rng.random((n_pr, n_weeks)) < promo_rate[:, None]
+    promo_week = draws < promo_rate[:, None]
     discount_week = rng.choice(_DISCOUNTS, (n_pr, n_weeks))
     joins = rng.random((n_st, n_pr, n_weeks)) < _JOIN_SHARE
     promo = (promo_week[None, :, :] & joins)[:, :, week]  # stores x products x days
