@@ -134,3 +134,21 @@ def test_labels_agree_with_the_generators_ground_truth(small_demo):
     merged = labels.merge(truth, left_on=["customer_id", "event_timestamp"], right_on=["customer_id", "snapshot_date"], how="outer", indicator=True)
     assert (merged["_merge"] == "both").all()
     assert (merged["churned"] == merged["churned_within_horizon"].astype(int)).all()
+
+
+def test_training_snapshots_start_once_every_feature_view_has_history(small_demo, tmp_path):
+    """Subscriptions reach back years before orders were recorded: those snapshots would show
+    customers with no behaviour at all, so training starts min_history_days after the last view starts."""
+    from conftest import load_churn_test_config
+    from kpredict.pipelines.churn.train import prepare_training_data
+
+    config = load_churn_test_config(tmp_path, small_demo)
+    data = prepare_training_data(config)
+    orders = pd.read_parquet(small_demo / "orders.parquet", columns=["order_ts"])
+    tickets = pd.read_parquet(small_demo / "tickets.parquet", columns=["created_ts"])
+    subscriptions = pd.read_parquet(small_demo / "subscriptions.parquet", columns=["start_date"])
+    behaviour_starts = max(orders["order_ts"].min(), tickets["created_ts"].min())
+    assert subscriptions["start_date"].min() < behaviour_starts  # the situation this guards against
+    first = data.frame["event_timestamp"].min()
+    assert first >= behaviour_starts.normalize() + pd.Timedelta(days=config.label.min_history_days)
+    assert first - pd.Timedelta(days=config.label.min_history_days) < behaviour_starts + pd.Timedelta(days=31)  # monthly: the next one

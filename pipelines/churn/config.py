@@ -19,7 +19,7 @@ class LabelConfig(ConfigModel):
     )
     horizon_days: int = Field(30, ge=1, le=365)
     snapshot_frequency: Literal["MS", "W-MON", "SMS"] = Field("MS", description="pandas frequency of snapshot dates")
-    min_history_days: int = Field(90, ge=0, description="first snapshot this long after the data starts")
+    min_history_days: int = Field(90, ge=0, description="first snapshot this long after the data starts (the first event of the latest-starting feature view)")
 
 
 class SplitConfig(ConfigModel):
