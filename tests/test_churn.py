@@ -101,8 +101,13 @@ def test_registered_model_loads_without_pickle_and_matches_in_memory(churn_proje
 def test_demo_holdout_auc_is_close_to_the_true_probabilities(tmp_path):
     """Quality: holdout ROC-AUC against the AUC of the generator's true churn probabilities.
 
-    Goal 0.97x; best reached so far 0.929x (30 trials): the true probabilities know each
-    customer's latent engagement state, which orders and tickets only reveal with a delay.
+    Goal 0.97x; reached 0.9346x (30 trials), asserted. The goal is above what any model of the
+    observable data can reach: the true probabilities know each customer's latent engagement
+    state, which orders and tickets only reveal with a delay. The exact HMM forward filter with
+    the generator's own parameters, given every order, ticket, severity, resolution time and
+    satisfaction score before the snapshot, reaches 0.933x on this holdout (bootstrap 95 %
+    interval 0.907-0.957; 0.919x on average over all 21 snapshots), and as extra features it
+    does not lift this model.
     """
     from sklearn.metrics import roc_auc_score
 
@@ -120,7 +125,7 @@ def test_demo_holdout_auc_is_close_to_the_true_probabilities(tmp_path):
     ours = roc_auc_score(holdout["churned"], holdout["churn_probability"])
     best = roc_auc_score(holdout["churned"], holdout["true_churn_probability"])
     print(f"holdout AUC {ours:.4f}; true-probability AUC {best:.4f}; ratio {ours / best:.4f}")
-    assert ours >= 0.928 * best
+    assert ours >= 0.934 * best
     assert ours >= result.metrics["baseline_holdout_roc_auc"]
 
 
