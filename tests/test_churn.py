@@ -103,11 +103,12 @@ def test_demo_holdout_auc_is_close_to_the_true_probabilities(tmp_path):
 
     Goal 0.97x; reached 0.9346x (30 trials), asserted. The goal is above what any model of the
     observable data can reach: the true probabilities know each customer's latent engagement
-    state, which orders and tickets only reveal with a delay. The exact HMM forward filter with
-    the generator's own parameters, given every order, ticket, severity, resolution time and
-    satisfaction score before the snapshot, reaches 0.933x on this holdout (bootstrap 95 %
-    interval 0.907-0.957; 0.919x on average over all 21 snapshots), and as extra features it
-    does not lift this model.
+    state, which orders and tickets only reveal with a delay. The generator's own exact filter
+    over the daily order and ticket counts (``observable_churn_probability``) reaches 0.929x
+    here, and the model must beat it (it also sees ticket details, amounts and satisfaction).
+    A research filter that also models severity, resolution times, satisfaction and order
+    amounts reached 0.933x on this holdout (bootstrap 95 % interval 0.907-0.957; 0.919x on
+    average over all 21 snapshots); given to the model as features, it did not lift it.
     """
     from sklearn.metrics import roc_auc_score
 
@@ -124,8 +125,11 @@ def test_demo_holdout_auc_is_close_to_the_true_probabilities(tmp_path):
     assert holdout["true_churn_probability"].notna().all()
     ours = roc_auc_score(holdout["churned"], holdout["churn_probability"])
     best = roc_auc_score(holdout["churned"], holdout["true_churn_probability"])
-    print(f"holdout AUC {ours:.4f}; true-probability AUC {best:.4f}; ratio {ours / best:.4f}")
+    observable = roc_auc_score(holdout["churned"], holdout["observable_churn_probability"])
+    print(f"holdout AUC {ours:.4f}; true-probability AUC {best:.4f}; ratio {ours / best:.4f}; "
+          f"counts filter AUC {observable:.4f} ({observable / best:.4f}x)")
     assert ours >= 0.934 * best
+    assert ours > observable
     assert ours >= result.metrics["baseline_holdout_roc_auc"]
 
 

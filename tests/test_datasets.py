@@ -83,6 +83,7 @@ SCHEMAS: dict[str, dict[str, pa.DataType]] = {
         "snapshot_date": TS,
         "horizon_days": I64,
         "true_churn_probability": F64,
+        "observable_churn_probability": F64,
         "churned_within_horizon": BOOL,
         "horizon_complete": BOOL,
     },
@@ -180,7 +181,7 @@ SMALL_SEED0_CONTENT = {
     "subscriptions": "27d25c56aca74e65",
     "tickets": "072d8ae7854976af",
     "transactions": "44298c42a3390fe4",
-    "truth/churn": "dd3e1beaf49610bc",
+    "truth/churn": "4274e1eeee6bea66",
     "truth/store_revenue": "c5c297c51ae5bc15",
     "truth/transactions": "cace3ffa8298cb45",
 }
@@ -372,6 +373,20 @@ def test_true_churn_probability_ranks_well_and_is_calibrated(read) -> None:
     assert roc_auc_score(complete.churned_within_horizon, complete.true_churn_probability) > 0.8
     # The probability is exact, so on average it matches what happened.
     assert abs(complete.true_churn_probability.mean() - realised) < 0.015
+
+
+def test_observable_churn_probability_is_calibrated_and_ranks_below_the_truth(read) -> None:
+    """The Bayes filter over order / ticket counts is exact given that evidence: calibrated, and it
+    ranks worse than the probabilities that know the hidden state."""
+    truth = read("truth/churn")
+    complete = truth[truth.horizon_complete]
+    realised = complete.churned_within_horizon.mean()
+    observable = complete.observable_churn_probability
+    assert observable.between(0, 1).all()
+    assert abs(observable.mean() - realised) < 0.015
+    observable_auc = roc_auc_score(complete.churned_within_horizon, observable)
+    true_auc = roc_auc_score(complete.churned_within_horizon, complete.true_churn_probability)
+    assert 0.6 < observable_auc < true_auc
 
 
 def test_no_orders_or_tickets_outside_a_customers_subscription(read) -> None:
