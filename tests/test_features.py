@@ -39,6 +39,8 @@ def oracle_repo(ttl: str | None = None, created: bool = True) -> FeatureRepoConf
         _feature("since_last_h", {"kind": "recency", "unit": "hours"}),
         _feature("ratio_1d_2d", {"kind": "ratio", "numerator": "w1d_sum", "denominator": "w2d_mean"}),
         _feature("latest_label", {"kind": "latest", "column": "label"}, dtype="category"),
+        _feature("decay_6h_count", {"kind": "decay", "half_life": "6h"}),
+        _feature("decay_1d_v", {"kind": "decay", "column": "v", "half_life": "1d"}),
     ]
     view = {"entities": ["thing"], "source": "events", "event_timestamp": "ts", "features": features}
     if created:
@@ -66,7 +68,7 @@ def reference_row(events: pd.DataFrame, key, t, *, inclusive: bool, ttl) -> dict
     visible = visible.sort_values(["ts", "created"], kind="mergesort")
     nan_row = dict.fromkeys(
         ["latest_v", "lag2_v", "roll3_sum", "roll3_max", "w1d_count", "w1d_sum", "w2d_mean", "w2d_std",
-         "w2d_min", "w2d_max", "since_last_h", "ratio_1d_2d"], np.nan)
+         "w2d_min", "w2d_max", "since_last_h", "ratio_1d_2d", "decay_6h_count", "decay_1d_v"], np.nan)
     nan_row["latest_label"] = None
     if visible.empty:
         return nan_row
@@ -92,6 +94,8 @@ def reference_row(events: pd.DataFrame, key, t, *, inclusive: bool, ttl) -> dict
         "w2d_max": d2["v"].max(),
         "since_last_h": (t - last_ts) / HOUR,
         "latest_label": visible["label"].iloc[-1],
+        "decay_6h_count": float(np.sum(np.exp2(-((t - visible["ts"]) / pd.Timedelta("6h")).to_numpy()))),
+        "decay_1d_v": float(np.sum(visible["v"].to_numpy() * np.exp2(-((t - visible["ts"]) / pd.Timedelta("1d")).to_numpy()))),
     }
     mean = row["w2d_mean"]
     row["ratio_1d_2d"] = row["w1d_sum"] / mean if mean and not np.isnan(mean) else np.nan
@@ -404,6 +408,28 @@ def test_duckdb_table_source_gives_the_same_features_as_parquet(tmp_path):
     spec["sources"] = {"events": {"kind": "duckdb", "database": "warehouse.duckdb", "table": "events"}}
     table = FeatureStore(FeatureRepoConfig.model_validate(spec), tmp_path).training_frame(entity, ["things"])
     pd.testing.assert_frame_equal(parquet, table)
+
+
+def test_decayed_counts_stay_exact_over_thousands_of_half_lives(tmp_path):
+    """An hourly half-life over two years (17,000 half-lives) neither overflows nor loses the recent rows."""
+    rng = np.random.default_rng(0)
+    hours = np.sort(rng.choice(2 * 365 * 24, 300, replace=False))
+    events = pd.DataFrame({"k": "a", "ts": T0 + pd.to_timedelta(hours, unit="h"), "created": T0, "v": 1.0, "label": "x"})
+    repo = FeatureRepoConfig.model_validate(
+        {
+            "entities": {"thing": {"join_keys": ["k"]}},
+            "sources": {"events": {"kind": "parquet", "path": "events.parquet"}},
+            "feature_views": {"things": {"entities": ["thing"], "source": "events", "event_timestamp": "ts",
+                                         "features": [_feature("recent", {"kind": "decay", "half_life": "1h"})]}},
+        }
+    )
+    store = make_store(events, repo, tmp_path)
+    when = T0 + pd.to_timedelta(np.sort(rng.integers(0, 2 * 365 * 24, 50)), unit="h") + pd.Timedelta(minutes=30)
+    frame = store.training_frame(pd.DataFrame({"k": "a", "event_timestamp": when}), ["things"])
+    for t, got in zip(when, frame["recent"], strict=True):
+        age_h = ((t - events["ts"]) / HOUR).to_numpy()
+        expected = np.exp2(-age_h[age_h > 0]).sum() if (age_h > 0).any() else np.nan
+        assert np.isclose(got, expected, rtol=1e-12, equal_nan=True), (t, got, expected)
 
 
 def test_config_errors_name_the_view_and_the_reference():

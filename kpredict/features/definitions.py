@@ -5,8 +5,9 @@ event timestamp + a source + named features, each built by one declarative trans
 
 Transforms come in two families:
 
-* **materialised** (``latest``, ``lag``, ``rolling``, ``window``) — a step function of time per
-  entity, stored as rows keyed by (entity, event_timestamp) and joined as of each entity time;
+* **materialised** (``latest``, ``lag``, ``rolling``, ``window``, ``decay``) — a step function of
+  time per entity, stored as rows keyed by (entity, event_timestamp) and joined as of each entity
+  time (``decay`` stores its value as of the latest row, and the join decays it to the entity time);
 * **on-demand** (``recency``, ``ratio``, ``change``, ``calendar``) — computed at join time from the
   entity time and other features of the same view, so they are exact at any time.
 """
@@ -25,6 +26,7 @@ from kpredict.hashing import object_hash
 __all__ = [
     "CalendarTransform",
     "ChangeTransform",
+    "DecayTransform",
     "Entity",
     "Feature",
     "FeatureRepoConfig",
@@ -143,6 +145,26 @@ class WindowTransform(ConfigModel):
         return self
 
 
+class DecayTransform(ConfigModel):
+    """Time-decayed count (or sum of ``column``) of the view's rows before the entity time.
+
+    Each row counts ``2 ** (-age / half_life)``: a row as old as the half-life counts one half.
+    Unlike a window it has no edge where a row suddenly stops counting, so recent activity
+    weighs more and a customer's slow fade shows as a smooth decline. Missing values count 0.
+    """
+
+    kind: Literal["decay"]
+    half_life: str
+    column: str | None = None
+
+    @field_validator("half_life")
+    @classmethod
+    def _check_half_life(cls, value: str) -> str:
+        if parse_duration(value).total_seconds() <= 0:
+            raise ValueError(f"half_life must be a positive duration, got {value!r}")
+        return value
+
+
 class RecencyTransform(ConfigModel):
     """Time from the latest row of the view to the entity time, in ``unit``.
 
@@ -193,6 +215,7 @@ Transform = Annotated[
         LagTransform,
         RollingTransform,
         WindowTransform,
+        DecayTransform,
         RecencyTransform,
         RatioTransform,
         ChangeTransform,
@@ -201,7 +224,7 @@ Transform = Annotated[
     Field(discriminator="kind"),
 ]
 
-MATERIALISED_KINDS = ("latest", "lag", "rolling", "window")
+MATERIALISED_KINDS = ("latest", "lag", "rolling", "window", "decay")
 ON_DEMAND_KINDS = ("recency", "ratio", "change", "calendar")
 
 

@@ -18,6 +18,7 @@ from kpredict.errors import PointInTimeError, SchemaError
 from kpredict.features.definitions import (
     CalendarTransform,
     ChangeTransform,
+    DecayTransform,
     FeatureView,
     RatioTransform,
     RecencyTransform,
@@ -103,6 +104,10 @@ def asof_join_view(
         if feature.name in materialised:
             values = joined[feature.name]
             out[feature.name] = values.where(valid) if values.dtype == object else np.where(valid, values.to_numpy(np.float64, na_value=np.nan), np.nan)
+            if isinstance(transform, DecayTransform):  # stored as of the latest event: decay to the entity time
+                age_ns = entity_ns - np.nan_to_num(last, nan=0).astype(np.int64)
+                half_life_ns = parse_duration(transform.half_life).total_seconds() * 1e9
+                out[feature.name] = out[feature.name] * np.exp2(-np.where(valid, age_ns, 0) / half_life_ns)
         elif isinstance(transform, RecencyTransform):
             age_ns = entity_ns - np.nan_to_num(last, nan=0).astype(np.int64)
             if transform.cycle is not None:

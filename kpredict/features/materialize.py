@@ -2,7 +2,8 @@
 
 A materialised feature is a step function of time per entity. It changes only when an event
 arrives (every transform) or when an event leaves a time window (``window`` transforms, at
-event time + window). Evaluating every feature at exactly those moments gives a table that an
+event time + window). A ``decay`` feature is stored as its value at the latest event, which the
+join multiplies by ``2 ** (-time since that event / half_life)``. Evaluating every feature at exactly those moments gives a table that an
 as-of join reads back exactly, at any time, without computing anything at join time.
 """
 
@@ -17,6 +18,7 @@ import pandas as pd
 from kpredict.errors import SchemaError
 from kpredict.features.definitions import (
     MATERIALISED_KINDS,
+    DecayTransform,
     FeatureRepoConfig,
     FeatureView,
     LagTransform,
@@ -26,7 +28,7 @@ from kpredict.features.definitions import (
     parse_duration,
 )
 from kpredict.features.sources import LoadedSource
-from kpredict.features.windows import SortedEvents, slice_aggregate, slice_pick, window_slices
+from kpredict.features.windows import SortedEvents, decayed_sums, slice_aggregate, slice_pick, window_slices
 
 __all__ = ["EVENT_TS", "LAST_EVENT_TS", "MaterialisedView", "materialise_view", "needed_columns"]
 
@@ -93,8 +95,10 @@ def _check_dtypes(view_name: str, view: FeatureView, frame: pd.DataFrame) -> Non
         dtype = frame[column].dtype
         numeric = pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype)
         needs_number = (
-            isinstance(transform, (WindowTransform, RollingTransform)) and transform.agg in _NUMERIC_AGGS
-        ) or feature.dtype in ("float64", "int64")
+            (isinstance(transform, (WindowTransform, RollingTransform)) and transform.agg in _NUMERIC_AGGS)
+            or isinstance(transform, DecayTransform)
+            or feature.dtype in ("float64", "int64")
+        )
         if needs_number and not numeric:
             raise SchemaError(
                 f"feature view {view_name!r}: feature {feature.name!r} needs a numeric column "
@@ -196,6 +200,11 @@ def materialise_view(repo: FeatureRepoConfig, view_name: str, source: LoadedSour
             lo, hi_w = window_slices(events, q_codes, q_times, window_ns=w_ns, inclusive=True)
             values = frame[transform.column].to_numpy(np.float64) if transform.column else np.ones(len(frame))
             out[feature.name] = slice_aggregate(values, events, lo, hi_w, transform.agg)
+        elif isinstance(transform, DecayTransform):
+            # The value as of the latest row; the join decays it to the entity time.
+            values = frame[transform.column].to_numpy(np.float64) if transform.column else np.ones(len(frame))
+            decayed = decayed_sums(values, events, parse_duration(transform.half_life).total_seconds() * 1e9)
+            out[feature.name] = np.where(has_event, decayed[latest_idx] if len(decayed) else 0.0, np.nan)
         elif isinstance(transform, RollingTransform):
             lo, hi_r = window_slices(events, q_codes, q_times, periods=transform.periods, inclusive=True)
             values = frame[transform.column].to_numpy(np.float64)
