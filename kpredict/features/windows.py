@@ -7,7 +7,8 @@ contiguous slice ``[lo, hi)`` of that sorted array, so every aggregate is a slic
   so rows of one entity can never move another entity's values, not even by rounding);
 * min / max — a sparse table over the slice lengths that actually occur (log2 of the longest
   slice in rows, not of the table), two lookups per query;
-* latest / lag — one index lookup.
+* latest / lag — one index lookup;
+* time-decayed sums — running sums rescaled per segment of half-lives (``decayed_sums``).
 
 Why not ``groupby().rolling()``: it cannot evaluate at times where no event happened (the moments
 an event leaves a window) and measured 20x slower than this on 2M rows x 100k entities.
