@@ -60,6 +60,7 @@ __all__ = [
     "STATES",
     "TRANSITION",
     "churn_probability",
+    "churn_probability_by_state",
     "daily_hazard",
     "generate_customers",
 ]
@@ -135,17 +136,21 @@ def daily_hazard(
     return -np.expm1(-rate)
 
 
+def churn_probability_by_state(fee: np.ndarray, annual: np.ndarray, tenure: np.ndarray) -> np.ndarray:
+    """Exact P(churn within ``HORIZON_DAYS`` days from today | today's state), one column per state."""
+    fee, annual, tenure = fee[:, None], annual[:, None], tenure[:, None]
+    survive = np.ones((len(fee), len(STATES)))
+    for j in range(HORIZON_DAYS - 1, -1, -1):
+        today = 1.0 - daily_hazard(STATES_INDEX, fee, annual, tenure + j)
+        survive = today * (survive @ TRANSITION.T) if j < HORIZON_DAYS - 1 else today
+    return np.clip(1.0 - survive, 0.0, 1.0)
+
+
 def churn_probability(
     state: np.ndarray, fee: np.ndarray, annual: np.ndarray, tenure: np.ndarray
 ) -> np.ndarray:
     """Exact P(churn within ``HORIZON_DAYS`` days from today | today's state), vectorised."""
-    states = np.arange(len(STATES))[None, :]
-    fee, annual, tenure = fee[:, None], annual[:, None], tenure[:, None]
-    survive = np.ones((len(state), len(STATES)))
-    for j in range(HORIZON_DAYS - 1, -1, -1):
-        today = 1.0 - daily_hazard(states, fee, annual, tenure + j)
-        survive = today * (survive @ TRANSITION.T) if j < HORIZON_DAYS - 1 else today
-    return np.clip(1.0 - survive[np.arange(len(state)), state], 0.0, 1.0)
+    return churn_probability_by_state(fee, annual, tenure)[np.arange(len(state)), state]
 
 
 def _observe(
@@ -370,12 +375,9 @@ def _churn_truth(
         who, z, belief = who[order], z[order], belief[order]
         who_parts.append(who)
         t_parts.append(np.full(len(who), t))
-        tenure = t - signup[who]
-        p_parts.append(churn_probability(z.astype(np.int64), fee[who], annual[who], tenure))
-        by_state = [
-            churn_probability(np.full(len(who), k), fee[who], annual[who], tenure) for k in range(len(STATES))
-        ]
-        o_parts.append((belief * np.stack(by_state, axis=1)).sum(axis=1) if len(who) else np.zeros(0))
+        by_state = churn_probability_by_state(fee[who], annual[who], t - signup[who])
+        p_parts.append(by_state[np.arange(len(who)), z.astype(np.int64)])
+        o_parts.append((belief * by_state).sum(axis=1))
     who = np.concatenate(who_parts) if who_parts else np.zeros(0, np.int64)
     t0 = np.concatenate(t_parts) if t_parts else np.zeros(0, np.int64)
     prob = np.concatenate(p_parts) if p_parts else np.zeros(0)
