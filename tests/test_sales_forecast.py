@@ -170,6 +170,10 @@ def test_planned_promotions_reach_the_global_model_past_and_future(sales_project
     expected = [mine.loc[(mine["start_date"] <= day) & (day <= mine["end_date"]), "discount"].max() for day in days]
     assert np.allclose(covariates["promo_discount"], np.nan_to_num(np.array(expected, dtype=float)))
     assert (covariates["promo_discount"][(days >= planned["start_date"]) & (days <= planned["end_date"])] == planned["discount"]).all()
+    flagged = config.model_copy(update={"global_model": config.global_model.model_copy(update={"known_future": ["promo"]})})
+    flags = future_covariates(flagged, open_store(flagged), pd.DataFrame({"unique_id": uid, "ds": days}))
+    assert list(flags.columns) == ["unique_id", "ds", "promo"]
+    assert np.array_equal(flags["promo"].to_numpy(), pd.notna(np.array(expected, dtype=float)).astype(float))
 
     forecaster = Forecaster.from_artifacts(load_bundle("sales_forecast").directory)
     booster = forecaster.global_.booster_

@@ -75,12 +75,11 @@ def future_covariates(config: SalesForecastConfig, store: FeatureStore, index: p
         out["holiday"] = by_day.reindex(out[TIME].dt.normalize()).fillna(0.0).to_numpy()
     promo_columns = [name for name in ("promo", "promo_discount") if name in wanted]
     if promo_columns:
-        discount = _planned_discounts(config, store).reindex(pd.MultiIndex.from_frame(out[[ID, TIME]]))
-        discount = discount.fillna(0.0).to_numpy()
-        if "promo" in promo_columns:
-            out["promo"] = (discount > 0).astype(np.float64)
+        planned = _planned_discounts(config, store).reindex(pd.MultiIndex.from_frame(out[[ID, TIME]]))
+        if "promo" in promo_columns:  # on the calendar, whatever the discount (a display-only promotion too)
+            out["promo"] = planned.notna().to_numpy(dtype=np.float64)
         if "promo_discount" in promo_columns:
-            out["promo_discount"] = discount
+            out["promo_discount"] = planned.fillna(0.0).to_numpy()
     return out
 
 
