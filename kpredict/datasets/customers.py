@@ -228,7 +228,9 @@ def generate_customers(size: DemoSize, seed: int) -> dict[str, pa.Table]:
         can_churn = tenure > 0
         if t in snapshot_days:
             snap_parts.append((t, idx[can_churn], z[can_churn], belief[idx[can_churn]]))
-        churns = can_churn & (rng.random(len(idx)) < daily_hazard(z, fee[idx], annual[idx], tenure))
+        # every state's hazard today: the draw uses the true state's, the filter all three
+        hazard = daily_hazard(STATES_INDEX, fee[idx, None], annual[idx, None], tenure[:, None])
+        churns = can_churn & (rng.random(len(idx)) < hazard[np.arange(len(idx)), z])
         churn_day[idx[churns]] = t
         alive[idx[churns]] = False
         idx, z = idx[~churns], z[~churns]
@@ -236,7 +238,7 @@ def generate_customers(size: DemoSize, seed: int) -> dict[str, pa.Table]:
         tickets = rng.poisson(TICKET_RATE[z])
         belief[idx] = _observe(
             belief[idx], orders, tickets, _SEGMENT_ORDERS[segment[idx]],
-            np.where(can_churn[~churns, None], daily_hazard(STATES_INDEX, fee[idx, None], annual[idx, None], tenure[~churns, None]), 0.0),
+            np.where(can_churn[~churns, None], hazard[~churns], 0.0),
         )
         if orders.any():
             has = orders > 0
