@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from kpredict.errors import ConfigError, SchemaError
 from kpredict.forecasting import Forecaster, ForecasterSettings, demand_class, forecast_metrics, prepare_series
@@ -197,10 +199,6 @@ def test_dask_cross_validation_chooses_the_same_models(fitted):
     # statsforecast's fugue backend returns forecasts as float32: same choices, scores equal to ~1e-6
     pd.testing.assert_frame_equal(model.selection_.drop(columns="cv_mase"), again.selection_.drop(columns="cv_mase"))
     pd.testing.assert_frame_equal(model.cv_scores_, again.cv_scores_, rtol=1e-4)
-
-
-from hypothesis import HealthCheck, given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
