@@ -189,8 +189,7 @@ def test_a_promotion_calendar_with_reversed_dates_is_refused_naming_the_source(s
     _, config, _ = sales_project
     data = tmp_path / "data"
     data.mkdir()
-    for name in ("sales", "holidays", "inventory"):
-        pd.read_parquet(os.path.join(config.data_dir, f"{name}.parquet")).to_parquet(data / f"{name}.parquet")
+    pd.read_parquet(os.path.join(config.data_dir, "holidays.parquet")).to_parquet(data / "holidays.parquet")  # the other known-future source
     calendar = pd.read_parquet(os.path.join(config.data_dir, "promotions.parquet"))
     calendar.loc[0, "end_date"] = calendar.loc[0, "start_date"] - pd.Timedelta(days=1)
     calendar.to_parquet(data / "promotions.parquet")
