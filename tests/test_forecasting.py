@@ -152,6 +152,23 @@ def test_artifacts_are_text_and_reload_to_identical_forecasts(fitted, tmp_path):
     assert json.loads((tmp_path / "forecaster.json").read_text())["settings"]["horizon"] == 7
 
 
+def test_a_combination_is_scored_as_it_is_applied_when_a_member_cannot_forecast_a_series():
+    from kpredict.forecasting.selection import WINDOW, choose, subset_window_errors
+
+    # the global model could not forecast series "b" (too short): {A, G} then means A alone there
+    cv = pd.DataFrame({"unique_id": ["a", "a", "b", "b"], WINDOW: [0, 1, 0, 1], "y": [10.0, 10, 10, 10],
+                       "A": [12.0, 12, 11, 11], "G": [8.0, 9, np.nan, np.nan]})
+    scale = pd.Series({"a": 1.0, "b": 1.0})
+    subsets = subset_window_errors(cv, ["A", "G"], scale, k=2).groupby(level="unique_id").mean()
+    assert subsets.loc["b", "A+G"] == subsets.loc["b", "A"] == 1.0
+    assert subsets.loc["a", "A+G"] == pytest.approx(0.25)
+    scores = pd.DataFrame({"A": [2.0, 1.0], "G": [1.5, np.nan]}, index=pd.Index(["a", "b"], name="unique_id"))
+    choice = choose(scores, "combination", 2, subsets)
+    assert choice.members() == {"a": ["A", "G"], "b": ["A"]}
+    combined = choice.combine(cv[["A", "G"]].to_numpy(), np.array([0, 0, 1, 1]))
+    np.testing.assert_allclose(np.abs(combined - cv["y"].to_numpy()).reshape(2, 2).mean(axis=1), subsets["A+G"].to_numpy())
+
+
 def test_conformal_intervals_cover_as_promised_on_iid_noise():
     rng = np.random.default_rng(3)
     n_series, steps = 400, 4

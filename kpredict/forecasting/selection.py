@@ -85,13 +85,20 @@ def choose(scores: pd.DataFrame, rule: str, k: int, subset_scores: pd.DataFrame 
 
 
 def subset_window_errors(cv: pd.DataFrame, candidates: list[str], scale: pd.Series, k: int) -> pd.DataFrame:
-    """Scaled mean |error| per (series, window) of the averaged forecast of every subset of <= k candidates."""
+    """Scaled mean |error| per (series, window) of the averaged forecast of every subset of <= k candidates.
+
+    A member with no forecast for a series is left out of the mean there, as ``Choice.combine`` does.
+    """
     values = cv[candidates].to_numpy(dtype=float)
     y = cv[TARGET].to_numpy(dtype=float)
     columns = {}
     for size in range(1, min(k, len(candidates)) + 1):
         for subset in combinations(range(len(candidates)), size):
-            columns["+".join(candidates[i] for i in subset)] = np.abs(values[:, subset].mean(axis=1) - y)
+            chosen = values[:, subset]
+            present = np.isfinite(chosen).sum(axis=1)
+            # as the choice is applied: the mean of the members that forecast the series
+            mean = np.where(present > 0, np.nansum(chosen, axis=1) / np.maximum(present, 1), np.nan)
+            columns["+".join(candidates[i] for i in subset)] = np.abs(mean - y)
     frame = pd.DataFrame(columns)
     frame[ID] = cv[ID].to_numpy()
     frame[WINDOW] = cv[WINDOW].to_numpy()
