@@ -8,7 +8,11 @@
    cross-validation + fit + forecast with the repository config, time and peak memory; and
    ``--series 30000`` synthetic daily series (M5-sized) forecast only with a fitted choice.
 
-Usage: python -m benchmarks.bench_forecast [--repeats 3] [--n-jobs 2] [--scale | --large | --series 30000]
+3. Engines across workers (``--dask-scaling SERIES --workers 1,4,16``): cross-validation + choice +
+   forecast through kpredict on the local (process pool) and the Dask engine, and the same raw
+   StatsForecast calls, at each worker count; forecasts must be equal across engines.
+
+Usage: python -m benchmarks.bench_forecast [--repeats 3] [--n-jobs 2] [--scale | --large | --series 30000 | --dask-scaling 2000 --workers 1,2]
 """
 
 from __future__ import annotations
@@ -103,16 +107,22 @@ def scale_large(n_jobs: int) -> None:
         print(f"  + forecast ({len(forecast):,} rows)        : {total:7.1f} s total, peak RSS {peak / 1024:.0f} MiB (before {before / 1024:.0f} MiB)")
 
 
-def scale_forecast_only(series: int, n_jobs: int) -> None:
-    from kpredict.forecasting import Forecaster, ForecasterSettings
-
+def _synthetic_daily(series: int, days: int = 730) -> pd.DataFrame:
+    """Poisson sales with a weekly pattern around gamma-distributed levels (seeded)."""
     rng = np.random.default_rng(0)
-    days = 730
     weekly = np.array([0.8, 0.9, 1.0, 1.0, 1.1, 1.4, 1.3])
     level = rng.gamma(2.0, 5.0, series)[:, None]
     y = rng.poisson(level * np.tile(weekly, days // 7 + 1)[None, :days]).astype(float)
     ids = np.array([f"s{i:05d}" for i in range(series)])
-    history = pd.DataFrame({"unique_id": np.repeat(ids, days), "ds": np.tile(pd.date_range("2024-11-01", periods=days).to_numpy(), series), "y": y.ravel()})
+    return pd.DataFrame({"unique_id": np.repeat(ids, days), "ds": np.tile(pd.date_range("2024-11-01", periods=days).to_numpy(), series), "y": y.ravel()})
+
+
+def scale_forecast_only(series: int, n_jobs: int) -> None:
+    from kpredict.forecasting import Forecaster, ForecasterSettings
+
+    days = 730
+    history = _synthetic_daily(series, days)
+    ids = history["unique_id"].unique()
     settings = ForecasterSettings(freq="D", season_length=7, horizon=28, models=[{"model": "AutoETS", "params": {"model": "ZNA"}}],
                                   baselines=[{"model": "SeasonalNaive"}], cv_windows=3, top_k=2, n_jobs=n_jobs)
     small = history[history.unique_id.isin(ids[:300])]
@@ -125,6 +135,50 @@ def scale_forecast_only(series: int, n_jobs: int) -> None:
           f"{elapsed:.1f} s, {series / elapsed:,.0f} series/s, peak RSS {peak / 1024:.0f} MiB, {len(forecast):,} rows")
 
 
+def dask_scaling(series: int, workers: list[int]) -> None:
+    """Cross-validation + choice + forecast through kpredict on the local and the Dask engine, and the
+    same raw StatsForecast calls, at each worker count; forecasts must not depend on the engine."""
+    from statsforecast import StatsForecast
+    from statsforecast.models import AutoETS, SeasonalNaive
+
+    from kpredict.forecasting import Forecaster, ForecasterSettings
+
+    history = _synthetic_daily(series)
+    h, windows = 28, 3
+    print(f"{series:,} daily series x 730 days: AutoETS(ZNA) + SeasonalNaive, {windows} CV windows, h={h}, fit on the last 364 days", flush=True)
+
+    def raw(n: int):
+        models = [AutoETS(season_length=7, model="ZNA"), SeasonalNaive(season_length=7)]
+        sf = StatsForecast(models, freq="D", n_jobs=n)
+        sf.cross_validation(df=history, h=h, n_windows=windows, step_size=14, input_size=364)
+        return sf.forecast(df=history.groupby("unique_id").tail(364), h=h)
+
+    def ours(n: int, engine: str):
+        settings = ForecasterSettings(freq="D", season_length=7, horizon=h, models=[{"model": "AutoETS", "params": {"model": "ZNA"}}],
+                                      baselines=[{"model": "SeasonalNaive"}], intermittent_models=[], cv_windows=windows, cv_step=14,
+                                      cv_input_size=364, top_k=2, n_jobs=n)
+        return Forecaster(settings).fit(history, engine=engine).predict(history, engine=engine)
+
+    StatsForecast([AutoETS(season_length=7, model="ZNA")], freq="D").forecast(df=history[history.unique_id == "s00000"], h=h)  # warm-up
+    reference, base = None, {}
+    print(f"  {'workers':>7} {'raw SF':>8} {'local':>8} {'dask':>8}   local/raw  dask/raw  speed-up (local, dask, vs 1 worker)", flush=True)
+    for n in workers:
+        row = {}
+        for name, run in (("raw", lambda: raw(n)), ("local", lambda: ours(n, "local")), ("dask", lambda: ours(n, "dask"))):
+            start = time.perf_counter()
+            out = run()
+            row[name] = time.perf_counter() - start
+            if name != "raw":
+                yhat = out.sort_values(["unique_id", "ds"])["yhat"].to_numpy()
+                if reference is None:
+                    reference = yhat
+                elif not np.allclose(yhat, reference, rtol=1e-5, atol=1e-5):  # the fugue backend computes in float32
+                    raise AssertionError(f"{name} engine with {n} workers forecasts differently")
+        base = base or row
+        print(f"  {n:>7} {row['raw']:>7.1f}s {row['local']:>7.1f}s {row['dask']:>7.1f}s   {row['local'] / row['raw']:>8.2f}x "
+              f"{row['dask'] / row['raw']:>8.2f}x  {base['local'] / row['local']:>5.1f}x {base['dask'] / row['dask']:>5.1f}x", flush=True)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeats", type=int, default=3)
@@ -132,7 +186,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--scale", action="store_true", help="also the large-demo and 30k-series runs (long)")
     parser.add_argument("--large", action="store_true", help="only the large-demo run (with --scale: both)")
     parser.add_argument("--series", type=int, default=0, help="only the forecast-only run on this many series")
+    parser.add_argument("--dask-scaling", type=int, default=0, metavar="SERIES",
+                        help="only the engine scaling run on this many series, at each of --workers")
+    parser.add_argument("--workers", default="1,2", help="worker counts for --dask-scaling, e.g. 1,4,8,16")
     args = parser.parse_args(argv)
+    if args.dask_scaling:
+        print("== sales forecasting: engines across workers ==")
+        dask_scaling(args.dask_scaling, [int(w) for w in args.workers.split(",")])
+        return
     print("== sales forecasting ==")
     if not (args.large or args.series):
         if TOURISM.is_dir():

@@ -19,6 +19,7 @@ import json
 import logging
 import time
 import warnings
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -124,6 +125,15 @@ def _to_dask(df: pd.DataFrame, settings: ForecasterSettings):
     return dd.concat([dd.from_pandas(part, npartitions=1, sort=False) for part in parts if len(part)])
 
 
+def _cluster(engine: str, n_workers: int) -> AbstractContextManager:
+    """The Dask client for the dask engine (one per fit or predict call); nothing for the local one."""
+    if engine != "dask":
+        return nullcontext()
+    from kpredict.forecasting.dask_engine import dask_client
+
+    return dask_client(n_workers)
+
+
 def _run_forecast(specs: list[ModelSpec], df: pd.DataFrame, h: int, settings: ForecasterSettings, engine: str) -> pd.DataFrame:
     sf = _statsforecast(specs, settings)
     data = df[[ID, TIME, TARGET]]
@@ -183,22 +193,20 @@ class Forecaster:
         group = classes.map(lambda c: "intermittent" if c in INTERMITTENT else "regular")
 
         cv_frames = []
-        for (grp, n_windows), ids in pd.DataFrame({"group": group, "windows": windows}).groupby(["group", "windows"]).groups.items():
-            if n_windows == 0:
-                continue
-            subset = df[df[ID].isin(ids)]
-            specs = self.settings.candidate_specs("lumpy" if grp == "intermittent" else "smooth")
-            logger.info("cross-validating %d %s series over %d window(s): %s", len(ids), grp, n_windows, [sp.name for sp in specs])
-            sf = _statsforecast(specs, s, progress=self.progress)
-            kwargs = {"h": s.horizon, "n_windows": int(n_windows), "step_size": s.step, "input_size": s.cv_input_size}
-            if engine == "dask":
-                from kpredict.forecasting.dask_engine import dask_client
-
-                with dask_client(s.n_jobs):
-                    cv = _from_dask(sf.cross_validation(df=_to_dask(subset[[ID, TIME, TARGET]], s), **kwargs).compute(), [ID, "cutoff", TIME])
-            else:
-                cv = sf.cross_validation(df=subset[[ID, TIME, TARGET]], **kwargs)
-            cv_frames.append(cv)
+        plan = pd.DataFrame({"group": group, "windows": windows}).groupby(["group", "windows"]).groups.items()
+        with _cluster(engine, s.n_jobs):  # one cluster for every group: starting one costs seconds
+            for (grp, n_windows), ids in plan:
+                if n_windows == 0:
+                    continue
+                subset = df[df[ID].isin(ids)][[ID, TIME, TARGET]]
+                specs = self.settings.candidate_specs("lumpy" if grp == "intermittent" else "smooth")
+                logger.info("cross-validating %d %s series over %d window(s): %s", len(ids), grp, n_windows, [sp.name for sp in specs])
+                sf = _statsforecast(specs, s, progress=self.progress)
+                kwargs = {"h": s.horizon, "n_windows": int(n_windows), "step_size": s.step, "input_size": s.cv_input_size}
+                if engine == "dask":
+                    cv_frames.append(_from_dask(sf.cross_validation(df=_to_dask(subset, s), **kwargs).compute(), [ID, "cutoff", TIME]))
+                else:
+                    cv_frames.append(sf.cross_validation(df=subset, **kwargs))
         self.timings_["cv_statistical_s"] = time.perf_counter() - started
 
         cv = pd.concat(cv_frames, ignore_index=True) if cv_frames else pd.DataFrame(columns=[ID, TIME, "cutoff", TARGET])
@@ -307,12 +315,7 @@ class Forecaster:
         specs = {spec.name: spec for grp in ("smooth", "lumpy") for spec in s.candidate_specs(grp)}
         fallback = s.fallback_spec()
         specs.setdefault(fallback.name, fallback)
-        if engine == "dask":
-            from kpredict.forecasting.dask_engine import dask_client
-
-            with dask_client(s.n_jobs):
-                predictions = self._predict_members(needed, specs, history, future, engine)
-        else:
+        with _cluster(engine, s.n_jobs):
             predictions = self._predict_members(needed, specs, history, future, engine)
 
         index = self.future_index(history)
