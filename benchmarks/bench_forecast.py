@@ -164,7 +164,7 @@ def dask_scaling(series: int, workers: list[int]) -> None:
     print(f"  {'workers':>7} {'raw SF':>8} {'local':>8} {'dask':>8}   local/raw  dask/raw  speed-up (local, dask, vs 1 worker)", flush=True)
     for n in workers:
         row = {}
-        for name, run in (("raw", lambda: raw(n)), ("local", lambda: ours(n, "local")), ("dask", lambda: ours(n, "dask"))):
+        for name, run in (("raw", lambda n=n: raw(n)), ("local", lambda n=n: ours(n, "local")), ("dask", lambda n=n: ours(n, "dask"))):
             start = time.perf_counter()
             out = run()
             row[name] = time.perf_counter() - start
