@@ -352,20 +352,28 @@ class Forecaster:
         return frame.reset_index()
 
     def _predict_members(self, needed: dict[str, list[str]], specs: dict[str, ModelSpec], history: pd.DataFrame, future: pd.DataFrame | None, engine: str) -> dict[str, pd.Series]:
-        """Each needed model's forecasts for the series that chose it (statistical models refit on ``history``)."""
+        """Each needed model's forecasts for the series that chose it (statistical models refit on ``history``).
+
+        Statistical models wanted by exactly the same series run in one StatsForecast call: each
+        call starts a process pool or a Dask job, which costs more than the models on short series.
+        """
         h = self.settings.horizon
         predictions: dict[str, pd.Series] = {}
+        by_series: dict[tuple[str, ...], list[str]] = {}
         for name, ids in needed.items():
-            subset = history[history[ID].isin(ids)]
             if name == GLOBAL_NAME:
                 if self.global_ is None:
                     raise RuntimeError("the selection names the global model but it is not fitted")
-                out = self.global_.predict(subset, h, future=None if future is None else future[future[ID].isin(ids)])
+                out = self.global_.predict(history[history[ID].isin(ids)], h, future=None if future is None else future[future[ID].isin(ids)])
+                predictions[name] = out.set_index([ID, TIME])[name]
             else:
-                if self.settings.cv_input_size:  # fit on the same span the choice was made on
-                    subset = subset.groupby(ID, sort=False).tail(self.settings.cv_input_size)
-                out = _run_forecast([specs[name]], subset, h, self.settings, engine)
-            predictions[name] = out.set_index([ID, TIME])[name]
+                by_series.setdefault(tuple(sorted(ids)), []).append(name)
+        for ids, names in by_series.items():
+            subset = history[history[ID].isin(ids)]
+            if self.settings.cv_input_size:  # fit on the same span the choice was made on
+                subset = subset.groupby(ID, sort=False).tail(self.settings.cv_input_size)
+            out = _run_forecast([specs[name] for name in names], subset, h, self.settings, engine).set_index([ID, TIME])
+            predictions |= {name: out[name] for name in names}
         return predictions
 
     def _plan(self, history: pd.DataFrame) -> pd.DataFrame:
