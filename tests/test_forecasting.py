@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 
 import numpy as np
 import pandas as pd
@@ -205,13 +206,30 @@ def test_dask_engine_gives_the_same_forecasts_as_the_local_engine(fitted):
     pd.testing.assert_frame_equal(local, distributed)
 
 
-def test_dask_cross_validation_chooses_the_same_models(fitted):
+def test_dask_cross_validation_chooses_the_same_models_on_one_cluster(fitted, monkeypatch):
     pytest.importorskip("distributed")
     from distributed import Client, LocalCluster
 
+    import kpredict.forecasting.dask_engine as dask_engine
+
+    opened = []
+    real_client = dask_engine.dask_client
+
+    @contextmanager
+    def counting_client(n_workers: int = 2):
+        opened.append(n_workers)
+        with real_client(n_workers) as client:
+            yield client
+
+    monkeypatch.setattr(dask_engine, "dask_client", counting_client)
     df, model = fitted
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, Client(cluster):
         again = Forecaster(model.settings).fit(df, engine="dask")
+    # regular and intermittent series cross-validate as separate groups, on the one client (a start costs seconds)
+    cross_validated = model.selection_[model.selection_["cv_windows"] > 0]
+    intermittent = cross_validated["demand_class"].isin(["intermittent", "lumpy"])
+    assert intermittent.any() and not intermittent.all()
+    assert len(opened) == 1
     # statsforecast's fugue backend returns forecasts as float32: same choices, scores equal to ~1e-6
     pd.testing.assert_frame_equal(model.selection_.drop(columns="cv_mase"), again.selection_.drop(columns="cv_mase"))
     pd.testing.assert_frame_equal(model.cv_scores_, again.cv_scores_, rtol=1e-4)
