@@ -161,7 +161,7 @@ def dask_scaling(series: int, workers: list[int]) -> None:
 
     StatsForecast([AutoETS(season_length=7, model="ZNA")], freq="D").forecast(df=history[history.unique_id == "s00000"], h=h)  # warm-up
     reference, base = None, {}
-    print(f"  {'workers':>7} {'raw SF':>8} {'local':>8} {'dask':>8}   local/raw  dask/raw  speed-up (local, dask, vs 1 worker)", flush=True)
+    print(f"  {'workers':>7} {'raw SF':>8} {'local':>8} {'dask':>8}   local/raw  dask/raw  speed-up (local, dask) over the first row", flush=True)
     for n in workers:
         row = {}
         for name, run in (("raw", lambda n=n: raw(n)), ("local", lambda n=n: ours(n, "local")), ("dask", lambda n=n: ours(n, "dask"))):
