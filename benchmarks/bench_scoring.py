@@ -123,7 +123,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
                 configured = (config, estimator, spec)
             throughput[label] = _throughput(estimator, spec, table, args.repeats)
         config, estimator, spec = configured
-        results.update({f"{key}": value for key, value in throughput["configured"].items()})
+        results.update(throughput["configured"])
         results.update({f"smallest_{key}": value for key, value in throughput["smallest"].items()})
 
         top = table.head(max(1, args.rows // 10))

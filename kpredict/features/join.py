@@ -92,10 +92,11 @@ def asof_join_view(
 
     last = joined["__last"].to_numpy(dtype=np.float64, na_value=np.nan)
     found = ~np.isnan(last)
+    age_ns = entity_ns - np.nan_to_num(last, nan=0).astype(np.int64)  # since the latest event (read where found)
     ttl = view.ttl_timedelta
     stale = np.zeros(len(joined), dtype=bool)
     if ttl is not None:
-        stale = found & (entity_ns - np.nan_to_num(last, nan=0).astype(np.int64) > int(ttl.total_seconds() * 1e9))
+        stale = found & (age_ns > int(ttl.total_seconds() * 1e9))
     valid = found & ~stale
 
     out: dict[str, pd.Series | np.ndarray] = {}
@@ -105,14 +106,11 @@ def asof_join_view(
             values = joined[feature.name]
             out[feature.name] = values.where(valid) if values.dtype == object else np.where(valid, values.to_numpy(np.float64, na_value=np.nan), np.nan)
             if isinstance(transform, DecayTransform):  # stored as of the latest event: decay to the entity time
-                age_ns = entity_ns - np.nan_to_num(last, nan=0).astype(np.int64)
                 half_life_ns = parse_duration(transform.half_life).total_seconds() * 1e9
                 out[feature.name] = out[feature.name] * np.exp2(-np.where(valid, age_ns, 0) / half_life_ns)
         elif isinstance(transform, RecencyTransform):
-            age_ns = entity_ns - np.nan_to_num(last, nan=0).astype(np.int64)
-            if transform.cycle is not None:
-                age_ns = np.mod(age_ns, np.int64(parse_duration(transform.cycle).total_seconds() * 1e9))
-            out[feature.name] = np.where(valid, age_ns / _NS_PER[transform.unit], np.nan)
+            since = age_ns if transform.cycle is None else np.mod(age_ns, np.int64(parse_duration(transform.cycle).total_seconds() * 1e9))
+            out[feature.name] = np.where(valid, since / _NS_PER[transform.unit], np.nan)
         elif isinstance(transform, RatioTransform):
             out[feature.name] = _safe_divide(out[transform.numerator], np.asarray(out[transform.denominator], dtype=np.float64) * transform.denominator_scale)
         elif isinstance(transform, ChangeTransform):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from kpredict.errors import ConfigError, SchemaError
 from kpredict.features import FeatureStore
 from kpredict.features.sources import read_source
 from kpredict.forecasting.series import ID, TARGET, TIME, prepare_series
@@ -28,8 +29,6 @@ def load_history(config: SalesForecastConfig, store: FeatureStore, *, before: pd
     raw = read_source(store.repo, s.source, store.data_dir, columns=[*s.keys, s.time, s.target])
     missing = [c for c in [*s.keys, s.time, s.target] if c not in raw.columns]
     if missing:
-        from kpredict.errors import SchemaError
-
         raise SchemaError(f"source {s.source!r} lacks column(s) {missing}; it has {list(raw.columns)}")
     if before is not None:
         raw = raw[pd.to_datetime(raw[s.time]) < before]
@@ -62,8 +61,6 @@ def future_covariates(config: SalesForecastConfig, store: FeatureStore, index: p
     out = index[[ID, TIME]].copy()
     if "holiday" in wanted:
         if config.series.holidays_source is None:
-            from kpredict.errors import ConfigError
-
             raise ConfigError("global_model.known_future lists 'holiday' but series.holidays_source is not set")
         holidays = read_source(store.repo, config.series.holidays_source, store.data_dir, columns=["date", "holiday"])
         # Each holiday gets its own code (0 = an ordinary day): holidays move demand in opposite
@@ -88,8 +85,6 @@ def _planned_discounts(config: SalesForecastConfig, store: FeatureStore) -> pd.S
 
     Overlapping promotions of one series on one day count with their deepest discount.
     """
-    from kpredict.errors import ConfigError, SchemaError
-
     s = config.series
     if s.promotions_source is None:
         raise ConfigError("global_model.known_future lists a promotion column but series.promotions_source is not set")
