@@ -81,8 +81,9 @@ def scale_large(n_jobs: int) -> None:
     import tempfile
 
     from kpredict.datasets import generate
-    from kpredict.pipelines.sales_forecast.data import future_covariates, load_history, open_store
-    from kpredict.pipelines.sales_forecast.train import forecaster_settings, load_sales_config
+    from kpredict.pipelines.sales_forecast import PIPELINE
+    from kpredict.pipelines.sales_forecast.data import future_covariates, load_history
+    from kpredict.pipelines.sales_forecast.train import forecaster_settings
 
     from kpredict.forecasting import Forecaster
 
@@ -90,9 +91,9 @@ def scale_large(n_jobs: int) -> None:
         os.environ.setdefault("MLFLOW_TRACKING_URI", f"sqlite:///{tmp}/mlflow.db")
         data = Path(tmp) / "large"
         generate(data, size="large", seed=0)
-        config = load_sales_config(REPO / "configs" / "sales_forecast.yaml", data_dir=str(data), features=str(REPO / "configs" / "features.yaml"),
+        config = PIPELINE.load_config(REPO / "configs" / "sales_forecast.yaml", data_dir=str(data), features=str(REPO / "configs" / "features.yaml"),
                                    feature_store_dir=str(Path(tmp) / "fs"), n_jobs=n_jobs)
-        store = open_store(config)
+        store = config.open_store()
         history, _ = load_history(config, store)
         before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         print(f"large demo: {history.unique_id.nunique():,} series x {history.ds.nunique():,} days, n_jobs={n_jobs}", flush=True)

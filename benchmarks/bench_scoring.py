@@ -44,10 +44,10 @@ def _median(function, repeats: int) -> float:
 
 def _config(workdir: Path, data: Path, trials: int | None):
     """The repository's churn config on ``data``; ``trials`` overrides its optuna trials."""
-    from kpredict.pipelines.churn.train import load_churn_config
+    from kpredict.pipelines.churn import PIPELINE
 
     overrides = {} if trials is None else {"model.n_trials": trials}
-    return load_churn_config(
+    return PIPELINE.load_config(
         REPO / "configs" / "churn.yaml", data_dir=str(data), features=str(REPO / "configs" / "features.yaml"),
         feature_store_dir=str(workdir / "feature_store"), **overrides,
     )
@@ -56,7 +56,7 @@ def _config(workdir: Path, data: Path, trials: int | None):
 def _throughput(estimator, spec, table: pd.DataFrame, repeats: int) -> dict[str, float]:
     """Rows/s of raw ``booster.predict`` on the encoded matrix vs kpredict's paths, same rows."""
     from kpredict.modeling._frame import encode_frame
-    from kpredict.pipelines.churn import scoring as plugin
+    from kpredict.pipelines.churn.scoring import PLUGIN as plugin
     from kpredict.scoring.validate import validate_input
 
     rows = len(table)
@@ -93,8 +93,8 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
 
     from benchmarks.bench_feature_join import PeakRss
     from kpredict.datasets import generate
-    from kpredict.pipelines.churn import scoring as plugin
-    from kpredict.pipelines.churn import train
+    from kpredict.pipelines.churn import PIPELINE
+    from kpredict.pipelines.churn.scoring import PLUGIN as plugin
     from kpredict.scoring import score
     from kpredict.scoring.bundle import load_bundle
     from kpredict.scoring.validate import FeatureSpec, validate_input
@@ -112,12 +112,14 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         # the cheapest booster, where kpredict's fixed per-row work weighs the most).
         for label, trials in (("configured", args.trials), ("smallest", 5)):
             config = _config(workdir / label, data, trials=trials)
-            train(config, force=True)
+            PIPELINE.train(config, force=True)
             bundle = load_bundle("churn")
             estimator = plugin.load_estimator(bundle)
             spec = FeatureSpec.from_dict(bundle.meta["feature_spec"])
             if table is None:
-                base, _ = plugin.scoring_input(config, pd.Timestamp("2026-10-01"), bundle)
+                from kpredict.scoring.plugin import NoParams, ScoringContext
+
+                base = plugin.scoring_input(ScoringContext("churn", config, pd.Timestamp("2026-10-01"), bundle, NoParams())).frame
                 table = base.iloc[rng.integers(0, len(base), args.rows)].reset_index(drop=True)
                 table["customer_id"] = [f"X{i:08d}" for i in range(args.rows)]
                 configured = (config, estimator, spec)
@@ -132,7 +134,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         from kpredict.features import FeatureRepoConfig
 
         repo = load_config(REPO / "configs" / "features.yaml", FeatureRepoConfig)
-        definitions = {f.name: f for view in repo.feature_views.values() for f in view.features}
+        definitions = repo.feature_definitions()
         names = list(estimator.feature_names_in_)
         validated_top = validate_input(top, spec).frame[names]
         contrib_s = _median(lambda: estimator.contributions(validated_top), args.repeats)
@@ -153,7 +155,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
             default = workdir / "default"
             generate(default, size="default", seed=0)
             start = time.perf_counter()
-            train(_config(workdir / "t", default, trials=args.train_trials))
+            PIPELINE.train(_config(workdir / "t", default, trials=args.train_trials))
             results["train_default_s"] = time.perf_counter() - start
 
     print(f"\nChurn scoring, {args.rows:,} customers x {len(spec.features)} features (median of {args.repeats})")

@@ -9,7 +9,8 @@ Callers catch ours, or the builtin each one also is::
     ├── DataNotFoundError(KPredictError, FileNotFoundError)  exit 2  a source file is absent
     ├── ModelNotFoundError(KPredictError, LookupError)       exit 3  no such model / alias / version
     ├── InfeasibleAllocationError(KPredictError, ValueError) exit 4  e.g. minimums exceed budget
-    └── MissingExtraError(KPredictError, ImportError)        exit 2  an optional extra is not installed
+    ├── MissingExtraError(KPredictError, ImportError)        exit 2  an optional extra is not installed
+    └── DeliveryError(KPredictError)                exit 5  output written, handing it on failed
 
 Messages name columns, files, options and counts, never data values: they end up in scheduler logs.
 """
@@ -19,6 +20,7 @@ from __future__ import annotations
 __all__ = [
     "ConfigError",
     "DataNotFoundError",
+    "DeliveryError",
     "InfeasibleAllocationError",
     "KPredictError",
     "MissingExtraError",
@@ -72,6 +74,19 @@ class MissingExtraError(KPredictError, ImportError):
     """An optional dependency group is needed; the message gives the exact install line."""
 
     exit_code = 2
+
+
+class DeliveryError(KPredictError):
+    """The scoring output and its manifest were written, but delivering them (alerts...) failed.
+
+    ``result`` holds what was written; re-running the job rewrites the same files and delivers again.
+    """
+
+    exit_code = 5
+
+    def __init__(self, message: str, result: object = None) -> None:
+        super().__init__(message)
+        self.result = result
 
 
 def require_extra(module: str, extra: str) -> None:

@@ -1,10 +1,8 @@
-"""The four training pipelines, installed as ``kpredict.pipelines``.
+"""The training pipelines, installed as ``kpredict.pipelines``: one folder each.
 
-Each pipeline is a module (or small package) that reads like a recipe over ``kpredict``:
-load features, split, tune, fit, evaluate, explain, log. They land in later issues; the names are
-fixed here so the CLI and the registry agree on them.
+Each ``<name>/__init__.py`` declares ``PIPELINE``, a :class:`kpredict.pipeline.PipelineDescriptor`
+(config model, training recipe, scoring plugin, demo step, report section); the CLI, the config
+check, the demo and the report find pipelines through :func:`kpredict.pipeline.discover_pipelines`.
+Each pipeline reads like a recipe over ``kpredict``: load features, split, tune, fit, evaluate,
+explain, publish.
 """
-
-from __future__ import annotations
-
-PIPELINES: tuple[str, ...] = ("sales_forecast", "churn", "risk_anomaly", "budget")

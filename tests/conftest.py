@@ -56,19 +56,19 @@ def churn_project(tmp_path_factory, small_demo):
 
     Returns (project directory, training result). Trained once per session (3 optuna trials).
     """
-    from kpredict.pipelines.churn import train
+    from kpredict.pipelines.churn import PIPELINE
 
     project = tmp_path_factory.mktemp("churn_project")
     config = load_churn_test_config(project, small_demo)
-    result = train(config)
+    result = PIPELINE.train(config)
     return project, config, result
 
 
 def load_churn_test_config(project: Path, data_dir: Path):
     """The repository's churn config pointed at ``data_dir`` with a quick search."""
-    from kpredict.pipelines.churn.train import load_churn_config
+    from kpredict.pipelines.churn import PIPELINE
 
-    return _repository_config(load_churn_config, "churn", project, data_dir, **{"model.n_trials": 3, "decision.capacity": 20})
+    return _repository_config(PIPELINE.load_config, "churn", project, data_dir, **{"model.n_trials": 3, "decision.capacity": 20})
 
 
 @pytest.fixture(scope="session")
@@ -77,18 +77,18 @@ def sales_project(tmp_path_factory, small_demo):
 
     Returns (project directory, config, training result).
     """
-    from kpredict.pipelines.sales_forecast import train
+    from kpredict.pipelines.sales_forecast import PIPELINE
 
     project = tmp_path_factory.mktemp("sales_project")
     config = load_sales_test_config(project, small_demo)
-    return project, config, train(config)
+    return project, config, PIPELINE.train(config)
 
 
 def load_sales_test_config(project: Path, data_dir: Path, **overrides):
     """The repository's sales-forecast config pointed at ``data_dir``."""
-    from kpredict.pipelines.sales_forecast.train import load_sales_config
+    from kpredict.pipelines.sales_forecast import PIPELINE
 
-    return _repository_config(load_sales_config, "sales_forecast", project, data_dir, **overrides)
+    return _repository_config(PIPELINE.load_config, "sales_forecast", project, data_dir, **overrides)
 
 
 def _repository_config(loader, pipeline: str, project: Path, data_dir: Path, **overrides):

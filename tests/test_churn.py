@@ -61,12 +61,12 @@ def test_training_logs_registers_and_promotes(churn_project):
 
 
 def test_a_worse_model_does_not_replace_the_champion(churn_project):
-    from kpredict.pipelines.churn import train
+    from kpredict.pipelines.churn import PIPELINE
     from kpredict.tracking import resolve
 
     _, config, result = churn_project
     before = resolve("churn").version
-    weaker = train(config.model_copy(update={"views": ["customer_profile"]}))
+    weaker = PIPELINE.train(config.model_copy(update={"views": ["customer_profile"]}))
     assert not weaker.promoted
     assert weaker.metrics["holdout_roc_auc"] < result.metrics["holdout_roc_auc"]
     assert resolve("churn").version == before
@@ -114,12 +114,12 @@ def test_demo_holdout_auc_is_close_to_the_true_probabilities(tmp_path):
 
     from conftest import load_churn_test_config
     from kpredict.datasets import generate
-    from kpredict.pipelines.churn import train
+    from kpredict.pipelines.churn import PIPELINE
 
     data = tmp_path / "demo"
     generate(data, size="default", seed=0)
     config = load_churn_test_config(tmp_path, data).model_copy(update={"model": load_churn_test_config(tmp_path, data).model.model_copy(update={"n_trials": 30})})
-    result = train(config)
+    result = PIPELINE.train(config)
     truth = pd.read_parquet(data / "truth" / "churn.parquet")
     holdout = result.holdout.merge(truth, left_on=["customer_id", "event_timestamp"], right_on=["customer_id", "snapshot_date"], how="left")
     assert holdout["true_churn_probability"].notna().all()

@@ -39,7 +39,7 @@ def test_training_beats_seasonal_naive_and_registers_the_champion(sales_project)
     assert result.promoted or result.promotion_reason.startswith(("ties", "does not beat"))
     for level in (80, 95):  # conformal intervals from CV residuals hold on the holdout
         assert abs(m[f"holdout_coverage_{level}"] - level / 100) < 0.10
-    selection = result.selection
+    selection = result.tables["selection"]
     assert set(selection.columns) >= {"unique_id", "demand_class", "model", "cv_mase", "chosen_by"}
     intermittent = selection[selection["demand_class"].isin(["intermittent", "lumpy"])]
     assert len(intermittent) > 0
@@ -116,10 +116,10 @@ def test_cli_scores_and_a_missing_model_exits_3(sales_project, tmp_path):
 
 
 def test_registered_model_forecasts_through_mlflow_without_pickle(sales_project, tmp_path):
-    from kpredict.pipelines.sales_forecast.data import load_history, open_store
+    from kpredict.pipelines.sales_forecast.data import load_history
 
     _, config, _ = sales_project
-    history, _ = load_history(config, open_store(config))
+    history, _ = load_history(config, config.open_store())
     sample = history[history["unique_id"].isin(sorted(history["unique_id"].unique())[:3])]
     sample.to_parquet(tmp_path / "history.parquet", index=False)
     code = (
@@ -137,7 +137,7 @@ def test_registered_model_forecasts_through_mlflow_without_pickle(sales_project,
 
 def test_duplicate_rows_in_the_history_are_refused_naming_the_series(sales_project, tmp_path):
     from kpredict.errors import SchemaError
-    from kpredict.pipelines.sales_forecast.data import load_history, open_store
+    from kpredict.pipelines.sales_forecast.data import load_history
     from conftest import load_sales_test_config
 
     _, config, _ = sales_project
@@ -149,14 +149,14 @@ def test_duplicate_rows_in_the_history_are_refused_naming_the_series(sales_proje
     pd.concat([sales, sales.head(1)]).to_parquet(data / "sales.parquet")
     broken = load_sales_test_config(tmp_path, data)
     with pytest.raises(SchemaError, match="S001/P0001"):
-        load_history(broken, open_store(broken))
+        load_history(broken, broken.open_store())
 
 
 def test_planned_promotions_reach_the_global_model_past_and_future(sales_project):
     """The calendar's discounts are the covariate on promotion days (also weeks past the data), 0 otherwise."""
     from kpredict.datasets import DEMO_END
     from kpredict.forecasting import Forecaster
-    from kpredict.pipelines.sales_forecast.data import future_covariates, open_store
+    from kpredict.pipelines.sales_forecast.data import future_covariates
     from kpredict.scoring.bundle import load_bundle
 
     _, config, _ = sales_project
@@ -165,13 +165,13 @@ def test_planned_promotions_reach_the_global_model_past_and_future(sales_project
     planned = calendar[calendar["start_date"] > pd.Timestamp(DEMO_END)].iloc[0]
     uid = f"{planned['store_id']}/{planned['product_id']}"
     days = pd.date_range(planned["start_date"] - pd.Timedelta(days=3), periods=14, freq="D")
-    covariates = future_covariates(config, open_store(config), pd.DataFrame({"unique_id": uid, "ds": days}))
+    covariates = future_covariates(config, config.open_store(), pd.DataFrame({"unique_id": uid, "ds": days}))
     mine = calendar[(calendar["store_id"] == planned["store_id"]) & (calendar["product_id"] == planned["product_id"])]
     expected = [mine.loc[(mine["start_date"] <= day) & (day <= mine["end_date"]), "discount"].max() for day in days]
     assert np.allclose(covariates["promo_discount"], np.nan_to_num(np.array(expected, dtype=float)))
     assert (covariates["promo_discount"][(days >= planned["start_date"]) & (days <= planned["end_date"])] == planned["discount"]).all()
     flagged = config.model_copy(update={"global_model": config.global_model.model_copy(update={"known_future": ["promo"]})})
-    flags = future_covariates(flagged, open_store(flagged), pd.DataFrame({"unique_id": uid, "ds": days}))
+    flags = future_covariates(flagged, flagged.open_store(), pd.DataFrame({"unique_id": uid, "ds": days}))
     assert list(flags.columns) == ["unique_id", "ds", "promo"]
     assert np.array_equal(flags["promo"].to_numpy(), pd.notna(np.array(expected, dtype=float)).astype(float))
 
@@ -183,7 +183,7 @@ def test_planned_promotions_reach_the_global_model_past_and_future(sales_project
 
 def test_a_promotion_calendar_with_reversed_dates_is_refused_naming_the_source(sales_project, tmp_path):
     from kpredict.errors import SchemaError
-    from kpredict.pipelines.sales_forecast.data import future_covariates, open_store
+    from kpredict.pipelines.sales_forecast.data import future_covariates
     from conftest import load_sales_test_config
 
     _, config, _ = sales_project
@@ -196,4 +196,49 @@ def test_a_promotion_calendar_with_reversed_dates_is_refused_naming_the_source(s
     broken = load_sales_test_config(tmp_path, data)
     index = pd.DataFrame({"unique_id": ["S001/P0001"], "ds": [pd.Timestamp("2026-11-01")]})
     with pytest.raises(SchemaError, match="promotions.*1 row"):
-        future_covariates(broken, open_store(broken), index)
+        future_covariates(broken, broken.open_store(), index)
+
+
+def test_a_retrain_on_newer_data_moves_the_champion_only_when_it_is_better(small_demo, tmp_path, monkeypatch):
+    """The monthly retrain: the champion, judged on an older holdout, is re-scored on the new one.
+
+    v1 (a weak recipe, data cut 28 days early) becomes champion; v2 (the real recipe, all the data,
+    trained through ``kpredict train sales_forecast --trials 5``, which pipelines without a search
+    ignore) beats it on the new holdout and takes over; v3 (weak again, the early cut) does not.
+    """
+    import shutil
+
+    import mlflow
+    import yaml
+
+    from kpredict.pipelines.sales_forecast import PIPELINE
+    from kpredict.tracking import resolve
+
+    early = tmp_path / "early"
+    shutil.copytree(small_demo, early)
+    sales = pd.read_parquet(early / "sales.parquet")
+    sales[pd.to_datetime(sales["date"]) < pd.Timestamp("2026-10-04")].to_parquet(early / "sales.parquet", index=False)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    monkeypatch.chdir(tmp_path)
+    from conftest import load_sales_test_config
+
+    quick = {"global_model.enabled": False, "intermittent_models": [], "cv.windows": 3, "sample_plots": 1}
+    weak = {**quick, "models": [], "baselines": ["Naive"]}
+    try:
+        first = PIPELINE.train(load_sales_test_config(tmp_path, early, **weak))
+        assert first.promoted
+
+        strong = load_sales_test_config(tmp_path, small_demo, **quick, models=[{"model": "AutoETS", "params": {"model": "ZNA"}}])
+        (tmp_path / "strong.yaml").write_text(yaml.safe_dump(strong.model_dump(mode="json")), encoding="utf-8")
+        done = CliRunner().invoke(app, ["train", "sales_forecast", "--config", str(tmp_path / "strong.yaml"), "--trials", "5"])
+        assert done.exit_code == 0, done.output
+        assert "has no tuning search; --trials is ignored" in done.output
+        assert "registered version 2; beats champion version 1" in done.output and "re-scored on the new holdout" in done.output
+        assert resolve("sales_forecast").version == 2
+
+        third = PIPELINE.train(load_sales_test_config(tmp_path, early, **weak))
+        assert not third.promoted and "re-scored on the new holdout" in third.promotion_reason
+        assert third.promotion_reason.startswith("does not beat champion version 2")
+        assert resolve("sales_forecast").version == 2
+    finally:
+        mlflow.set_tracking_uri(None)

@@ -87,11 +87,11 @@ def _features_table(scored) -> pd.DataFrame:
     from kpredict.scoring.bundle import load_bundle
 
     config, _, _ = scored
-    from kpredict.pipelines.churn import scoring as plugin
+    from kpredict.pipelines.churn.scoring import PLUGIN
+    from kpredict.scoring.plugin import NoParams, ScoringContext
 
     bundle = load_bundle("churn")
-    frame, _ = plugin.scoring_input(config, pd.Timestamp(AS_OF), bundle)
-    return frame
+    return PLUGIN.scoring_input(ScoringContext("churn", config, pd.Timestamp(AS_OF), bundle, NoParams())).frame
 
 
 # ---------------------------------------------------------------------------- bad input
@@ -198,7 +198,7 @@ def test_output_paths_cannot_escape_the_output_directory(scored, tmp_path):
     config, _, _ = scored
     with pytest.raises(ConfigError, match=r"outside the output directory"):
         score("churn", AS_OF, config=config, output_dir=tmp_path / "out", out="../../etc/x.parquet")
-    with pytest.raises(ConfigError, match=r"--as-of must be a date"):
+    with pytest.raises(ConfigError, match=r"as_of must be a date"):
         score("churn", "../../etc", config=config, output_dir=tmp_path / "out")
 
 

@@ -73,8 +73,7 @@ def tourism():
         elapsed = time.perf_counter() - started
         joined = test.merge(forecast, on=["unique_id", "ds"], how="left")
         assert len(joined) == len(test) and joined["yhat"].notna().all()
-        named = joined.rename(columns=lambda c: c.replace("yhat_lo_", "yhat-lo-").replace("yhat_hi_", "yhat-hi-"))
-        ours = forecast_metrics(named, "yhat", history, season, [80, 95])
+        ours = forecast_metrics(joined, "yhat", history, season, [80, 95])
 
         from statsforecast import StatsForecast
         from statsforecast.models import Naive, SeasonalNaive

@@ -519,6 +519,18 @@ def test_pipeline_names_are_lower_case_identifiers(mlflow_store: str) -> None:
     assert MlflowClient().get_experiment_by_name("kpredict-Churn") is None
 
 
+def test_a_model_without_a_criterion_registers_and_is_champion_only_first_or_forced(mlflow_store: str) -> None:
+    run_id = _run_with_fake_model("unlabelled")
+    first = register(run_id, "model", "unlabelled", metric_name=None, metric_value=None)
+    second = register(run_id, "model", "unlabelled", metric_name=None, metric_value=None)
+    assert promote_if_better("unlabelled", first).promoted
+    decision = promote_if_better("unlabelled", second)
+    assert not decision.promoted and "no registered metric" in decision.reason
+    assert promote_if_better("unlabelled", second, force=True).promoted
+    with pytest.raises(ValueError, match="without a metric_name"):
+        register(run_id, "model", "unlabelled", metric_name=None, metric_value=0.5)
+
+
 def test_register_refuses_a_non_finite_metric(mlflow_store: str) -> None:
     with pytest.raises(ValueError, match="metric_value for 'auc' must be a finite number"):
         _register("0" * 32, float("nan"))

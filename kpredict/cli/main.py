@@ -242,29 +242,46 @@ def models_promote(
 # ---------------------------------------------------------------------------- train / score / report
 
 
+@app.command("pipelines")
+@handle_errors
+def pipelines_list() -> None:
+    """List the pipelines: what each decides, how it scores, its report, --trials and score parameters."""
+    from kpredict.pipeline import discover_pipelines, resolve
+    from kpredict.scoring.plugin import FrameScoringPlugin
+
+    console = _console()
+    for name, descriptor in discover_pipelines().items():
+        console.print(f"[bold]{name}[/] — {descriptor.summary}", markup=True)
+        facts = [f"config {descriptor.default_config_path}"]
+        if descriptor.scoring is not None:
+            plugin = resolve(descriptor.scoring)
+            facts.append("scores the whole input" if isinstance(plugin, FrameScoringPlugin) else "scores per row")
+            parameters = [f"--{key.replace('_', '-')}" for key in plugin.params_model.model_fields]
+            facts.append("score parameters: " + (" ".join(parameters) if parameters else "none"))
+        facts.append("report: yes" if descriptor.report is not None else "no report")
+        facts.append(f"--trials sets {descriptor.trials_key}" if descriptor.trials_key else "no tuning search")
+        console.print("  " + "; ".join(facts))
+
+
 @app.command()
 @handle_errors
 def train(
-    pipeline: Annotated[str, typer.Argument(help="sales_forecast | churn | risk_anomaly | budget")],
+    pipeline: Annotated[str, typer.Argument(help="A pipeline name ('kpredict pipelines' lists them).")],
     config: Annotated[Optional[Path], typer.Option("--config", "-c", help="Pipeline YAML (default configs/<pipeline>.yaml).")] = None,
     data: Annotated[Optional[Path], typer.Option("--data", help="Data directory (overrides the config).")] = None,
-    trials: Annotated[Optional[int], typer.Option("--trials", help="optuna trials (overrides the config).")] = None,
+    trials: Annotated[Optional[int], typer.Option("--trials", help="optuna trials (overrides the config; pipelines without a search ignore it).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Promote to @champion even if it does not beat the champion.")] = False,
 ) -> None:
     """Train a pipeline, log the run to MLflow, register the model and apply the champion gate."""
-    import importlib
+    from kpredict.pipeline import get_pipeline
 
-    from kpredict.errors import ConfigError
-    from kpredict.pipelines import PIPELINES
-
-    if pipeline not in PIPELINES:
-        raise ConfigError(f"unknown pipeline {pipeline!r}; expected one of {list(PIPELINES)}")
-    try:
-        module = importlib.import_module(f"kpredict.pipelines.{pipeline}")
-    except ModuleNotFoundError:
-        raise ConfigError(f"pipeline {pipeline!r} cannot be trained yet") from None
-    overrides = {"data_dir": str(data) if data else None, "model.n_trials": trials}
-    result = module.train(config, force=force, **overrides)
+    descriptor = get_pipeline(pipeline)
+    overrides = {"data_dir": str(data) if data else None}
+    if trials is not None and descriptor.trials_key is None:
+        _console(stderr=True).print(f"[yellow]warning:[/] pipeline {pipeline!r} has no tuning search; --trials is ignored", markup=True)
+    elif trials is not None:
+        overrides[descriptor.trials_key] = trials
+    result = descriptor.train(config, force=force, **overrides)
     table = _table("metric", "value")
     for name, value in sorted(result.metrics.items()):
         if name.startswith(("holdout_", "baseline_holdout_")):
@@ -273,10 +290,11 @@ def train(
     _console().print(f"run {result.run_id}: registered version {result.model_version}; {result.promotion_reason}")
 
 
-@app.command()
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 @handle_errors
 def score(
-    pipeline: Annotated[str, typer.Argument(help="sales_forecast | churn | risk_anomaly | budget")],
+    context: typer.Context,
+    pipeline: Annotated[str, typer.Argument(help="A pipeline that scores ('kpredict pipelines' lists them and their parameters).")],
     as_of: Annotated[str, typer.Option("--as-of", help="Score as of this date (YYYY-MM-DD).")],
     model: Annotated[str, typer.Option("--model", help="'champion' (or another alias) or a version number.")] = "champion",
     out: Annotated[Optional[Path], typer.Option("--out", help="Output file (.parquet/.csv) inside --output-dir.")] = None,
@@ -290,14 +308,19 @@ def score(
     reject_bad_rows: Annotated[bool, typer.Option("--reject-bad-rows", help="Set rows with inf/unparseable numbers aside instead of failing.")] = False,
     allow_version_mismatch: Annotated[bool, typer.Option("--allow-version-mismatch", help="Score a model trained under other library versions.")] = False,
 ) -> None:
-    """Score with a registered model; writes the output, a rejects file if any, and a manifest."""
-    from kpredict.scoring import score as run_score
+    """Score with a registered model; writes the output, companions, a rejects file if any, and a manifest.
 
+    The pipeline's own parameters follow as options, e.g. '--budget 100000' (see 'kpredict pipelines').
+    """
+    from kpredict.scoring import score as run_score
+    from kpredict.scoring.plugin import parse_cli_params
+
+    params = parse_cli_params(context.args)
     result = run_score(
         pipeline, as_of, model=model, out=out, output_dir=output_dir, input_path=input_path,
         config=config, explain_top=explain_top, engine=engine,
         chunk_rows=chunk_rows, strict=strict, bad_rows="reject" if reject_bad_rows else "error",
-        allow_version_mismatch=allow_version_mismatch,
+        allow_version_mismatch=allow_version_mismatch, **params,
     )
     counts = ", ".join(f"{k} {v:,}" for k, v in result.counts.items())
     _console().print(f"wrote {result.output} ({counts}); manifest {result.manifest}")
@@ -306,20 +329,17 @@ def score(
 @app.command()
 @handle_errors
 def report(
-    pipeline: Annotated[str, typer.Argument(help="churn")],
+    pipeline: Annotated[str, typer.Argument(help="A pipeline with a business report (churn: the retention list).")],
     as_of: Annotated[str, typer.Option("--as-of", help="Report as of this date (YYYY-MM-DD).")],
     lang: Annotated[str, typer.Option("--lang", help="zh | en")] = "en",
     model: Annotated[str, typer.Option("--model", help="'champion' or a version number.")] = "champion",
     output_dir: Annotated[Path, typer.Option("--output-dir", help="Where the report files go.")] = Path("output"),
-    config: Annotated[Optional[Path], typer.Option("--config", "-c", help="Pipeline YAML.")] = None,
+    config: Annotated[Optional[Path], typer.Option("--config", "-c", help="Pipeline YAML (default configs/<pipeline>.yaml).")] = None,
 ) -> None:
-    """Write the business report (churn: the retention list as Excel + HTML)."""
-    from kpredict.errors import ConfigError
-    from kpredict.reports.run import write_report
+    """Write a pipeline's business report (churn: the retention list as Excel + HTML)."""
+    from kpredict.reports import write_report
 
-    if lang not in ("zh", "en"):
-        raise ConfigError(f"--lang must be 'zh' or 'en'; got {lang!r}")
-    paths = write_report(pipeline, as_of, lang=lang, model=model, output_dir=output_dir, config=config or Path(f"configs/{pipeline}.yaml"))
+    paths = write_report(pipeline, as_of, lang=lang, model=model, output_dir=output_dir, config=config)
     for kind, path in paths.items():
         _console().print(f"{kind}: {path}")
 
@@ -333,7 +353,7 @@ def demo(
     size: Annotated[Optional[str], typer.Option(help="small | default | large (overrides configs/demo.yaml)")] = None,
     seed: Annotated[Optional[int], typer.Option(help="Generator seed (overrides configs/demo.yaml)")] = None,
 ) -> None:
-    """Generate the demo company and materialise its features (pipelines join in later)."""
+    """Generate the demo company, materialise its features, then train, score and report each pipeline of configs/demo.yaml."""
     from kpredict.demo import run_demo
 
     run_demo(size=size, seed=seed, console=_console())

@@ -1,7 +1,8 @@
 """Config files: one pydantic model per YAML file in ``configs/``, validated strictly.
 
-``configs/<stem>.yaml`` is validated by the model registered for ``<stem>`` in :data:`SCHEMAS`;
-a YAML file with no registered schema is itself an error (a stray file is usually a typo).
+``configs/<stem>.yaml`` is validated by the model registered for ``<stem>`` in :data:`SCHEMAS`, or by
+the config model of the pipeline whose config file it is (found through the pipeline descriptors);
+a YAML file with no schema is itself an error (a stray file is usually a typo).
 """
 
 from __future__ import annotations
@@ -17,26 +18,27 @@ from kpredict.errors import ConfigError
 
 __all__ = ["SCHEMAS", "ConfigModel", "check_configs", "load_config", "load_yaml", "schema_for", "validate_config"]
 
-#: file stem → "module:Class" of its pydantic model (imported only when that file is checked)
+#: file stem → "module:Class" of its pydantic model, for the files that belong to no pipeline
 SCHEMAS: dict[str, str] = {
     "features": "kpredict.features.definitions:FeatureRepoConfig",
     "demo": "kpredict.config.demo:DemoConfig",
-    "churn": "kpredict.pipelines.churn.config:ChurnConfig",
-    "sales_forecast": "kpredict.pipelines.sales_forecast.config:SalesForecastConfig",
 }
 
 
 def schema_for(stem: str) -> type[BaseModel]:
-    """The model class registered for a config file stem."""
-    try:
-        target = SCHEMAS[stem]
-    except KeyError:
-        raise ConfigError(
-            f"no schema is registered for config file '{stem}.yaml'; known files: "
-            f"{sorted(f'{name}.yaml' for name in SCHEMAS)}"
-        ) from None
-    module_name, _, class_name = target.partition(":")
-    return getattr(importlib.import_module(module_name), class_name)
+    """The model class of ``configs/<stem>.yaml``: a fixed schema, or the pipeline named ``stem``'s config."""
+    if stem in SCHEMAS:
+        module_name, _, class_name = SCHEMAS[stem].partition(":")
+        return getattr(importlib.import_module(module_name), class_name)
+    from kpredict.pipeline import discover_pipelines
+
+    pipelines = {Path(d.default_config_path).stem: d for d in discover_pipelines().values()}
+    if stem in pipelines:
+        return pipelines[stem].config_model
+    raise ConfigError(
+        f"no schema is registered for config file '{stem}.yaml'; known files: "
+        f"{sorted(f'{name}.yaml' for name in [*SCHEMAS, *pipelines])}"
+    )
 
 
 def check_configs(directory: str | Path = "configs") -> dict[str, Any]:

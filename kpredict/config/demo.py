@@ -4,25 +4,34 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
-from kpredict.config.loader import ConfigModel
+from kpredict.config.store import StoreSettings
 
 __all__ = ["DemoConfig"]
 
 
-class DemoConfig(ConfigModel):
-    """Where the demo company is generated and how big it is."""
+class DemoConfig(StoreSettings):
+    """Where the demo company is generated, how big it is, and which pipelines run on it."""
 
     size: Literal["small", "default", "large"] = "default"
     seed: int = Field(0, ge=0, description="seed of the demo company generator")
-    data_dir: str = Field("data/demo", description="where the generated tables are written")
-    features: str = Field("configs/features.yaml", description="feature repository definition")
-    feature_store_dir: str = Field(
-        "data/feature_store", description="where materialised feature views are written"
-    )
-    pipelines: list[Literal["sales_forecast", "churn"]] = Field(
-        default_factory=lambda: ["sales_forecast", "churn"], description="pipelines the demo trains and scores"
+    pipelines: list[str] = Field(
+        default_factory=lambda: ["sales_forecast", "churn"],
+        description="pipelines the demo trains, scores and reports, in this order (each needs a demo step)",
     )
     as_of: str = Field("2026-11-01", pattern=r"^\d{4}-\d{2}-\d{2}$", description="scoring date (the day after the demo data ends)")
     output_dir: str = Field("output", description="where scores and reports are written")
+
+    @field_validator("pipelines")
+    @classmethod
+    def _known_pipelines(cls, value: list[str]) -> list[str]:
+        from kpredict.pipeline import discover_pipelines
+
+        available = sorted(name for name, d in discover_pipelines().items() if d.demo is not None)
+        unknown = [name for name in value if name not in available]
+        if unknown:
+            raise ValueError(f"pipelines {unknown} have no demo step; expected some of {available}")
+        if len(set(value)) != len(value):
+            raise ValueError("each pipeline may be named once")
+        return value

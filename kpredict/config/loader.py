@@ -229,12 +229,16 @@ def load_pipeline_config(config: Any, model: type[ModelT], default_path: str | P
     ``None`` values are ignored so CLI options left unset change nothing.
     """
     overrides = {k: v for k, v in overrides.items() if v is not None}
-    if isinstance(config, model):
-        return config.model_copy(update=overrides) if overrides else config
-    path = Path(config) if config is not None else Path(default_path)
     nested: dict[str, Any] = {}
     for key, value in overrides.items():
         _set_nested(nested, key.split("."), value)
+    if isinstance(config, model):
+        # Re-validated from a dump: model_copy(update=...) would neither validate the values nor
+        # reach a nested key such as "model.n_trials" (it would set an attribute of that name).
+        if not nested:
+            return config
+        return validate_config(_deep_merge(config.model_dump(), nested), model, source=f"{model.__name__} object")
+    path = Path(config) if config is not None else Path(default_path)
     if path.is_file():
         return load_config(path, model, overrides=nested)
     if config is not None:

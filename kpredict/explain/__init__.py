@@ -5,6 +5,7 @@ Names are imported lazily: ``import kpredict.explain`` loads neither pandas nor 
 * :func:`top_reasons` — each row's features that raise its score most, as sentences.
 * :func:`global_importance` — mean absolute contribution per feature.
 * :func:`plot_importance_bar`, :func:`plot_beeswarm` — matplotlib figures; :func:`figure_to_png`.
+* :func:`log_global_explanations` — the importance table and charts a training run logs.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ _EXPORTS: dict[str, str] = {
     "figure_to_png": "kpredict.explain.plots",
     "format_cell": "kpredict.explain.formatting",
     "cjk_font_family": "kpredict.explain.fonts",
+    "log_global_explanations": "kpredict.explain.summary",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -31,6 +33,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from kpredict.explain.importance import global_importance
     from kpredict.explain.plots import figure_to_png, plot_beeswarm, plot_importance_bar
     from kpredict.explain.reasons import reason_columns, top_reasons
+    from kpredict.explain.summary import log_global_explanations
 
 
 def __getattr__(name: str) -> Any:

@@ -332,6 +332,10 @@ class FeatureRepoConfig(ConfigModel):
                 owners[feature.name] = view_name
         return self
 
+    def feature_definitions(self) -> dict[str, Feature]:
+        """Feature name → its definition, over every view (for explanations and chart labels)."""
+        return {f.name: f for view in self.feature_views.values() for f in view.features}
+
     def join_keys(self, view_name: str) -> list[str]:
         """All join keys of a view, in entity order."""
         keys: list[str] = []

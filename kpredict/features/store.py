@@ -254,6 +254,29 @@ class FeatureStore:
         result.attrs["stale_rows"] = stale_rows
         return result
 
+    def history_start(self, views: list[str]) -> tuple[pd.Timestamp | None, str | None]:
+        """When every one of ``views`` has data: the latest of their sources' first event times.
+
+        Labels taken before then see some views empty (a customer with no recorded behaviour
+        looks loyal), so training snapshots should start after it.
+
+        Returns:
+            The time and the view that decided it (None, None when no view has a source or data).
+        """
+        from kpredict.features.sources import read_source
+
+        start, decided_by = None, None
+        for name in views:
+            self._require_view(name)
+            view = self.repo.feature_views[name]
+            if view.source is None:
+                continue
+            times = read_source(self.repo, view.source, self.data_dir, columns=[view.event_timestamp])[view.event_timestamp]
+            first = pd.to_datetime(times).min()
+            if pd.notna(first) and (start is None or first > start):
+                start, decided_by = pd.Timestamp(first), name
+        return start, decided_by
+
     def entities(self, views: list[str]) -> pd.DataFrame:
         """Distinct entity keys found in the given views' materialised tables, sorted."""
         keys: list[str] = []

@@ -86,7 +86,8 @@ def per_series_errors(
 def forecast_metrics(
     frame: pd.DataFrame, column: str, history: pd.DataFrame, season_length: int, levels: list[int] | tuple[int, ...] = ()
 ) -> dict[str, float]:
-    """Summary metrics of forecast ``column`` (and its ``-lo-L``/``-hi-L`` intervals) against ``y``.
+    """Summary metrics of forecast ``column`` (and its ``<column>_lo_<L>`` / ``<column>_hi_<L>`` intervals,
+    the names :meth:`Forecaster.predict` writes) against ``y``.
 
     ``history`` is what the forecast was made from; it gives the MASE/RMSSE scales.
     """
@@ -106,7 +107,7 @@ def forecast_metrics(
         "series": int(len(per)),
     }
     for level in levels:
-        lo, hi = frame[f"{column}-lo-{level}"].to_numpy(float), frame[f"{column}-hi-{level}"].to_numpy(float)
+        lo, hi = frame[f"{column}_lo_{level}"].to_numpy(float), frame[f"{column}_hi_{level}"].to_numpy(float)
         metrics[f"coverage_{level}"] = float(np.mean((y >= lo) & (y <= hi)))
         metrics[f"width_{level}"] = float(np.mean(hi - lo) / np.mean(np.abs(y))) if np.mean(np.abs(y)) > 0 else float("nan")
     return metrics

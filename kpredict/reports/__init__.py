@@ -12,6 +12,8 @@ _EXPORTS: dict[str, str] = {
     "write_retention_report": "kpredict.reports.retention",
     "build_retention_list": "kpredict.reports.retention",
     "suggest_actions": "kpredict.reports.actions",
+    "training_chart": "kpredict.reports.run",
+    "write_report": "kpredict.reports.run",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -19,6 +21,7 @@ __all__ = sorted(_EXPORTS)
 if TYPE_CHECKING:  # pragma: no cover
     from kpredict.reports.actions import suggest_actions
     from kpredict.reports.retention import build_retention_list, write_retention_report
+    from kpredict.reports.run import training_chart, write_report
 
 
 def __getattr__(name: str) -> Any:

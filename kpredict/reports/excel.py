@@ -16,7 +16,7 @@ import pandas as pd
 
 from kpredict.errors import MissingExtraError
 from kpredict.reports.i18n import BANDS, LANGS, band_label, t
-from kpredict.reports.retention import RetentionList
+from kpredict.reports.retention_list import RetentionList
 
 __all__ = ["BAND_COLOURS", "COLUMNS", "write_workbook"]
 

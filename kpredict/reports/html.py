@@ -7,7 +7,7 @@ import base64
 from html import escape
 
 from kpredict.reports.i18n import BANDS, band_label, t
-from kpredict.reports.retention import RetentionList
+from kpredict.reports.retention_list import RetentionList
 
 __all__ = ["render_html"]
 

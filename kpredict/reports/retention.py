@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -19,6 +18,7 @@ from kpredict.errors import SchemaError
 from kpredict.io import atomic_path
 from kpredict.reports.actions import suggest_actions
 from kpredict.reports.i18n import BANDS, Lang, check_lang, t
+from kpredict.reports.retention_list import RetentionList
 
 __all__ = ["REQUIRED_COLUMNS", "RetentionList", "build_retention_list", "write_retention_report"]
 
@@ -31,26 +31,6 @@ _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _REPORT_MODE = 0o644
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass
-class RetentionList:
-    """What both layouts show: the rows in the reader's language and the header facts."""
-
-    lang: str
-    title: str
-    as_of: str
-    model_name: str
-    model_version: str
-    run_id: str
-    counts: dict[str, int]  # customers scored per band
-    rows: pd.DataFrame  # rank, customer_id, probability, band, reason_1..3, action — sorted by rank
-    scored: int = 0
-    at_risk_only: bool = True
-
-    @property
-    def listed(self) -> int:
-        return len(self.rows)
 
 
 def write_retention_report(

@@ -1,4 +1,4 @@
-"""`kpredict report <pipeline>`: score in memory with explanations, then write the business report."""
+"""`kpredict report <pipeline>`: the business report of a pipeline, found through its descriptor."""
 
 from __future__ import annotations
 
@@ -8,37 +8,36 @@ from typing import Any
 
 import pandas as pd
 
-from kpredict.errors import ConfigError
+from kpredict.reports.i18n import check_lang
 
-__all__ = ["write_report"]
+__all__ = ["training_chart", "write_report"]
 
 logger = logging.getLogger(__name__)
 
 
-def _drivers_chart(run_id: str, lang: str) -> bytes | None:
-    """The training run's global SHAP bar chart in ``lang`` (None if the run has none)."""
+def training_chart(run_id: str, artifact_file: str) -> bytes | None:
+    """A PNG the training run logged (e.g. ``explain/shap_importance_zh.png``); None if it has none."""
     import mlflow
 
     try:
-        path = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=f"explain/shap_importance_{lang}.png")
+        path = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=artifact_file)
     except Exception as exc:  # MLflow raises several types for a missing artifact; the report still works
-        logger.warning("no global drivers chart in run %s (%s); the report goes without it", run_id, type(exc).__name__)
+        logger.warning("run %s has no %s (%s); the report goes without it", run_id, artifact_file, type(exc).__name__)
         return None
     return Path(path).read_bytes()
 
 
 def write_report(pipeline: str, as_of: str | pd.Timestamp, *, lang: str = "en", model: str | int = "champion",
                  output_dir: str | Path = "output", config: Any = None) -> dict[str, Path]:
-    """Score ``pipeline`` as of a date (every row explained) and write its report files."""
-    from kpredict.scoring import score
+    """Write ``pipeline``'s business report as of a date in ``lang``; returns ``{kind: path}``.
 
-    if pipeline != "churn":
-        raise ConfigError(f"no business report is defined for pipeline {pipeline!r} yet (available: churn)")
-    from kpredict.reports import write_retention_report
+    Raises:
+        ConfigError: an unknown pipeline, one without a report, or a language other than zh / en.
+    """
+    from kpredict.pipeline import get_pipeline, resolve
 
-    result = score(pipeline, as_of, model=model, config=config, explain_top="all", write=False)
-    frame = result.frame
-    run_id = str(frame["run_id"].iloc[0]) if len(frame) else None
-    drivers = _drivers_chart(run_id, lang) if run_id else None
+    check_lang(lang)
+    descriptor = get_pipeline(pipeline, needs="report")
+    section = resolve(descriptor.report)
     stamp = pd.Timestamp(as_of).date().isoformat()
-    return write_retention_report(frame, Path(output_dir), lang=lang, drivers_png=drivers, as_of=stamp)
+    return section(stamp, lang=lang, model=model, output_dir=Path(output_dir), config=descriptor.load_config(config))

@@ -1,19 +1,17 @@
 """The one batch scoring interface for every pipeline: ``kpredict.score(...)`` and ``kpredict score``.
 
 resolve the model → build the input from the feature store as of a date (the same code path as
-training) or read a features table → validate it against the model → predict in chunks → rank /
-band → explain the top rows → write output, rejects and, last, the manifest.
+training) or read a features table → validate it against the model → predict in chunks → finalize
+→ explain the top rows → companion tables → write output, companions, rejects and, last, the
+manifest → deliver.
 
-A pipeline plugs in with a ``scoring`` module (``kpredict.pipelines.<name>.scoring``) that provides
-``load_config``, ``load_estimator`` and either the row-wise path (``scoring_input``,
-``predict_chunk``, ``finalize``, ``explain``: one output row per input row, validated against the
-model's features) or the whole-input path (``score_frame``: forecasts, one row per series and
-future date, plus companion tables such as the replenishment table).
+A pipeline plugs in through the scoring plugin of its descriptor (:mod:`kpredict.scoring.plugin`):
+a per-row plugin (one output row per input row, validated against the model's features) or a
+whole-input plugin (forecasts, one row per series and future date, plus companion tables).
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 import time
 from dataclasses import dataclass, field
@@ -24,10 +22,17 @@ import numpy as np
 import pandas as pd
 
 from kpredict import __version__
-from kpredict.errors import ConfigError, DataNotFoundError
+from kpredict.errors import ConfigError, DataNotFoundError, DeliveryError
 from kpredict.hashing import frame_hash
 from kpredict.scoring.bundle import load_bundle
 from kpredict.scoring.output import companion_path, rejects_path, resolve_output_path, write_manifest, write_table
+from kpredict.scoring.plugin import (
+    FrameScoringPlugin,
+    RowScoringPlugin,
+    ScoringContext,
+    WrittenOutput,
+    validate_params,
+)
 from kpredict.scoring.validate import FeatureSpec, validate_input
 
 __all__ = ["ScoreResult", "score"]
@@ -36,6 +41,8 @@ logger = logging.getLogger(__name__)
 
 STANDARD_COLUMNS = ["as_of", "model_name", "model_version", "run_id"]
 DEFAULT_CHUNK_ROWS = 200_000
+ENGINES = ("local", "dask")
+BAD_ROWS = ("error", "reject")
 
 
 @dataclass
@@ -47,47 +54,56 @@ class ScoreResult:
     manifest: Path | None
     counts: dict[str, int] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+    companions: dict[str, pd.DataFrame] = field(default_factory=dict)
+    companion_paths: dict[str, Path] = field(default_factory=dict)
 
 
-def _plugin(pipeline: str):
-    from kpredict.pipelines import PIPELINES
+def _plugin(pipeline: str) -> RowScoringPlugin | FrameScoringPlugin:
+    from kpredict.pipeline import get_pipeline
 
-    if pipeline not in PIPELINES:
-        raise ConfigError(f"unknown pipeline {pipeline!r}; expected one of {list(PIPELINES)}")
-    try:
-        return importlib.import_module(f"kpredict.pipelines.{pipeline}.scoring")
-    except ModuleNotFoundError as exc:
-        if exc.name and exc.name.startswith(f"kpredict.pipelines.{pipeline}"):
-            raise ConfigError(f"pipeline {pipeline!r} has no scoring yet") from None
-        raise
+    plugin = get_pipeline(pipeline, needs="scoring").scoring_plugin()
+    if not isinstance(plugin, (FrameScoringPlugin, RowScoringPlugin)):
+        row = [name for name in ("scoring_input", "predict_chunk", "finalize", "explain", "companions") if not hasattr(plugin, name)]
+        raise ConfigError(
+            f"The scoring plugin of pipeline {pipeline!r} is neither a per-row plugin (it lacks {row}) nor a "
+            "whole-input plugin (it lacks score_frame); see kpredict.scoring.plugin."
+        )
+    return plugin
 
 
 def _parse_as_of(as_of: str | pd.Timestamp) -> pd.Timestamp:
     try:
         stamp = pd.Timestamp(as_of)
     except (ValueError, TypeError):
-        raise ConfigError("--as-of must be a date like 2026-11-01; got an unparseable value") from None
+        raise ConfigError(f"as_of must be a date like 2026-11-01; got {str(as_of)[:40]!r}") from None
     if stamp is pd.NaT:
-        raise ConfigError("--as-of must be a date like 2026-11-01")
+        raise ConfigError(f"as_of must be a date like 2026-11-01; got {str(as_of)[:40]!r}")
     return stamp
 
 
 def _explain_count(explain_top: str | int | float | None, rows: int, default_fraction: float) -> int:
-    """Rows to explain: 'all', an int count, a fraction in (0, 1], or the pipeline's default."""
+    """Rows to explain: 'all', an int count, a fraction in (0, 1], a percentage, or the pipeline's default."""
     if explain_top is None:
         return int(np.ceil(default_fraction * rows))
+    expected = "explain_top must be 'all', a count, a percentage like '10%' or a fraction in (0, 1)"
     if isinstance(explain_top, str):
         text = explain_top.strip().lower()
         if text == "all":
             return rows
-        if text.endswith("%"):
-            return int(np.ceil(float(text[:-1]) / 100 * rows))
-        explain_top = float(text)
+        try:
+            explain_top = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+        except ValueError:
+            raise ConfigError(f"{expected}; got {text[:20]!r}") from None
+    if not np.isfinite(explain_top) or explain_top < 0:
+        raise ConfigError(f"{expected}; got {explain_top!r}")
     if 0 < explain_top < 1:
         return int(np.ceil(explain_top * rows))
-    if explain_top < 0:
-        raise ConfigError("--explain-top must be 'all', a count, a percentage or a fraction")
     return min(int(explain_top), rows)
+
+
+def _check_choice(name: str, value: Any, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ConfigError(f"{name} must be one of {list(allowed)}; got {value!r}")
 
 
 def score(
@@ -106,94 +122,117 @@ def score(
     bad_rows: str = "error",
     allow_version_mismatch: bool = False,
     write: bool = True,
+    **params: Any,
 ) -> ScoreResult:
     """Score ``pipeline`` as of a date with a registered model and write the result.
 
     Args:
-        pipeline: one of ``kpredict.pipelines.PIPELINES``.
+        pipeline: a pipeline that scores (``kpredict pipelines`` lists them).
         as_of: features are taken as of this time; it is written in the ``as_of`` column.
         model: ``"champion"`` (or another alias) or a version number.
         out: output file (``.parquet`` or ``.csv``) inside ``output_dir``; default
             ``<pipeline>_<as_of>.parquet``.
         input_path: score this features table (parquet/CSV) instead of building the input from
-            the feature store.
+            the feature store (per-row pipelines).
         explain_top: rows to explain: ``"all"``, a count, ``"10%"`` or a fraction.
         chunk_rows: rows predicted at a time (bounded memory; results do not depend on it).
         engine: ``"local"`` or ``"dask"`` (map over partitions; needs the dask extra).
         strict: extra input columns are an error instead of a warning.
         bad_rows: ``"error"`` or ``"reject"`` rows with ±inf / unparseable numbers.
+        write: False scores in memory only (nothing written, nothing delivered).
+        params: the pipeline's own parameters (its plugin's ``params_model``), e.g. ``budget=1e6``.
 
     Raises:
-        ConfigError, SchemaError (exit 2), ModelNotFoundError (exit 3). Nothing is written then.
+        ConfigError, SchemaError (exit 2), ModelNotFoundError (exit 3): nothing is written then.
+        DeliveryError (exit 5): everything was written but the plugin's delivery failed; the
+            error's ``result`` is the ScoreResult.
     """
     timings: dict[str, float] = {}
     started = time.perf_counter()
     plugin = _plugin(pipeline)
     stamp = _parse_as_of(as_of)
-    if chunk_rows < 1:
-        raise ConfigError("chunk_rows must be at least 1")
-    if engine not in ("local", "dask"):
-        raise ConfigError(f"--engine must be 'local' or 'dask'; got {engine!r}")
+    if not isinstance(chunk_rows, (int, np.integer)) or chunk_rows < 1:
+        raise ConfigError(f"chunk_rows must be a whole number of at least 1; got {chunk_rows!r}")
+    _check_choice("engine", engine, ENGINES)
+    _check_choice("bad_rows", bad_rows, BAD_ROWS)
+    _explain_count(explain_top, 0, 0.0)  # a bad value fails now, not after the whole scoring
+    parameters = validate_params(plugin.params_model, params, pipeline=pipeline)
+    if isinstance(plugin, FrameScoringPlugin) and input_path is not None:
+        raise ConfigError(f"input_path does not apply to pipeline {pipeline!r}: it reads its history from the feature store as of as_of")
     output = resolve_output_path(output_dir, out, default_name=f"{pipeline}_{stamp.date().isoformat()}.parquet") if write else None
 
+    from kpredict.pipeline import get_pipeline
+
+    settings = get_pipeline(pipeline).load_config(config)
     bundle = load_bundle(pipeline, model, allow_version_mismatch=allow_version_mismatch)
     estimator = plugin.load_estimator(bundle)
     timings["load_model_s"] = time.perf_counter() - started
+    context = ScoringContext(pipeline, settings, stamp, bundle, parameters, engine)
 
     t = time.perf_counter()
-    settings = plugin.load_config(config)
     standard = {"as_of": stamp, "model_name": bundle.name, "model_version": bundle.version, "run_id": bundle.run_id}
-    companions: dict[str, pd.DataFrame] = {}
     dropped: list[str] = []
     rejects = pd.DataFrame()
-    if hasattr(plugin, "score_frame"):
-        if input_path is not None:
-            raise ConfigError(f"--input is not supported for {pipeline}: it reads its history from the feature store as of --as-of")
-        frame, input_info, companions = plugin.score_frame(estimator, settings, stamp, bundle, engine=engine)
+    if isinstance(plugin, FrameScoringPlugin):
+        scored = plugin.score_frame(context, estimator)
         timings["predict_s"] = time.perf_counter() - t
         keys = bundle.meta["feature_spec"]["keys"]
-        result = _with_standard(frame, keys, standard)
-        companions = {name: _with_standard(table, [c for c in keys if c in table.columns], standard) for name, table in companions.items()}
-        counts = {"rows": len(result), **{f"{name}_rows": len(table) for name, table in companions.items()}}
+        result = _with_standard(scored.frame, keys, standard)
+        companions = {name: _with_standard(table, [c for c in keys if c in table.columns], standard) for name, table in scored.companions.items()}
+        input_info = dict(scored.info)
+        counts = {"rows": len(result)}
         input_info["rows"] = counts["rows"]
     else:
         result, input_info, counts, rejects, dropped = _score_rows(
-            plugin, estimator, settings, stamp, bundle, standard, timings,
-            input_path=input_path, explain_top=explain_top, chunk_rows=chunk_rows, engine=engine, strict=strict, bad_rows=bad_rows,
+            plugin, estimator, context, standard, timings,
+            input_path=input_path, explain_top=explain_top, chunk_rows=chunk_rows, strict=strict, bad_rows=bad_rows,
         )
+        companions = plugin.companions(context, result)
+    counts |= {f"{name}_rows": len(table) for name, table in companions.items()}
 
-    manifest = None
-    if write:
-        t = time.perf_counter()
-        write_table(result, output)
-        written = {}
-        for name, table in companions.items():
-            written[name] = companion_path(output, name)
-            write_table(table, written[name])
-        if len(rejects):
-            write_table(rejects, rejects_path(output))
-        else:
-            rejects_path(output).unlink(missing_ok=True)
-        timings["write_s"] = time.perf_counter() - t
-        timings["total_s"] = time.perf_counter() - started
-        manifest = write_manifest(
-            output,
-            {
-                "pipeline": pipeline,
-                "as_of": stamp.isoformat(),
-                "model": {"name": bundle.name, "version": bundle.version, "run_id": bundle.run_id, "uri": bundle.uri},
-                "input": input_info,
-                "counts": counts,
-                "dropped_columns": dropped,
-                "companions": written,
-                "timings_s": {k: round(v, 4) for k, v in timings.items()},
-                "engine": engine,
-                "chunk_rows": chunk_rows,
-                "kpredict_version": __version__,
-            },
-        )
-        logger.info("scored %d rows of %s as of %s -> %s", len(result), pipeline, stamp.date(), output)
-    return ScoreResult(result, output, manifest, counts, timings)
+    if not write:
+        return ScoreResult(result, None, None, counts, timings, companions)
+    t = time.perf_counter()
+    write_table(result, output)
+    written = {}
+    for name, table in companions.items():
+        written[name] = companion_path(output, name)
+        write_table(table, written[name])
+    if len(rejects):
+        write_table(rejects, rejects_path(output))
+    else:
+        rejects_path(output).unlink(missing_ok=True)
+    timings["write_s"] = time.perf_counter() - t
+    timings["total_s"] = time.perf_counter() - started
+    manifest = write_manifest(
+        output,
+        {
+            "pipeline": pipeline,
+            "as_of": stamp.isoformat(),
+            "model": {"name": bundle.name, "version": bundle.version, "run_id": bundle.run_id, "uri": bundle.uri},
+            "input": input_info,
+            "params": parameters.model_dump(mode="json"),
+            "counts": counts,
+            "dropped_columns": dropped,
+            "companions": written,
+            "timings_s": {k: round(v, 4) for k, v in timings.items()},
+            "engine": engine,
+            "chunk_rows": chunk_rows,
+            "kpredict_version": __version__,
+        },
+    )
+    logger.info("scored %d rows of %s as of %s -> %s", len(result), pipeline, stamp.date(), output)
+    done = ScoreResult(result, output, manifest, counts, timings, companions, written)
+    try:
+        plugin.deliver(context, WrittenOutput(output, manifest, written, result, companions))
+    except Exception as exc:  # reported with its own exit code; the written files stay as they are
+        logger.error("delivery of %s failed: %s: %s", output.name, type(exc).__name__, exc)
+        raise DeliveryError(
+            f"scores were written to {output} with their manifest, but delivering them failed "
+            f"({type(exc).__name__}: {exc}); re-run the job to deliver again",
+            result=done,
+        ) from exc
+    return done
 
 
 def _with_standard(frame: pd.DataFrame, keys: list[str], standard: dict[str, Any]) -> pd.DataFrame:
@@ -205,13 +244,15 @@ def _with_standard(frame: pd.DataFrame, keys: list[str], standard: dict[str, Any
     return pd.concat([out.reset_index(drop=True), rest.reset_index(drop=True)], axis=1)
 
 
-def _score_rows(plugin, estimator, settings, stamp, bundle, standard, timings, *, input_path, explain_top, chunk_rows, engine, strict, bad_rows):
+def _score_rows(plugin: RowScoringPlugin, estimator, context: ScoringContext, standard, timings, *, input_path, explain_top, chunk_rows, strict, bad_rows):
     """One output row per input row: build or read the input, validate, predict in chunks, finalize, explain."""
     t = time.perf_counter()
+    bundle = context.bundle
     if input_path is not None:
         raw, input_info = _read_input(Path(input_path)), {"path": str(input_path)}
     else:
-        raw, input_info = plugin.scoring_input(settings, stamp, bundle)
+        built = plugin.scoring_input(context)
+        raw, input_info = built.frame, dict(built.info)
     input_info["rows"] = len(raw)
     input_info["data_hash"] = frame_hash(raw)
     spec = FeatureSpec.from_dict(bundle.meta["feature_spec"])
@@ -219,7 +260,7 @@ def _score_rows(plugin, estimator, settings, stamp, bundle, standard, timings, *
     timings["build_input_s"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    predictions = _predict(plugin, estimator, validated.frame, spec, chunk_rows, engine)
+    predictions = _predict(plugin, estimator, validated.frame, spec, chunk_rows, context.engine)
     timings["predict_s"] = time.perf_counter() - t
 
     result = validated.frame[spec.keys].copy()
@@ -227,12 +268,12 @@ def _score_rows(plugin, estimator, settings, stamp, bundle, standard, timings, *
         result[column] = standard[column]
     for column in predictions.columns:
         result[column] = predictions[column].to_numpy()
-    result = plugin.finalize(result, bundle)  # adds columns (rank, band...), keeps rows in input order
+    result = plugin.finalize(context, result)  # adds columns (rank, band...), keeps rows in input order
     result["unseen_category"] = validated.unseen_category
 
     t = time.perf_counter()
     count = _explain_count(explain_top, len(result), bundle.meta.get("explain", {}).get("top_fraction", 0.1))
-    reasons = plugin.explain(estimator, validated.frame, result, count, bundle, settings)
+    reasons = plugin.explain(context, estimator, validated.frame, result, count)
     result = pd.concat([result.reset_index(drop=True), reasons.reset_index(drop=True)], axis=1)
     timings["explain_s"] = time.perf_counter() - t
     counts = {
@@ -241,7 +282,6 @@ def _score_rows(plugin, estimator, settings, stamp, bundle, standard, timings, *
         "unseen_category": int(result["unseen_category"].sum()) if len(result) else 0,
         "explained": count,
     }
-
     return result, input_info, counts, validated.rejects, validated.dropped_columns
 
 
@@ -275,4 +315,4 @@ def _read_input(path: Path) -> pd.DataFrame:
         return pd.read_parquet(path)
     if path.suffix.lower() == ".csv":
         return pd.read_csv(path)
-    raise ConfigError(f"input file {path.name!r} must be .parquet or .csv")
+    raise ConfigError(f"input file {path.name!r} must end with .parquet or .csv; got {path.suffix!r}")

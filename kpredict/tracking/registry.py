@@ -137,10 +137,10 @@ def register(
     artifact_path_or_model_uri: str,
     pipeline: str,
     *,
-    metric_name: str,
-    metric_value: float,
-    greater_is_better: bool,
-    holdout_hash: str,
+    metric_name: str | None,
+    metric_value: float | None,
+    greater_is_better: bool = True,
+    holdout_hash: str | None = None,
 ) -> int:
     """Register a logged model as a new version of ``kpredict-<pipeline>``; safe across processes.
 
@@ -153,8 +153,10 @@ def register(
         artifact_path_or_model_uri: ``runs:/...`` or ``models:/...`` URI (e.g.
             ``ModelInfo.model_uri``), or the model's name / artifact path within ``run_id``.
         pipeline: Pipeline name.
-        metric_name: Holdout metric the version is judged on, e.g. ``"auc"``.
-        metric_value: Its value on the holdout (finite).
+        metric_name: Holdout metric the version is judged on, e.g. ``"auc"``; None registers a
+            model that has no criterion (an unsupervised detector without labels): it becomes
+            champion when there is none, and replaces one only when forced.
+        metric_value: Its value on the holdout (finite; None exactly when ``metric_name`` is).
         greater_is_better: Direction of the metric.
         holdout_hash: Full-data hash of the holdout the metric was computed on.
 
@@ -167,22 +169,26 @@ def register(
     import mlflow
 
     name = model_name(pipeline)
-    value = float(metric_value)
-    if not math.isfinite(value):
-        raise ValueError(
-            f"metric_value for {metric_name!r} must be a finite number to compare versions. "
-            "Check the evaluation on the holdout."
-        )
     model_uri = _model_uri(run_id, artifact_path_or_model_uri)
     registration_id = uuid.uuid4().hex
-    tags = {
-        TAG_PIPELINE: pipeline,
-        TAG_METRIC_NAME: metric_name,
-        TAG_METRIC_VALUE: repr(value),
-        TAG_GREATER_IS_BETTER: str(bool(greater_is_better)).lower(),
-        TAG_HOLDOUT_HASH: holdout_hash,
-        TAG_REGISTRATION_ID: registration_id,
-    }
+    tags = {TAG_PIPELINE: pipeline, TAG_REGISTRATION_ID: registration_id}
+    if metric_name is None:
+        if metric_value is not None:
+            raise ValueError(f"metric_value was given ({metric_value!r}) without a metric_name; name the metric or pass neither.")
+    else:
+        value = float(metric_value) if metric_value is not None else math.nan
+        if not math.isfinite(value):
+            raise ValueError(
+                f"metric_value for {metric_name!r} must be a finite number to compare versions; got {metric_value!r}. "
+                "Check the evaluation on the holdout, or register without a metric (metric_name=None)."
+            )
+        tags |= {
+            TAG_METRIC_NAME: metric_name,
+            TAG_METRIC_VALUE: repr(value),
+            TAG_GREATER_IS_BETTER: str(bool(greater_is_better)).lower(),
+        }
+        if holdout_hash is not None:
+            tags[TAG_HOLDOUT_HASH] = holdout_hash
     store.configure()
     client = _client()
 

@@ -144,6 +144,30 @@ class TrainingRun:
         _check_artifact_file(artifact_file)
         self._write(lambda: self._client.log_text(self.run_id, text, artifact_file), "log text")
 
+    def log_study(self, study: Any, *, best_params: Mapping[str, Any] | None = None, prefix: str = "study") -> None:
+        """An optuna study: its summary, the trials table and the optimisation-history plot.
+
+        Writes ``<prefix>/summary.json``, ``<prefix>/trials.csv`` and
+        ``<prefix>/optimization_history.png``.
+        """
+        import warnings
+
+        from optuna.exceptions import ExperimentalWarning
+        from optuna.visualization.matplotlib import plot_optimization_history
+
+        summary = {"best_params": dict(best_params if best_params is not None else study.best_params), "best_value": study.best_value, "n_trials": len(study.trials)}
+        self.log_dict(summary, f"{prefix}/summary.json")
+        trials = study.trials_dataframe()
+        as_text = [c for c in trials.columns if trials[c].dtype == object or "datetime" in str(trials[c].dtype) or "timedelta" in str(trials[c].dtype)]
+        self.log_table(trials.astype({c: str for c in as_text}), f"{prefix}/trials.csv")
+        with warnings.catch_warnings():  # the matplotlib plot is marked experimental; its output is what we want
+            warnings.simplefilter("ignore", ExperimentalWarning)
+            axis = plot_optimization_history(study)
+        self.log_figure(axis.figure, f"{prefix}/optimization_history.png")
+        import matplotlib.pyplot as plt
+
+        plt.close(axis.figure)  # optuna draws through pyplot; do not keep its figure alive
+
     def _log_file(self, local: str, artifact_file: str) -> None:
         parent = str(PurePosixPath(artifact_file).parent)
         artifact_path = None if parent == "." else parent

@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from kpredict.config.loader import ConfigModel
+from kpredict.config.store import StoreSettings
 
 __all__ = ["ChurnConfig"]
 
@@ -70,12 +71,9 @@ class ExplainConfig(ConfigModel):
     reasons: int = Field(3, ge=1, le=10)
 
 
-class ChurnConfig(ConfigModel):
+class ChurnConfig(StoreSettings):
     """The whole churn pipeline: data, features, labels, split, model, decision, explanations."""
 
-    data_dir: str = "data/demo"
-    features: str = "configs/features.yaml"
-    feature_store_dir: str = "data/feature_store"
     views: list[str] = Field(
         default_factory=lambda: [
             "customer_profile",

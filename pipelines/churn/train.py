@@ -1,15 +1,14 @@
 """Churn training recipe: labels → point-in-time features → out-of-time split → tune → calibrate →
-evaluate against a logistic baseline → explain → log, register, gate.
+evaluate against a logistic baseline → explain → publish (log, register, gate).
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from kpredict.errors import SchemaError
@@ -18,26 +17,15 @@ from kpredict.features.sources import read_source
 from kpredict.hashing import frame_hash
 from kpredict.pipelines.churn.config import ChurnConfig
 from kpredict.pipelines.churn.labels import ENTITY_TS, build_labels, snapshot_dates
+from kpredict.tracking.publish import TrainingResult
 
-__all__ = ["ChurnTrainingResult", "load_churn_config", "prepare_training_data", "train"]
+__all__ = ["evaluate", "prepare_training_data", "train"]
 
 logger = logging.getLogger(__name__)
 
 PIPELINE = "churn"
 KEYS = ["customer_id"]
 PREDICTION = "churn_probability"
-
-
-@dataclass
-class ChurnTrainingResult:
-    """What one training run produced (also all in the MLflow run)."""
-
-    run_id: str
-    model_version: int
-    promoted: bool
-    promotion_reason: str
-    metrics: dict[str, float]
-    holdout: pd.DataFrame = field(repr=False)
 
 
 @dataclass
@@ -52,36 +40,24 @@ class ChurnData:
     store: FeatureStore
 
 
-def load_churn_config(config: ChurnConfig | str | Path | None = None, **overrides: Any) -> ChurnConfig:
-    """A ChurnConfig from an object, a YAML path, or ``configs/churn.yaml``; overrides win."""
-    from kpredict.config.loader import load_pipeline_config
-
-    return load_pipeline_config(config, ChurnConfig, "configs/churn.yaml", **overrides)
-
-
 def history_start(store: FeatureStore, views: list[str], subscriptions: pd.DataFrame) -> pd.Timestamp:
-    """When every feature view has data: the latest of their sources' first event times.
+    """When subscriptions and every feature view have data (see FeatureStore.history_start).
 
     Subscriptions may reach back years before orders and tickets were recorded; snapshots taken
     then would show active customers with no behaviour at all and teach the model that silence
     means loyalty (on the demo company 42 % of the training rows were such).
     """
     start, decided_by = pd.Timestamp(subscriptions["start_date"].min()), "subscriptions"
-    for name in views:
-        view = store.repo.feature_views[name]
-        if view.source is None:
-            continue
-        times = read_source(store.repo, view.source, store.data_dir, columns=[view.event_timestamp])[view.event_timestamp]
-        first = pd.to_datetime(times).min()
-        if pd.notna(first) and first > start:
-            start, decided_by = pd.Timestamp(first), name
+    first, view = store.history_start(views)
+    if first is not None and first > start:
+        start, decided_by = first, view
     logger.info("history starts %s (the first data of %s); snapshots begin min_history_days later", start.date(), decided_by)
     return start
 
 
 def prepare_training_data(config: ChurnConfig) -> ChurnData:
     """Labels at every snapshot, features as of each snapshot, and the out-of-time split."""
-    store = FeatureStore.from_yaml(config.features, data_dir=config.data_dir, store_dir=config.feature_store_dir)
+    store = config.open_store()
     subscriptions = read_source(store.repo, "subscriptions", store.data_dir)
     orders = read_source(store.repo, "orders", store.data_dir, columns=["customer_id", "order_ts"])
     start = history_start(store, config.views, subscriptions)
@@ -149,7 +125,20 @@ def decision_threshold(config: ChurnConfig) -> float | None:
     return None
 
 
-def train(config: ChurnConfig | str | Path | None = None, *, force: bool = False, **overrides: Any) -> ChurnTrainingResult:
+def evaluate(estimator: Any, holdout: pd.DataFrame, metric: str) -> float:
+    """A fitted classifier's ``metric`` on labelled holdout rows (NaN when it needs features they lack).
+
+    The gate scores the challenger and, when the holdouts differ, the champion with it.
+    """
+    from kpredict.evaluation.classification import classification_metrics
+
+    needed = list(estimator.feature_names_in_)
+    if any(column not in holdout.columns for column in needed):
+        return float("nan")
+    return classification_metrics(holdout["churned"].to_numpy(), estimator.predict_proba(holdout[needed])[:, 1])[metric]
+
+
+def train(config: ChurnConfig | str | Path | None = None, *, force: bool = False, **overrides: Any) -> TrainingResult:
     """Train, evaluate, log and register the churn model; promote it if it beats the champion.
 
     Args:
@@ -158,12 +147,15 @@ def train(config: ChurnConfig | str | Path | None = None, *, force: bool = False
         overrides: dotted config keys, e.g. ``data_dir="..."``, ``**{"model.n_trials": 5}``.
     """
     from kpredict.evaluation.classification import calibration_table, classification_metrics, plot_calibration, plot_roc_pr
+    from kpredict.explain import log_global_explanations
     from kpredict.modeling import BoostedClassifier
-    from kpredict.scoring.packaging import log_classifier
+    from kpredict.pipelines.churn import PIPELINE as DESCRIPTOR
+    from kpredict.scoring.packaging import PackagedModel
     from kpredict.scoring.validate import FeatureSpec
-    from kpredict.tracking import promote_if_better, register, training_run
+    from kpredict.tracking import training_run
+    from kpredict.tracking.publish import Gate, publish
 
-    config = load_churn_config(config, **overrides)
+    config = DESCRIPTOR.load_config(config, **overrides)
     data = prepare_training_data(config)
     features = data.features
     y_train, y_valid, y_hold = (part["churned"].to_numpy() for part in (data.train, data.valid, data.holdout))
@@ -193,8 +185,9 @@ def train(config: ChurnConfig | str | Path | None = None, *, force: bool = False
         tables = {"LightGBM (calibrated)": calibration_table(y_hold, p_model), "logistic baseline": calibration_table(y_hold, p_base)}
         run.log_figure(plot_calibration(tables), "plots/calibration.png")
         run.log_table(tables["LightGBM (calibrated)"], "tables/calibration_holdout.csv")
-        _log_study(run, model)
-        _log_explanations(run, model, data.holdout[features], data.store)
+        if getattr(model, "study_", None) is not None:
+            run.log_study(model.study_, best_params=model.best_params_)
+        log_global_explanations(run, model.contributions, data.holdout[features], list(model.feature_names_in_), data.store.repo.feature_definitions())
 
         threshold = decision_threshold(config)
         spec = FeatureSpec(keys=KEYS, numeric=[f for f in features if f not in model.categories_], categorical=model.categories_)
@@ -210,71 +203,15 @@ def train(config: ChurnConfig | str | Path | None = None, *, force: bool = False
             "explain": config.explain.model_dump(),
         }
         run.set_tags({"kpredict.decision_policy": config.decision.policy})
-        model_uri = log_classifier(model, meta, data.holdout[features].head(5), libraries=["lightgbm", "scikit-learn", "pandas", "numpy"])
-
-        holdout_key = data.holdout[[*KEYS, ENTITY_TS, "churned"]]
-        holdout_hash = frame_hash(holdout_key)
-        gate = config.gate_metric
-        greater = gate in ("roc_auc", "pr_auc")
-        version = register(
-            run.run_id, model_uri, PIPELINE, metric_name=gate, metric_value=metrics[f"holdout_{gate}"],
-            greater_is_better=greater, holdout_hash=holdout_hash,
+        packaged = PackagedModel(
+            model, "classifier", meta, data.holdout[features].head(5),
+            outputs=[(PREDICTION, "double"), ("unseen_category", "boolean")],
+            libraries=["lightgbm", "scikit-learn", "pandas", "numpy"],
         )
-
-        def evaluate_champion(uri: str) -> float:
-            return _score_champion(uri, data.holdout, y_hold, gate)
-
-        decision = promote_if_better(PIPELINE, version, force=force, evaluate_champion=evaluate_champion)
-        logger.info("model version %d: %s", version, decision.reason)
-        return ChurnTrainingResult(run.run_id, version, decision.promoted, decision.reason, metrics, data.holdout.assign(churn_probability=p_model))
-
-
-def _score_champion(uri: str, holdout: pd.DataFrame, y: np.ndarray, metric: str) -> float:
-    """The champion's metric on this run's holdout (NaN when it needs features the holdout lacks)."""
-    import mlflow
-
-    from kpredict.evaluation.classification import classification_metrics
-    from kpredict.modeling import BoostedClassifier
-    from kpredict.scoring.bundle import MODEL_META
-
-    local = Path(mlflow.artifacts.download_artifacts(artifact_uri=uri))
-    directory = next(local.rglob(MODEL_META)).parent
-    champion = BoostedClassifier.from_artifacts(directory)
-    needed = list(champion.feature_names_in_)
-    if any(column not in holdout.columns for column in needed):
-        return float("nan")
-    return classification_metrics(y, champion.predict_proba(holdout[needed])[:, 1])[metric]
-
-
-def _log_study(run: Any, model: Any) -> None:
-    """Best params, the trials table and the optimisation-history plot of the optuna study."""
-    study = getattr(model, "study_", None)
-    if study is None:
-        return
-    run.log_dict({"best_params": model.best_params_, "best_value": study.best_value, "n_trials": len(study.trials)}, "study/summary.json")
-    trials = study.trials_dataframe()
-    run.log_table(trials.astype({c: str for c in trials.columns if trials[c].dtype == object or "datetime" in str(trials[c].dtype) or "timedelta" in str(trials[c].dtype)}), "study/trials.csv")
-    import warnings
-
-    from optuna.exceptions import ExperimentalWarning
-    from optuna.visualization.matplotlib import plot_optimization_history
-
-    with warnings.catch_warnings():  # the matplotlib plot is marked experimental, its output is what we want
-        warnings.simplefilter("ignore", ExperimentalWarning)
-        axis = plot_optimization_history(study)
-    run.log_figure(axis.figure, "study/optimization_history.png")
-
-
-def _log_explanations(run: Any, model: Any, holdout: pd.DataFrame, store: FeatureStore) -> None:
-    """Global SHAP summary (bar + beeswarm) of the holdout, from LightGBM's native contributions."""
-    from kpredict.explain import global_importance, plot_beeswarm, plot_importance_bar
-
-    sample = holdout.sample(n=min(len(holdout), 5000), random_state=0) if len(holdout) > 5000 else holdout
-    contributions = model.contributions(sample)
-    names = list(model.feature_names_in_)
-    importance = global_importance(contributions, names)
-    run.log_table(importance, "explain/global_importance.csv")
-    features = {f.name: f for view in store.repo.feature_views.values() for f in view.features}
-    for lang in ("en", "zh"):
-        run.log_figure(plot_importance_bar(importance, features, lang=lang), f"explain/shap_importance_{lang}.png")
-    run.log_figure(plot_beeswarm(contributions, sample[names], names), "explain/shap_beeswarm.png")
+        holdout = data.holdout[[*KEYS, ENTITY_TS, "churned", *features]]
+        gate = Gate(
+            metric=config.gate_metric, value=metrics[f"holdout_{config.gate_metric}"],
+            holdout_hash=frame_hash(holdout[[*KEYS, ENTITY_TS, "churned"]]),
+            rescore=lambda champion: evaluate(champion, holdout, config.gate_metric),
+        )
+        return publish(run, packaged, gate, metrics=metrics, force=force, holdout=data.holdout.assign(churn_probability=p_model))

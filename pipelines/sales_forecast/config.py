@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from kpredict.config.loader import ConfigModel
+from kpredict.config.store import StoreSettings
 
 __all__ = ["SalesForecastConfig"]
 
@@ -76,12 +77,9 @@ class ReplenishmentConfig(ConfigModel):
     on_hand_feature: str = "on_hand"
 
 
-class SalesForecastConfig(ConfigModel):
+class SalesForecastConfig(StoreSettings):
     """The whole sales-forecast pipeline."""
 
-    data_dir: str = "data/demo"
-    features: str = "configs/features.yaml"
-    feature_store_dir: str = "data/feature_store"
     series: SeriesConfig = Field(default_factory=SeriesConfig)
     horizon: int = Field(28, ge=1, description="periods forecast ahead")
     season_length: int = Field(7, ge=1)

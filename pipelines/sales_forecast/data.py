@@ -11,13 +11,9 @@ from kpredict.features.sources import read_source
 from kpredict.forecasting.series import ID, TARGET, TIME, prepare_series
 from kpredict.pipelines.sales_forecast.config import SalesForecastConfig
 
-__all__ = ["KEY_SEPARATOR", "future_covariates", "load_history", "on_hand_as_of", "open_store", "series_ids"]
+__all__ = ["KEY_SEPARATOR", "future_covariates", "load_history", "on_hand_as_of", "series_ids"]
 
 KEY_SEPARATOR = "/"
-
-
-def open_store(config: SalesForecastConfig) -> FeatureStore:
-    return FeatureStore.from_yaml(config.features, data_dir=config.data_dir, store_dir=config.feature_store_dir)
 
 
 def load_history(config: SalesForecastConfig, store: FeatureStore, *, before: pd.Timestamp | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -5,7 +5,7 @@ per series → choose → conformal intervals → evaluate against SeasonalNaive
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +17,10 @@ from kpredict.forecasting import Forecaster, ForecasterSettings, forecast_metric
 from kpredict.forecasting.series import ID, TARGET, TIME
 from kpredict.hashing import frame_hash
 from kpredict.pipelines.sales_forecast.config import SalesForecastConfig
-from kpredict.pipelines.sales_forecast.data import future_covariates, load_history, open_store
+from kpredict.pipelines.sales_forecast.data import future_covariates, load_history
+from kpredict.tracking.publish import TrainingResult
 
-__all__ = ["SalesForecastResult", "forecaster_settings", "load_sales_config", "train"]
+__all__ = ["SalesHoldout", "evaluate", "forecaster_settings", "train"]
 
 logger = logging.getLogger(__name__)
 
@@ -27,23 +28,12 @@ PIPELINE = "sales_forecast"
 
 
 @dataclass
-class SalesForecastResult:
-    """What one training run produced (also all in the MLflow run)."""
+class SalesHoldout:
+    """The last horizon of the history, what came before it, and its known-future covariates."""
 
-    run_id: str
-    model_version: int
-    promoted: bool
-    promotion_reason: str
-    metrics: dict[str, float]
-    selection: pd.DataFrame = field(repr=False)
-    holdout: pd.DataFrame = field(repr=False)
-
-
-def load_sales_config(config: SalesForecastConfig | str | Path | None = None, **overrides: Any) -> SalesForecastConfig:
-    """A SalesForecastConfig from an object, a YAML path, or ``configs/sales_forecast.yaml``."""
-    from kpredict.config.loader import load_pipeline_config
-
-    return load_pipeline_config(config, SalesForecastConfig, "configs/sales_forecast.yaml", **overrides)
+    history: pd.DataFrame
+    actuals: pd.DataFrame
+    future: pd.DataFrame | None
 
 
 def forecaster_settings(config: SalesForecastConfig) -> ForecasterSettings:
@@ -90,7 +80,31 @@ def seasonal_naive(train: pd.DataFrame, config: SalesForecastConfig) -> pd.DataF
     return sf.forecast(df=train[[ID, TIME, TARGET]], h=config.horizon)
 
 
-def train(config: SalesForecastConfig | str | Path | None = None, *, force: bool = False, engine: str = "local", **overrides: Any) -> SalesForecastResult:
+def evaluate(forecaster: Forecaster, holdout: SalesHoldout, *, season_length: int, levels: list[int] | tuple[int, ...] = (), engine: str = "local") -> tuple[pd.DataFrame, dict[str, float]]:
+    """Forecast the holdout from the history before it; the joined rows and their metrics.
+
+    The gate scores the challenger and, when the holdouts differ, the champion with it (the
+    champion's statistical models are refit on the same history, as at scoring).
+    """
+    forecast = forecaster.predict(holdout.history, future=holdout.future, engine=engine)
+    evaluated = holdout.actuals[[ID, TIME, TARGET]].merge(forecast, on=[ID, TIME], how="inner")
+    return evaluated, forecast_metrics(evaluated, "yhat", holdout.history, season_length, levels)
+
+
+def _champion_value(champion: Forecaster, holdout: SalesHoldout, rows: int, config: SalesForecastConfig, engine: str) -> float:
+    """The champion's gate metric on the challenger's holdout; NaN when it cannot forecast the same rows."""
+    try:
+        evaluated, metrics = evaluate(champion, holdout, season_length=config.season_length, engine=engine)
+    except SchemaError as exc:  # e.g. it wants a known-future covariate this config no longer provides
+        logger.warning("the champion cannot forecast the new holdout: %s", exc)
+        return float("nan")
+    if len(evaluated) != rows:
+        logger.warning("the champion forecasts %d of the %d holdout rows; the gate cannot compare them", len(evaluated), rows)
+        return float("nan")
+    return metrics[config.gate_metric]
+
+
+def train(config: SalesForecastConfig | str | Path | None = None, *, force: bool = False, engine: str = "local", **overrides: Any) -> TrainingResult:
     """Train, evaluate, log and register the sales forecaster; promote it if it beats the champion.
 
     Args:
@@ -99,14 +113,17 @@ def train(config: SalesForecastConfig | str | Path | None = None, *, force: bool
         engine: "local" or "dask" for the statistical models' forecasts.
         overrides: dotted config keys, e.g. ``**{"cv.windows": 4}``.
     """
-    from kpredict.scoring.packaging import log_forecaster
-    from kpredict.tracking import promote_if_better, register, training_run
+    from kpredict.forecasting.plots import plot_model_choice, plot_sample_forecasts
+    from kpredict.pipelines.sales_forecast import PIPELINE as DESCRIPTOR
+    from kpredict.scoring.packaging import PackagedModel
+    from kpredict.tracking import training_run
+    from kpredict.tracking.publish import Gate, publish
 
-    config = load_sales_config(config, **overrides)
-    store = open_store(config)
+    config = DESCRIPTOR.load_config(config, **overrides)
+    store = config.open_store()
     series, keys = load_history(config, store)
-    train_part, holdout = split_holdout(series, config.horizon)
-    logger.info("sales history: %d series, %d rows; holdout from %s", series[ID].nunique(), len(series), holdout[TIME].min().date())
+    train_part, actuals = split_holdout(series, config.horizon)
+    logger.info("sales history: %d series, %d rows; holdout from %s", series[ID].nunique(), len(series), actuals[TIME].min().date())
     settings = forecaster_settings(config)
 
     with training_run(
@@ -114,12 +131,10 @@ def train(config: SalesForecastConfig | str | Path | None = None, *, force: bool
         inputs={"sales_history": series}, feature_view_hashes={},
     ) as run:
         forecaster = Forecaster(settings, progress=True).fit(train_part, engine=engine)
-        future = future_covariates(config, store, holdout)
-        forecast = forecaster.predict(train_part, future=future, engine=engine)
-        evaluated = holdout[[ID, TIME, TARGET]].merge(forecast, on=[ID, TIME], how="inner")
-        baseline = seasonal_naive(train_part, config)
-        evaluated = evaluated.merge(baseline, on=[ID, TIME], how="left")
-        metrics = {f"holdout_{k}": v for k, v in forecast_metrics(_renamed(evaluated), "yhat", train_part, config.season_length, config.levels).items()}
+        holdout = SalesHoldout(train_part, actuals, future_covariates(config, store, actuals))
+        evaluated, scores = evaluate(forecaster, holdout, season_length=config.season_length, levels=config.levels, engine=engine)
+        evaluated = evaluated.merge(seasonal_naive(train_part, config), on=[ID, TIME], how="left")
+        metrics = {f"holdout_{k}": v for k, v in scores.items()}
         metrics |= {f"baseline_holdout_{k}": v for k, v in forecast_metrics(evaluated, "SeasonalNaive", train_part, config.season_length).items()}
         metrics |= {f"timing_{k}": v for k, v in forecaster.timings_.items()}
         metrics["series"] = float(series[ID].nunique())
@@ -127,8 +142,13 @@ def train(config: SalesForecastConfig | str | Path | None = None, *, force: bool
         selection = forecaster.selection_
         run.log_table(selection, "selection/selection.csv")
         run.log_table(forecaster.cv_scores_.reset_index(), "selection/cv_scores.csv")
-        run.log_figure(_plot_selection(selection), "plots/model_choice.png")
-        run.log_figure(_plot_samples(train_part, evaluated, config), "plots/sample_series.png")
+        run.log_figure(plot_model_choice(selection), "plots/model_choice.png")
+        ids = sorted(evaluated[ID].unique())
+        drawn = sorted(np.random.default_rng(config.seed).choice(ids, size=min(config.sample_plots, len(ids)), replace=False)) if ids else []
+        run.log_figure(
+            plot_sample_forecasts(train_part, evaluated, drawn, level=max(config.levels), context=4 * config.horizon, baseline="SeasonalNaive"),
+            "plots/sample_series.png",
+        )
 
         if forecaster.global_ is not None:
             forecaster.global_.fit(series)  # the stored booster learns from every period, holdout included
@@ -142,60 +162,21 @@ def train(config: SalesForecastConfig | str | Path | None = None, *, force: bool
             "freq": config.series.freq,
         }
         example = series[series[ID].isin(series[ID].unique()[:2])].groupby(ID).tail(3 * config.season_length).reset_index(drop=True)
-        model_uri = log_forecaster(forecaster, meta, example, libraries=["statsforecast", "mlforecast", "lightgbm", "pandas", "numpy"])
-
-        gate = config.gate_metric
-        version = register(
-            run.run_id, model_uri, PIPELINE, metric_name=gate, metric_value=metrics[f"holdout_{gate}"],
-            greater_is_better=False, holdout_hash=frame_hash(holdout[[ID, TIME, TARGET]]),
+        covariates = [c for c in example.columns if c not in (ID, TIME, TARGET)]
+        packaged = PackagedModel(
+            forecaster, "forecaster", meta, example,
+            inputs=[(ID, "string"), (TIME, "datetime"), (TARGET, "double"), *[(name, "double") for name in covariates]],
+            outputs=[(ID, "string"), (TIME, "datetime"), ("yhat", "double")]
+            + [(f"yhat_{side}_{level}", "double") for level in settings.levels for side in ("lo", "hi")]
+            + [("model", "string")],
+            libraries=["statsforecast", "mlforecast", "lightgbm", "pandas", "numpy"],
         )
-        decision = promote_if_better(PIPELINE, version, force=force)
-        logger.info("model version %d: %s", version, decision.reason)
-        holdout_frame = evaluated.merge(keys, on=ID, how="left")
-        return SalesForecastResult(run.run_id, version, decision.promoted, decision.reason, metrics, selection, holdout_frame)
-
-
-def _renamed(frame: pd.DataFrame) -> pd.DataFrame:
-    """Interval columns in the names forecast_metrics reads (``yhat-lo-80``)."""
-    return frame.rename(columns=lambda c: c.replace("yhat_lo_", "yhat-lo-").replace("yhat_hi_", "yhat-hi-"))
-
-
-def _plot_selection(selection: pd.DataFrame):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    counts = selection.groupby(["model", "demand_class"]).size().unstack(fill_value=0)
-    counts = counts.loc[counts.sum(axis=1).sort_values().index[-15:]]
-    fig, ax = plt.subplots(figsize=(8, 0.35 * len(counts) + 1.5))
-    counts.plot.barh(stacked=True, ax=ax)
-    ax.set_xlabel("series")
-    ax.set_title("Model chosen per series by cross-validation")
-    fig.tight_layout()
-    return fig
-
-
-def _plot_samples(train_part: pd.DataFrame, evaluated: pd.DataFrame, config: SalesForecastConfig):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    ids = sorted(evaluated[ID].unique())
-    rng = np.random.default_rng(config.seed)
-    chosen = sorted(rng.choice(ids, size=min(config.sample_plots, len(ids)), replace=False)) if ids else []
-    top = max(config.levels)
-    fig, axes = plt.subplots(max(1, len(chosen)), 1, figsize=(10, 2.2 * max(1, len(chosen))), squeeze=False)
-    for ax, uid in zip(axes[:, 0], chosen):
-        past = train_part[train_part[ID] == uid].tail(4 * config.horizon)
-        fut = evaluated[evaluated[ID] == uid]
-        ax.plot(past[TIME], past[TARGET], color="0.4", lw=1, label="history")
-        ax.plot(fut[TIME], fut[TARGET], color="black", lw=1, label="actual")
-        ax.plot(fut[TIME], fut["yhat"], color="tab:blue", lw=1.5, label=f"forecast ({fut['model'].iloc[0]})")
-        ax.fill_between(fut[TIME], fut[f"yhat_lo_{top}"], fut[f"yhat_hi_{top}"], color="tab:blue", alpha=0.2, label=f"{top}% interval")
-        ax.plot(fut[TIME], fut["SeasonalNaive"], color="tab:orange", lw=1, ls="--", label="SeasonalNaive")
-        ax.set_title(uid, fontsize=9)
-        ax.legend(fontsize=7, loc="upper left")
-    fig.tight_layout()
-    return fig
+        gate = Gate(
+            metric=config.gate_metric, value=metrics[f"holdout_{config.gate_metric}"],
+            holdout_hash=frame_hash(actuals[[ID, TIME, TARGET]]),
+            rescore=lambda champion: _champion_value(champion, holdout, len(evaluated), config, engine),
+        )
+        return publish(
+            run, packaged, gate, metrics=metrics, force=force,
+            holdout=evaluated.merge(keys, on=ID, how="left"), tables={"selection": selection},
+        )
