@@ -49,7 +49,7 @@ def run_demo(*, size: str | None = None, seed: int | None = None, config_path: s
         descriptor = get_pipeline(name, needs="demo")
         console.rule(f"{name}: {descriptor.summary}")
         settings = descriptor.load_config(None, **config.store_settings())  # configs/<name>.yaml when present
-        summary[name] = resolve(descriptor.demo)(DemoContext(console, settings, config.as_of, config.output_dir))
+        summary[name] = resolve(descriptor.demo)(DemoContext(name, console, settings, config.as_of, config.output_dir))
     console.print(f"done in {time.perf_counter() - started:.1f} s")
     return summary
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import importlib
 import logging
 import pkgutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -83,10 +84,38 @@ class TrainFunction(Protocol):
 class DemoContext:
     """What a pipeline's demo step gets: where to print, its settings, the date and output folder."""
 
+    pipeline: str
     console: Any
     config: Any
     as_of: str
     output_dir: str
+
+    def train(self, measured: Callable[[dict[str, float]], str]) -> TrainingResult:
+        """Train the pipeline on the demo settings; print its version, time, ``measured(metrics)`` and the gate's decision."""
+        import time
+
+        started = time.perf_counter()
+        result = get_pipeline(self.pipeline).train(self.config)
+        self.console.print(
+            f"trained version {result.model_version} in {time.perf_counter() - started:.0f} s: "
+            f"{measured(result.metrics)}; {result.promotion_reason}"
+        )
+        return result
+
+    def print_table(self, title: str, header: list[str], rows: Any) -> None:
+        """A small rich table of ``rows`` (sequences of text) under ``title``."""
+        from rich.table import Table
+
+        table = Table(*header, header_style="bold", title=title)
+        for row in rows:
+            table.add_row(*row)
+        self.console.print(table)
+
+    def score(self, **options: Any) -> Any:
+        """Score the pipeline as of the demo date into the demo output folder (a ScoreResult)."""
+        from kpredict.scoring import score
+
+        return score(self.pipeline, self.as_of, config=self.config, output_dir=self.output_dir, **options)
 
 
 class DemoStep(Protocol):
@@ -133,6 +162,26 @@ class PipelineDescriptor:
         from kpredict.tracking.registry import model_name
 
         model_name(self.name)  # the registry's naming rule, checked when the pipeline is declared
+
+    @classmethod
+    def from_package(
+        cls, package: str, *, summary: str, config_model: type[StoreSettings], trials_key: str | None = None, config_file: str | None = None
+    ) -> PipelineDescriptor:
+        """The descriptor of a pipeline folder laid out by convention, named after the folder.
+
+        ``train.py`` holds ``train``; the optional ``scoring.py``, ``demo.py`` and ``report.py`` hold
+        ``PLUGIN``, ``run`` and ``write_report``. Nothing is imported until it is used.
+        """
+        from importlib.util import find_spec
+
+        def part(module: str, attribute: str) -> Ref[Any] | None:
+            return Ref(f"{package}.{module}:{attribute}") if find_spec(f"{package}.{module}") is not None else None
+
+        return cls(
+            name=package.rsplit(".", 1)[-1], summary=summary, config_model=config_model,
+            train=Ref(f"{package}.train:train"), scoring=part("scoring", "PLUGIN"), demo=part("demo", "run"),
+            report=part("report", "write_report"), trials_key=trials_key, config_file=config_file, module=package,
+        )
 
     @property
     def default_config_path(self) -> str:
@@ -199,15 +248,14 @@ def discover_pipelines() -> dict[str, PipelineDescriptor]:
     Raises:
         ConfigError: two pipelines declare the same name.
     """
-    pipelines: dict[str, PipelineDescriptor] = {}
-    for descriptor in [*_builtin_descriptors(), *_entry_point_descriptors()]:
-        if descriptor.name in pipelines:
-            raise ConfigError(
-                f"Two pipelines are named {descriptor.name!r} (declared in {pipelines[descriptor.name].module} "
-                f"and {descriptor.module}); pipeline names must be unique."
-            )
-        pipelines[descriptor.name] = descriptor
-    return pipelines
+    found = [*_builtin_descriptors(), *_entry_point_descriptors()]
+    modules: dict[str, list[str]] = {}
+    for descriptor in found:
+        modules.setdefault(descriptor.name, []).append(descriptor.module)
+    clashes = {name: where for name, where in modules.items() if len(where) > 1}
+    if clashes:
+        raise ConfigError(f"Pipeline names must be unique; declared more than once: {clashes}.")
+    return {descriptor.name: descriptor for descriptor in found}
 
 
 def get_pipeline(name: str, *, needs: str | None = None) -> PipelineDescriptor:

@@ -86,11 +86,10 @@ def test_a_pipeline_from_another_package_trains_scores_and_lists_with_no_edit(to
     assert scored.exit_code == 0, scored.output
     output = pd.read_csv(project / "output" / "toy.csv")
     assert list(output.columns[:5]) == ["id", "as_of", "model_name", "model_version", "run_id"]
+    from kpredict.scoring.bundle import load_bundle
     from kpredict.scoring.kinds import load_sklearn
-    from kpredict.scoring.packaging import load_packaged_directory  # noqa: F401  (the loader named in the JSON)
 
     data = pd.read_csv(project / "data" / "toy.csv")
-    from kpredict.scoring.bundle import load_bundle
 
     ridge = load_sklearn(load_bundle("toy").directory, {})
     np.testing.assert_allclose(output["y_hat"], 2 * ridge.predict(data[["x1", "x2"]]))
@@ -242,5 +241,15 @@ def test_two_pipelines_with_one_name_are_refused(tmp_path, monkeypatch):
     install_toy(tmp_path)
     (tmp_path / "kpredict_toy-0.1.dist-info" / "entry_points.txt").write_text("[kpredict.pipelines]\nchurn = kpredict_toy:ROW\nclash = kpredict_toy:ROW\n")
     monkeypatch.syspath_prepend(str(tmp_path))
-    with pytest.raises(ConfigError, match="Two pipelines are named 'toy'"):
+    with pytest.raises(ConfigError, match=r"Pipeline names must be unique; declared more than once: \{'toy': \['kpredict_toy', 'kpredict_toy'\]\}"):
         discover_pipelines()
+
+
+def test_models_logged_before_the_json_named_a_loader_load_by_their_pipeline():
+    from kpredict.scoring.kinds import KINDS
+    from kpredict.scoring.packaging import _reference
+
+    assert _reference({"pipeline": "churn"}, "loader") == KINDS["classifier"].loader
+    assert _reference({"pipeline": "sales_forecast"}, "predictor") == KINDS["forecaster"].predictor
+    with pytest.raises(ModelNotFoundError, match="names no loader"):
+        _reference({"pipeline": "budget"}, "loader")

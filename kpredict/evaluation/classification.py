@@ -47,13 +47,11 @@ def calibration_table(y_true, probability, *, bins: int = 10) -> pd.DataFrame:
 
 
 def plot_calibration(tables: dict[str, pd.DataFrame]):
-    """Reliability diagram: one line per model (name → calibration_table)."""
-    import matplotlib
+    """Reliability diagram: one line per model (name → calibration_table); a Figure, no pyplot."""
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(5, 5))
+    fig = Figure(figsize=(5, 5))
+    ax = fig.subplots()
     top = max(max(t["predicted"].max(), t["observed"].max()) for t in tables.values())
     ax.plot([0, top], [0, top], ls="--", color="grey", label="perfect")
     for name, table in tables.items():
@@ -65,14 +63,12 @@ def plot_calibration(tables: dict[str, pd.DataFrame]):
 
 
 def plot_roc_pr(y_true, scores: dict[str, np.ndarray]):
-    """ROC and precision-recall curves side by side (name → probabilities)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    """ROC and precision-recall curves side by side (name → probabilities); a Figure, no pyplot."""
+    from matplotlib.figure import Figure
     from sklearn.metrics import precision_recall_curve, roc_curve
 
-    fig, (roc_ax, pr_ax) = plt.subplots(1, 2, figsize=(10, 4.5))
+    fig = Figure(figsize=(10, 4.5))
+    roc_ax, pr_ax = fig.subplots(1, 2)
     for name, probability in scores.items():
         fpr, tpr, _ = roc_curve(y_true, probability)
         precision, recall, _ = precision_recall_curve(y_true, probability)

@@ -10,8 +10,9 @@ Names are imported lazily: ``import kpredict.explain`` loads neither pandas nor 
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from kpredict._lazy import lazy_exports
 
 _EXPORTS: dict[str, str] = {
     "top_reasons": "kpredict.explain.reasons",
@@ -36,14 +37,4 @@ if TYPE_CHECKING:  # pragma: no cover
     from kpredict.explain.summary import log_global_explanations
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'kpredict.explain' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return __all__
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -5,8 +5,9 @@ Names are imported lazily: ``import kpredict.reports`` loads neither pandas nor 
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from kpredict._lazy import lazy_exports
 
 _EXPORTS: dict[str, str] = {
     "write_retention_report": "kpredict.reports.retention",
@@ -24,14 +25,4 @@ if TYPE_CHECKING:  # pragma: no cover
     from kpredict.reports.run import training_chart, write_report
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'kpredict.reports' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return __all__
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -51,7 +51,7 @@ def check_library_versions(meta: dict[str, Any], *, allow_mismatch: bool) -> Non
     if mismatched and not allow_mismatch:
         raise ModelNotFoundError(
             f"the model was trained with other library versions ({'; '.join(mismatched)}); "
-            "retrain it, install the matching versions, or pass --allow-version-mismatch"
+            "retrain it, install the matching versions, or allow it with allow_version_mismatch=True (CLI: --allow-version-mismatch)"
         )
     if mismatched:
         logger.warning("scoring with mismatched library versions: %s", "; ".join(mismatched))

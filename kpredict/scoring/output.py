@@ -28,7 +28,7 @@ def resolve_output_path(output_dir: str | Path, out: str | Path | None, *, defau
     candidate = Path(out) if out is not None else Path(default_name)
     path = (candidate if candidate.is_absolute() else root / candidate).resolve()
     if root != path and root not in path.parents:
-        raise ConfigError(f"output path {str(candidate)!r} is outside the output directory {str(root)!r}; pass --output-dir to change it")
+        raise ConfigError(f"output path {str(candidate)!r} is outside the output directory {str(root)!r}; choose another output_dir (CLI: --output-dir) to write elsewhere")
     if path.suffix.lower() not in _FORMATS:
         raise ConfigError(f"output file {path.name!r} must end with one of {sorted(_FORMATS)}")
     return path

@@ -8,17 +8,23 @@ Modules:
     store: where runs and models live (``tracking_uri``, ``configure``).
     run: ``training_run`` and its ``TrainingRun`` handle.
     registry: ``register``, ``promote_if_better``, ``resolve``, ``list_models``.
+    publish: ``publish`` (log, register, gate: the tail of every training), ``Gate``, ``TrainingResult``.
     environment: code and library versions, ``pip_requirements`` for logging models.
     params: secret masking and flattening of configs.
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from kpredict._lazy import lazy_exports
 
 if TYPE_CHECKING:
-    from kpredict.tracking.environment import code_version, library_versions, pip_requirements
+    from kpredict.tracking.environment import (
+        code_version,
+        library_versions,
+        pip_requirements,
+    )
     from kpredict.tracking.registry import (
         PromotionDecision,
         ResolvedModel,
@@ -28,12 +34,15 @@ if TYPE_CHECKING:
         register,
         resolve,
     )
+    from kpredict.tracking.publish import Gate, TrainingResult, publish
     from kpredict.tracking.run import TrainingRun, training_run
     from kpredict.tracking.store import configure, tracking_uri
 
 _EXPORTS = {
+    "Gate": "publish",
     "PromotionDecision": "registry",
     "ResolvedModel": "registry",
+    "TrainingResult": "publish",
     "TrainingRun": "run",
     "code_version": "environment",
     "configure": "store",
@@ -42,6 +51,7 @@ _EXPORTS = {
     "model_name": "registry",
     "pip_requirements": "environment",
     "promote_if_better": "registry",
+    "publish": "publish",
     "register": "registry",
     "resolve": "registry",
     "tracking_uri": "store",
@@ -51,14 +61,4 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, {name: f"{__name__}.{module}" for name, module in _EXPORTS.items()})

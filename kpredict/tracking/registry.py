@@ -343,7 +343,7 @@ def resolve(pipeline: str, model: int | str = CHAMPION) -> ResolvedModel:
             raise ModelNotFoundError(
                 f"Model {name!r} has no alias {alias!r} (aliases: {known}; known versions: "
                 f"{_known_versions(client, name)}). Promote a version with "
-                f"'kpredict models promote {pipeline} VERSION' or pass --model VERSION."
+                f"'kpredict models promote {pipeline} VERSION', or ask for a version number (model=VERSION; CLI: --model VERSION)."
             )
         found = _get_version(client, name, int(aliases[alias]))
     number = int(found.version)
@@ -488,7 +488,7 @@ def _get_version(client: MlflowClient, name: str, number: int) -> ModelVersion:
             ) from None
         raise ModelNotFoundError(
             f"Model {name!r} has no version {number}; known versions: {known}. "
-            "Pass one of them with --model VERSION, or --model champion."
+            "Ask for one of them (model=VERSION; CLI: --model VERSION), or for the champion."
         ) from None
 
 

@@ -4,6 +4,8 @@ its descriptors under the ``kpredict.pipelines`` entry-point group, as a user's 
 ``toy`` scores per row (a ridge regression, saved with skops); ``toy_frame`` scores the whole input.
 """
 
+from dataclasses import replace
+
 from kpredict.pipeline import PipelineDescriptor, Ref
 from kpredict_toy.config import ToyConfig
 
@@ -15,12 +17,7 @@ ROW = PipelineDescriptor(
     scoring=Ref("kpredict_toy.scoring:ROW_PLUGIN"),
     trials_key="search.trials",
 )
-
-FRAME = PipelineDescriptor(
-    name="toy_frame",
-    summary="the same regression scored as one table",
-    config_model=ToyConfig,
-    train=Ref("kpredict_toy.train:train_frame"),
-    scoring=Ref("kpredict_toy.scoring:FRAME_PLUGIN"),
-    config_file="configs/toy.yaml",
+FRAME = replace(
+    ROW, name="toy_frame", summary="the same regression scored as one table", train=Ref("kpredict_toy.train:train_frame"),
+    scoring=Ref("kpredict_toy.scoring:FRAME_PLUGIN"), trials_key=None, config_file="configs/toy.yaml",
 )
