@@ -16,7 +16,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -34,6 +34,9 @@ from kpredict.scoring.plugin import (
     validate_params,
 )
 from kpredict.scoring.validate import FeatureSpec, validate_input
+
+if TYPE_CHECKING:  # pragma: no cover
+    from kpredict.pipeline import PipelineDescriptor
 
 __all__ = ["ScoreResult", "score"]
 
@@ -58,17 +61,19 @@ class ScoreResult:
     companion_paths: dict[str, Path] = field(default_factory=dict)
 
 
-def _plugin(pipeline: str) -> RowScoringPlugin | FrameScoringPlugin:
+def _plugin(pipeline: str) -> tuple[PipelineDescriptor, RowScoringPlugin | FrameScoringPlugin]:
+    """The pipeline's descriptor and its scoring plugin, checked against the two plugin shapes."""
     from kpredict.pipeline import get_pipeline
 
-    plugin = get_pipeline(pipeline, needs="scoring").scoring_plugin()
+    descriptor = get_pipeline(pipeline, needs="scoring")
+    plugin = descriptor.scoring_plugin()
     if not isinstance(plugin, (FrameScoringPlugin, RowScoringPlugin)):
         row = [name for name in ("scoring_input", "predict_chunk", "finalize", "explain", "companions") if not hasattr(plugin, name)]
         raise ConfigError(
             f"The scoring plugin of pipeline {pipeline!r} is neither a per-row plugin (it lacks {row}) nor a "
             "whole-input plugin (it lacks score_frame); see kpredict.scoring.plugin."
         )
-    return plugin
+    return descriptor, plugin
 
 
 def _parse_as_of(as_of: str | pd.Timestamp) -> pd.Timestamp:
@@ -149,7 +154,7 @@ def score(
     """
     timings: dict[str, float] = {}
     started = time.perf_counter()
-    plugin = _plugin(pipeline)
+    descriptor, plugin = _plugin(pipeline)
     stamp = _parse_as_of(as_of)
     if not isinstance(chunk_rows, (int, np.integer)) or chunk_rows < 1:
         raise ConfigError(f"chunk_rows must be a whole number of at least 1; got {chunk_rows!r}")
@@ -161,9 +166,7 @@ def score(
         raise ConfigError(f"input_path does not apply to pipeline {pipeline!r}: it reads its history from the feature store as of as_of")
     output = resolve_output_path(output_dir, out, default_name=f"{pipeline}_{stamp.date().isoformat()}.parquet") if write else None
 
-    from kpredict.pipeline import get_pipeline
-
-    settings = get_pipeline(pipeline).load_config(config)
+    settings = descriptor.load_config(config)
     bundle = load_bundle(pipeline, model, allow_version_mismatch=allow_version_mismatch)
     estimator = plugin.load_estimator(bundle)
     timings["load_model_s"] = time.perf_counter() - started

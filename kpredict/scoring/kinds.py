@@ -30,7 +30,7 @@ from kpredict.errors import ModelNotFoundError
 __all__ = ["KINDS", "ModelKind", "load_sklearn", "predict_classifier", "predict_forecaster", "predict_sklearn"]
 
 SKOPS_FILE = "estimator.skops"
-_TRUSTED_PREFIXES = ("sklearn.", "kpredict.", "numpy.", "scipy.")
+_TRUSTED_PREFIXES = ("sklearn.", "kpredict.")
 
 
 @dataclass(frozen=True)
