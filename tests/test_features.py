@@ -266,6 +266,32 @@ def test_materialised_parquet_is_reused_and_refreshed_when_the_source_changes(tm
     assert fresh.training_frame(entity, ["things"]).loc[0, "latest_v"] == 40.0
 
 
+def test_a_view_over_a_sql_source_is_reused_until_a_file_it_reads_changes(tmp_path, caplog):
+    import logging
+
+    data = oracle_repo().model_dump()
+    data["sources"]["doubled"] = {"kind": "sql", "query": "SELECT k, ts, created, 2 * v AS v, label FROM events"}
+    data["sources"]["other"] = {"kind": "parquet", "path": "other.parquet"}
+    data["feature_views"]["things"]["source"] = "doubled"
+    repo = FeatureRepoConfig.model_validate(data)
+    _simple_events().to_parquet(tmp_path / "other.parquet", index=False)
+    store = make_store(_simple_events(), repo, tmp_path, store_dir=tmp_path / "fs")
+    store.materialize()
+    entity = pd.DataFrame({"k": ["a"], "event_timestamp": pd.to_datetime(["2025-01-06"])})
+    with caplog.at_level(logging.INFO, logger="kpredict.features.store"):
+        fresh = FeatureStore(repo, tmp_path, store_dir=tmp_path / "fs")
+        assert fresh.training_frame(entity, ["things"]).loc[0, "latest_v"] == 8.0
+        assert "is not materialised" not in caplog.text  # read back, not recomputed
+        _simple_events().iloc[:1].to_parquet(tmp_path / "other.parquet", index=False)  # a file the query does not name
+        assert FeatureStore(repo, tmp_path, store_dir=tmp_path / "fs").training_frame(entity, ["things"]).loc[0, "latest_v"] == 8.0
+        assert "is not materialised" not in caplog.text
+        changed = _simple_events()
+        changed.loc[2, "v"] = 40.0
+        changed.to_parquet(tmp_path / "events.parquet", index=False)
+        assert fresh.training_frame(entity, ["things"]).loc[0, "latest_v"] == 80.0
+        assert "is not materialised" in caplog.text
+
+
 def test_empty_source_gives_nan_features(tmp_path):
     store = make_store(_simple_events().iloc[0:0], oracle_repo(), tmp_path)
     frame = store.training_frame(pd.DataFrame({"k": ["a"], "event_timestamp": pd.to_datetime(["2025-01-06"])}), ["things"])

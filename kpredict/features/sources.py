@@ -8,6 +8,7 @@ compare plain integers.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -97,8 +98,18 @@ def _register_sources(con, repo: FeatureRepoConfig, data_dir: Path, exclude: str
         con.execute(f'CREATE VIEW "{other}" AS SELECT * FROM {reader}(\'{path}\')')
 
 
-def source_fingerprint(source: Source, data_dir: Path) -> dict:
-    """Cheap identity of a source's current content (size + mtime of files), to spot stale views."""
+def source_fingerprint(source: Source, data_dir: Path, repo: FeatureRepoConfig | None = None) -> dict:
+    """Cheap identity of a source's current content (size + mtime of files), to spot stale views.
+
+    A ``sql`` source is identified by its query and the files of the sources it names (only file
+    sources are visible to it); without ``repo`` it cannot be, and is marked ``volatile``.
+    """
+    if source.kind == "sql":
+        if repo is None:
+            return {"kind": "sql", "files": [], "volatile": True}
+        named = [name for name, spec in sorted(repo.sources.items()) if spec.kind in ("parquet", "csv") and re.search(rf"\b{re.escape(name)}\b", source.query or "", re.IGNORECASE)]
+        inputs = {name: source_fingerprint(repo.sources[name], data_dir)["files"] for name in named}
+        return {"kind": "sql", "query": source.query, "files": inputs, "volatile": False}
     paths: list[Path] = []
     if source.kind in ("parquet", "csv"):
         path = _resolve(data_dir, source.path)
@@ -110,7 +121,7 @@ def source_fingerprint(source: Source, data_dir: Path) -> dict:
         if path.exists():
             stat = path.stat()
             stats.append([str(path), stat.st_size, stat.st_mtime_ns])
-    return {"kind": source.kind, "files": stats, "volatile": source.kind == "sql"}
+    return {"kind": source.kind, "files": stats, "volatile": False}
 
 
 def to_epoch_ns(values: pd.Series, *, what: str) -> tuple[np.ndarray, bool]:

@@ -148,7 +148,7 @@ class FeatureStore:
     def _materialise_one(self, view: str) -> MaterialisationInfo:
         definition_hash = self.view_hash(view)
         spec = self.repo.feature_views[view]
-        fingerprint = source_fingerprint(self.repo.sources[spec.source], self.data_dir)
+        fingerprint = source_fingerprint(self.repo.sources[spec.source], self.data_dir, self.repo)
         loaded = load_view_source(self.repo, view, self.data_dir, needed_columns(self.repo, view))
         mat = materialise_view(self.repo, view, loaded)
         data_hash = frame_hash(mat.frame)
@@ -177,7 +177,7 @@ class FeatureStore:
         self._require_view(view)
         definition_hash = self.view_hash(view)
         spec = self.repo.feature_views[view]
-        fingerprint = source_fingerprint(self.repo.sources[spec.source], self.data_dir)
+        fingerprint = source_fingerprint(self.repo.sources[spec.source], self.data_dir, self.repo)
         cached = self._cache.get(view)
         if cached and cached[0] == definition_hash and cached[1] == fingerprint and not fingerprint["volatile"]:
             return cached[2]

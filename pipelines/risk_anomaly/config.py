@@ -1,0 +1,79 @@
+"""Settings of the risk-anomaly pipeline (``configs/risk_anomaly.yaml``)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from kpredict.config.loader import ConfigModel
+from kpredict.config.store import StoreSettings
+
+__all__ = ["RiskAnomalyConfig"]
+
+
+class DetectorConfig(ConfigModel):
+    """The detector behind the score (see kpredict.modeling.AnomalyScorer)."""
+
+    method: Literal["deviation", "isolation_forest"] = Field(
+        "deviation", description="deviation: each aspect's surprise against the reference; isolation_forest: scikit-learn's forest"
+    )
+    n_estimators: int = Field(200, ge=10, description="trees (isolation_forest)")
+    max_samples: int = Field(256, ge=16, description="rows each tree is grown on (isolation_forest)")
+    reference_rows: int = Field(200_000, ge=1000, description="training rows scored to calibrate the 0..1 score")
+    seed: int = 0
+    n_jobs: int = Field(2, ge=1, description="threads scoring row chunks at once")
+
+
+class AlertBudget(ConfigModel):
+    """How many alerts people can investigate: per day, or per 1,000 events, or a score quantile.
+
+    Exactly one is set. The threshold is learnt from the training period, never from a guessed
+    contamination rate: ``per_day`` alerts a day at the training period's daily volume.
+    """
+
+    per_day: float | None = Field(25.0, gt=0)
+    per_1000: float | None = Field(None, gt=0, le=1000)
+    quantile: float | None = Field(None, gt=0, lt=1, description="alert above this share of training events")
+    dedupe: str = Field("1d", description="one alert per account per period of this length")
+
+    @field_validator("dedupe")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        from kpredict.features.definitions import parse_duration
+
+        parse_duration(value)
+        return value
+
+    @model_validator(mode="after")
+    def _one_budget(self) -> AlertBudget:
+        given = [name for name in ("per_day", "per_1000", "quantile") if getattr(self, name) is not None]
+        if len(given) != 1:
+            raise ValueError(f"set exactly one of per_day, per_1000, quantile; got {given or 'none'}")
+        return self
+
+
+class LabelsConfig(ConfigModel):
+    """Known anomalies (the demo's truth, an investigation log): for evaluation and the gate only."""
+
+    path: str = Field("truth/transactions.parquet", description="parquet file under data_dir")
+    id_column: str = "txn_id"
+    label_column: str = "is_anomaly"
+    kind_column: str | None = "anomaly_kind"
+
+
+class RiskAnomalyConfig(StoreSettings):
+    """The transaction detector: events, history views, split, detector, alert budget, labels."""
+
+    source: str = Field("payments", description="feature-store source with one row per transaction")
+    views: list[str] = Field(
+        default_factory=lambda: ["payment_history", "payment_country_history", "payment_channel_history", "payment_category_history"],
+        min_length=1,
+    )
+    holdout_days: int = Field(30, ge=1, description="the latest days, held out for evaluation and the gate")
+    warmup_days: int = Field(30, ge=0, description="days at the start whose events have too little history to learn from")
+    train_days: int = Field(90, ge=7, description="days before the holdout whose events the detector learns from (older ones only serve as history)")
+    detector: DetectorConfig = Field(default_factory=DetectorConfig)
+    alerts: AlertBudget = Field(default_factory=AlertBudget)
+    labels: LabelsConfig | None = Field(default_factory=LabelsConfig, description="null when no labels exist")
+    reasons: int = Field(3, ge=1, le=5)

@@ -1,0 +1,105 @@
+"""Transactions as events with their features as of each event's own time: the same code path for
+training and scoring.
+
+The history features come from the feature store, joined *strictly before* each payment, so a
+payment never sees itself. The few features that compare the payment with that history (how far
+its amount is above the account's usual, whether its country is new for the account) are computed
+here, from the payment's own columns and those history features.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from kpredict.errors import SchemaError
+from kpredict.features import FeatureStore
+from kpredict.features.definitions import Feature
+from kpredict.features.sources import read_source
+from kpredict.pipelines.risk_anomaly.config import RiskAnomalyConfig
+
+__all__ = ["ASPECTS", "FEATURES", "KEYS", "LOW_TAIL", "event_features", "feature_definitions", "load_events"]
+
+KEYS = ["account_id", "txn_id", "ts"]
+EVENT_COLUMNS = [*KEYS, "amount", "log_amount", "hour_of_day", "country", "channel", "merchant_category"]
+#: how long ago the previous payment was when there is none (a year)
+NO_PREVIOUS_HOURS = 24.0 * 365
+
+#: features the pipeline derives: (en, zh, dtype)
+_DERIVED = {
+    "amount_vs_usual": ("how far the amount is above the account's usual (standard deviations)", "金额高于该账户常态的程度（标准差）", "float64"),
+    "amount_above_usual_max": ("amount above the account's largest payment of 90 days (log ratio)", "金额超出该账户近90天最大单笔（对数比）", "float64"),
+    "amount": ("amount of the payment", "支付金额", "float64"),
+    "hour_vs_usual": ("how far the hour is from the account's usual hours (standard deviations)", "支付时段偏离该账户常态的程度（标准差）", "float64"),
+    "hours_outside_usual": ("hours outside the account's earliest and latest hours of payment", "超出该账户以往最早或最晚支付时刻的小时数", "float64"),
+    "new_country": ("first payment of the account in this country", "该账户首次在该国家支付", "bool"),
+    "new_channel": ("first payment of the account on this channel", "该账户首次使用该渠道", "bool"),
+    "new_merchant_category": ("first payment of the account with this kind of merchant", "该账户首次在该类商户支付", "bool"),
+}
+#: features the detector reads, in order (history counts come from the feature store)
+FEATURES = [
+    "amount_vs_usual", "amount_above_usual_max", "amount", "hour_vs_usual", "hours_outside_usual", "new_country", "new_channel", "new_merchant_category",
+    "payments_10min", "payments_1h", "payments_1d", "hours_since_previous_payment",
+]  # fmt: skip
+#: features whose low values are the unusual ones
+LOW_TAIL = ("hours_since_previous_payment",)
+#: what a fraud analyst looks at, each aspect judged on its own evidence (kpredict.modeling.AnomalyScorer)
+ASPECTS = {
+    "amount": ["amount_vs_usual", "amount_above_usual_max", "amount"],
+    "time_of_day": ["hour_vs_usual", "hours_outside_usual"],
+    "novelty": ["new_country", "new_channel", "new_merchant_category"],
+    "velocity": ["payments_10min", "payments_1h", "payments_1d", "hours_since_previous_payment"],
+}
+
+
+def load_events(config: RiskAnomalyConfig, store: FeatureStore, *, start: pd.Timestamp | None = None, end: pd.Timestamp | None = None) -> pd.DataFrame:
+    """The payments with ``start <= ts < end``, sorted by time then id.
+
+    Raises:
+        SchemaError: the source lacks a column the detector needs.
+    """
+    events = read_source(store.repo, config.source, store.data_dir)
+    missing = [c for c in EVENT_COLUMNS if c not in events.columns]
+    if missing:
+        raise SchemaError(f"source {config.source!r} lacks column(s) {missing}; it has {list(events.columns)}")
+    ts = pd.to_datetime(events["ts"])
+    keep = np.ones(len(events), dtype=bool)
+    if start is not None:
+        keep &= (ts >= start).to_numpy()
+    if end is not None:
+        keep &= (ts < end).to_numpy()
+    return events.loc[keep, EVENT_COLUMNS].sort_values(["ts", "txn_id"], kind="mergesort").reset_index(drop=True)
+
+
+def event_features(config: RiskAnomalyConfig, store: FeatureStore, events: pd.DataFrame) -> pd.DataFrame:
+    """``KEYS`` + ``FEATURES`` for each event, in the events' order; every feature finite."""
+    entity = events[["account_id", "country", "channel", "merchant_category"]].assign(event_timestamp=pd.to_datetime(events["ts"]).to_numpy())
+    joined = store.training_frame(entity, config.views, inclusive=False)
+    has_history = joined["payments_90d"].fillna(0).to_numpy() > 0
+    out = events[KEYS].copy()
+    z = (events["log_amount"].to_numpy() - joined["log_amount_mean_90d"].to_numpy()) / np.maximum(joined["log_amount_std_90d"].to_numpy(), 0.25)
+    out["amount_vs_usual"] = np.nan_to_num(z, nan=0.0)
+    above = events["log_amount"].to_numpy() - joined["log_amount_max_90d"].to_numpy()
+    out["amount_above_usual_max"] = np.nan_to_num(np.maximum(above, 0.0), nan=0.0)
+    out["amount"] = events["amount"].to_numpy(dtype=np.float64)
+    hours = np.abs(events["hour_of_day"].to_numpy() - joined["hour_mean_90d"].to_numpy()) / np.maximum(joined["hour_std_90d"].to_numpy(), 0.5)
+    out["hour_vs_usual"] = np.nan_to_num(hours, nan=0.0)
+    hour = events["hour_of_day"].to_numpy()
+    outside = np.maximum(joined["hour_min_90d"].to_numpy() - hour, hour - joined["hour_max_90d"].to_numpy())
+    out["hours_outside_usual"] = np.nan_to_num(np.maximum(outside, 0.0), nan=0.0)
+    for name, count in (("new_country", "payments_in_country_365d"), ("new_channel", "payments_on_channel_365d"), ("new_merchant_category", "payments_in_category_365d")):
+        out[name] = (has_history & (joined[count].fillna(0).to_numpy() == 0)).astype(np.float64)
+    for name in ("payments_10min", "payments_1h", "payments_1d"):
+        out[name] = joined[name].fillna(0).to_numpy(dtype=np.float64)
+    out["hours_since_previous_payment"] = joined["hours_since_previous_payment"].fillna(NO_PREVIOUS_HOURS).to_numpy(dtype=np.float64)
+    return out
+
+
+def feature_definitions(store: FeatureStore) -> dict[str, Feature]:
+    """Business descriptions (en + zh) of every detector feature, for the reasons."""
+    definitions = {name: feature for name, feature in store.repo.feature_definitions().items() if name in FEATURES}
+    for name, (en, zh, dtype) in _DERIVED.items():
+        definitions[name] = Feature.model_validate(
+            {"name": name, "transform": {"kind": "latest", "column": name}, "dtype": dtype, "description": {"en": en, "zh": zh}}
+        )
+    return definitions

@@ -1,0 +1,119 @@
+"""How the transaction detector plugs into the one scoring interface: a per-row plugin.
+
+Every payment in the ``window`` before ``as_of`` is scored with its features as of its own time;
+the plugin adds the severity band and the alert flag, explains the alerts in zh / en, and writes an
+**alerts** table beside the scored rows: one alert per account per ``dedupe`` period, its most
+anomalous payment, with the reasons.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from pydantic import Field, field_validator
+
+from kpredict.config.loader import ConfigModel
+from kpredict.features.definitions import parse_duration
+from kpredict.pipelines.risk_anomaly.events import FEATURES, KEYS, event_features, feature_definitions, load_events
+from kpredict.pipelines.risk_anomaly.train import PREDICTION
+from kpredict.scoring.plugin import RowScoring, ScoringContext, ScoringInput
+
+__all__ = ["PLUGIN", "RiskParams", "RiskScoring"]
+
+SEVERITIES = ("low", "medium", "high", "critical")
+
+
+class RiskParams(ConfigModel):
+    """``--window 1d``: score the payments of this long a period before ``--as-of``."""
+
+    window: str = Field("1d", description="period before as_of whose payments are scored, e.g. 1d, 12h, 7d")
+
+    @field_validator("window")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        if parse_duration(value).total_seconds() <= 0:
+            raise ValueError(f"window must be a positive duration like '1d'; got {value!r}")
+        return value
+
+
+class RiskScoring(RowScoring):
+    """Payments in the window → 0..1 anomaly score → severity, alert flag → reasons → alerts table."""
+
+    params_model = RiskParams
+
+    def scoring_input(self, context: ScoringContext) -> ScoringInput:
+        """The window's payments with their features as of their own time (the training code path)."""
+        config = context.config
+        store = config.open_store()
+        start = context.as_of - parse_duration(context.params.window)
+        events = load_events(config, store, start=start, end=context.as_of)
+        frame = event_features(config, store, events)
+        info = {"feature_views": store.view_hashes(context.bundle.meta["views"]), "window_start": start.isoformat(), "data_dir": str(config.data_dir)}
+        return ScoringInput(frame, info)
+
+    def predict_chunk(self, estimator: Any, features: pd.DataFrame) -> pd.DataFrame:
+        """The 0..1 anomaly score per payment."""
+        if len(features) == 0:
+            return pd.DataFrame({PREDICTION: pd.Series([], dtype=np.float64)})
+        return pd.DataFrame({PREDICTION: estimator.score_samples(features[FEATURES])})
+
+    def finalize(self, context: ScoringContext, result: pd.DataFrame) -> pd.DataFrame:
+        """Severity band, alert flag and rank (1 = most anomalous; ties by event id)."""
+        meta = context.bundle.meta
+        score = result[PREDICTION].to_numpy()
+        cut = meta["severity"]
+        result["severity"] = np.select([score >= cut["critical"], score >= cut["high"], score >= cut["medium"]], ["critical", "high", "medium"], "low")
+        result["is_alert"] = score >= meta["alert_threshold"]
+        order = np.lexsort([result["txn_id"].to_numpy(), -score]) if len(result) else np.zeros(0, int)
+        rank = np.empty(len(result), dtype=np.int64)
+        rank[order] = np.arange(1, len(result) + 1)
+        result["rank"] = rank
+        return result
+
+    def explain(self, context: ScoringContext, estimator: Any, features: pd.DataFrame, result: pd.DataFrame, count: int) -> pd.DataFrame:
+        """Reasons for every alert (and the ``count`` most anomalous rows): the most surprising values
+        of the aspect that made the score, as zh / en sentences."""
+        from kpredict.explain import top_reasons
+
+        k = int(context.bundle.meta.get("reasons", 3))
+        chosen = np.flatnonzero(result["is_alert"].to_numpy() | (result["rank"].to_numpy() <= count))
+        rows = features.iloc[chosen][FEATURES].reset_index(drop=True)
+        weights = aspect_weighted_surprises(estimator, rows)
+        contributions = np.column_stack([weights, np.zeros(len(rows))])
+        reasons = top_reasons(contributions, rows, feature_definitions(context.config.open_store()), k=k)
+        reasons.index = chosen
+        full = reasons.reindex(range(len(result)))
+        text = [c for c in full.columns if not c.endswith("_shap")]
+        full[text] = full[text].fillna("")
+        return full
+
+    def companions(self, context: ScoringContext, result: pd.DataFrame) -> dict[str, pd.DataFrame]:
+        """``alerts``: per account and ``dedupe`` period, its most anomalous alerting payment."""
+        alerts = result[result["is_alert"].to_numpy()]
+        period = pd.to_datetime(alerts["ts"]).dt.floor(pd.Timedelta(parse_duration(context.bundle.meta["alerts"]["dedupe"])))
+        alerts = alerts.assign(period_start=period.to_numpy()).sort_values([PREDICTION, "txn_id"], ascending=[False, True], kind="mergesort")
+        alerts = alerts.drop_duplicates(["account_id", "period_start"], keep="first")
+        reasons = [c for c in alerts.columns if c.startswith("reason_") and c.endswith(("_en", "_zh", "_feature"))]
+        columns = [*KEYS, "period_start", "as_of", "model_name", "model_version", "run_id", PREDICTION, "severity", "rank", *reasons]
+        return {"alerts": alerts[columns].sort_values("rank", kind="mergesort").reset_index(drop=True)}
+
+
+def aspect_weighted_surprises(estimator: Any, rows: pd.DataFrame) -> np.ndarray:
+    """Each feature's surprise scaled by how surprising its aspect is relative to the top aspect:
+    the features of the aspect that decided the score come first."""
+    surprises = estimator.deviations(rows)
+    if len(rows) == 0:
+        return surprises
+    aspects = estimator.aspect_surprises(rows)
+    top = np.maximum(aspects.max(axis=1, keepdims=True), 1e-9)
+    names = list(estimator.feature_names_in_)
+    weight = np.ones_like(surprises)
+    for a, members in enumerate(estimator.aspects_.values()):
+        for feature in members:
+            weight[:, names.index(feature)] = aspects[:, a] / top[:, 0]
+    return surprises * weight
+
+
+PLUGIN = RiskScoring()
