@@ -214,3 +214,30 @@ def test_on_the_default_demo_the_detector_finds_most_injected_anomalies_of_every
     forest = PIPELINE.train(config, **{"detector.method": "isolation_forest"}).metrics
     assert m["holdout_recall_at_budget"] > forest["holdout_recall_at_budget"] + 0.1
     assert m["holdout_average_precision"] > forest["holdout_average_precision"]
+
+
+def test_alerts_reach_a_webhook_once_even_when_it_was_down_at_first(risk_project, tmp_path):
+    import yaml
+
+    from test_delivery import free_port, receiver
+
+    _, config, result, _ = risk_project
+    port = free_port()
+    delivering = config.model_copy(update={"delivery": config.delivery.model_copy(update={"channels": {"ops": f"json://127.0.0.1:{port}/alerts"}})})
+    path = tmp_path / "risk.yaml"
+    path.write_text(yaml.safe_dump(delivering.model_dump(mode="json")), encoding="utf-8")
+    command = ["score", "risk_anomaly", "--as-of", "2026-11-01", "--config", str(path), "--output-dir", str(tmp_path / "out"), "--model", str(result.model_version), "--window", "7d"]
+    down = CliRunner().invoke(app, command)
+    assert down.exit_code == 5 and "wait in the outbox" in down.output, down.output
+    output = tmp_path / "out" / "risk_anomaly_2026-11-01.parquet"
+    manifest = json.loads((tmp_path / "out" / "risk_anomaly_2026-11-01.manifest.json").read_text())
+    assert manifest["output"]["sha256"] == file_hash(output)  # written in full before the delivery failed
+    alerts = pd.read_parquet(tmp_path / "out" / "risk_anomaly_2026-11-01.alerts.parquet")
+    expected = int(alerts["severity"].isin(["high", "critical"]).sum())
+    assert expected > 0
+    with receiver(port) as received:
+        up = CliRunner().invoke(app, command)
+        rerun = CliRunner().invoke(app, command)
+    assert up.exit_code == 0 and rerun.exit_code == 0, up.output + rerun.output
+    assert len(received) == expected  # each alert once, though the job ran three times
+    assert "unusual payment on account" in received[0]["title"] and "异常支付" in received[0]["title"]

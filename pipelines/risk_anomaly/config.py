@@ -62,6 +62,27 @@ class LabelsConfig(ConfigModel):
     kind_column: str | None = "anomaly_kind"
 
 
+class DeliveryConfig(ConfigModel):
+    """Where alerts go: apprise URLs by channel name, secrets as ``${ENV_VAR}`` (expanded at send time)."""
+
+    channels: dict[str, str] = Field(
+        default_factory=dict, description="channel name -> apprise URL, e.g. ops: 'dingtalk://${DINGTALK_TOKEN}/'; none: nothing is sent"
+    )
+    min_severity: Literal["high", "critical"] = Field("high", description="alerts of at least this severity are sent")
+    lang: Literal["en", "zh", "both"] = "both"
+    outbox: str = Field("outbox", description="folder of unsent and sent alerts, relative to the output folder")
+
+    @field_validator("channels")
+    @classmethod
+    def _names(cls, value: dict[str, str]) -> dict[str, str]:
+        import re
+
+        bad = [name for name in value if not re.match(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$", name)]
+        if bad:
+            raise ValueError(f"channel names are letters, digits, '_', '.', '-'; got {bad}")
+        return value
+
+
 class RiskAnomalyConfig(StoreSettings):
     """The transaction detector: events, history views, split, detector, alert budget, labels."""
 
@@ -77,3 +98,4 @@ class RiskAnomalyConfig(StoreSettings):
     alerts: AlertBudget = Field(default_factory=AlertBudget)
     labels: LabelsConfig | None = Field(default_factory=LabelsConfig, description="null when no labels exist")
     reasons: int = Field(3, ge=1, le=5)
+    delivery: DeliveryConfig = Field(default_factory=DeliveryConfig)

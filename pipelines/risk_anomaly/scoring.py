@@ -8,6 +8,8 @@ anomalous payment, with the reasons.
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -18,11 +20,12 @@ from kpredict.config.loader import ConfigModel
 from kpredict.features.definitions import parse_duration
 from kpredict.pipelines.risk_anomaly.events import FEATURES, KEYS, event_features, feature_definitions, load_events
 from kpredict.pipelines.risk_anomaly.train import PREDICTION
-from kpredict.scoring.plugin import RowScoring, ScoringContext, ScoringInput
+from kpredict.scoring.plugin import RowScoring, ScoringContext, ScoringInput, WrittenOutput
 
 __all__ = ["PLUGIN", "RiskParams", "RiskScoring"]
 
 SEVERITIES = ("low", "medium", "high", "critical")
+_SEVERITY_ZH = {"low": "低", "medium": "中", "high": "高", "critical": "严重"}
 
 
 class RiskParams(ConfigModel):
@@ -98,6 +101,44 @@ class RiskScoring(RowScoring):
         reasons = [c for c in alerts.columns if c.startswith("reason_") and c.endswith(("_en", "_zh", "_feature"))]
         columns = [*KEYS, "period_start", "as_of", "model_name", "model_version", "run_id", PREDICTION, "severity", "rank", *reasons]
         return {"alerts": alerts[columns].sort_values("rank", kind="mergesort").reset_index(drop=True)}
+
+    def deliver(self, context: ScoringContext, written: WrittenOutput) -> None:
+        """Send the alerts to the configured channels through the outbox (nothing lost, nothing twice).
+
+        Raises:
+            RuntimeError: a channel failed; its alerts wait in the outbox for the next run.
+        """
+        from kpredict.delivery import Outbox, deliver
+
+        settings = context.config.delivery
+        if not settings.channels:
+            return
+        root = Path(settings.outbox)
+        root = (root if root.is_absolute() else written.output.parent / root) / context.pipeline
+        messages = alert_messages(written.companion_frames["alerts"], context.pipeline, min_severity=settings.min_severity, lang=settings.lang)
+        report = deliver(messages, settings.channels, Outbox(root))
+        if not report.ok:
+            reasons = "; ".join(f"{name}: {why}" for name, why in sorted(report.failed.items()))
+            raise RuntimeError(f"{sum(report.waiting.values())} alert message(s) wait in the outbox {root} ({reasons}); they go out on the next run")
+
+
+def alert_messages(alerts: pd.DataFrame, pipeline: str, *, min_severity: str, lang: str) -> list:
+    """One message per alert of at least ``min_severity``: stable id, title and reasons in zh / en."""
+    from kpredict.delivery import Message
+
+    keep = alerts[alerts["severity"].map(SEVERITIES.index) >= SEVERITIES.index(min_severity)]
+    messages = []
+    for row in keep.itertuples(index=False):
+        reasons = {code: [getattr(row, f"reason_{i}_{code}", "") for i in range(1, 4)] for code in ("en", "zh")}
+        title = {"en": f"[{row.severity}] unusual payment on account {row.account_id}", "zh": f"【{_SEVERITY_ZH[row.severity]}】账户 {row.account_id} 出现异常支付"}
+        body = {
+            "en": "\n".join([f"payment {row.txn_id} at {row.ts}, anomaly score {row.anomaly_score:.4f}", *[f"- {r}" for r in reasons["en"] if r]]),
+            "zh": "\n".join([f"支付 {row.txn_id}，时间 {row.ts}，异常分 {row.anomaly_score:.4f}", *[f"- {r}" for r in reasons["zh"] if r]]),
+        }
+        languages = ("en", "zh") if lang == "both" else (lang,)
+        ident = re.sub(r"[^A-Za-z0-9_.-]", "_", f"{pipeline}-{row.account_id}-{row.txn_id}")
+        messages.append(Message(ident, " / ".join(title[code] for code in languages), "\n\n".join(body[code] for code in languages)))
+    return messages
 
 
 def aspect_weighted_surprises(estimator: Any, rows: pd.DataFrame) -> np.ndarray:
