@@ -18,7 +18,7 @@ import re
 from datetime import timedelta
 from typing import Annotated, Literal, Union
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from kpredict.config.loader import ConfigModel
 from kpredict.hashing import object_hash
@@ -38,6 +38,7 @@ __all__ = [
     "RollingTransform",
     "Source",
     "Text",
+    "PositiveDuration",
     "WindowTransform",
     "parse_duration",
 ]
@@ -59,6 +60,16 @@ def parse_duration(text: str) -> timedelta:
     if not match:
         raise ValueError(f"expected a duration like '30d', '12h', '2w', '90min' or '45s', got {text!r}")
     return timedelta(seconds=float(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+
+
+def _positive_duration(text: str) -> str:
+    if parse_duration(text).total_seconds() <= 0:
+        raise ValueError(f"expected a positive duration like '1d', got {text!r}")
+    return text
+
+
+#: a config field holding a positive duration like ``"1d"`` or ``"90min"`` (checked, kept as text)
+PositiveDuration = Annotated[str, AfterValidator(_positive_duration)]
 
 
 class Text(ConfigModel):

@@ -8,6 +8,7 @@ from pydantic import Field, field_validator, model_validator
 
 from kpredict.config.loader import ConfigModel
 from kpredict.config.store import StoreSettings
+from kpredict.features.definitions import PositiveDuration
 
 __all__ = ["RiskAnomalyConfig"]
 
@@ -35,15 +36,7 @@ class AlertBudget(ConfigModel):
     per_day: float | None = Field(25.0, gt=0)
     per_1000: float | None = Field(None, gt=0, le=1000)
     quantile: float | None = Field(None, gt=0, lt=1, description="alert above this share of training events")
-    dedupe: str = Field("1d", description="one alert per account per period of this length")
-
-    @field_validator("dedupe")
-    @classmethod
-    def _duration(cls, value: str) -> str:
-        from kpredict.features.definitions import parse_duration
-
-        parse_duration(value)
-        return value
+    dedupe: PositiveDuration = Field("1d", description="one alert per account per period of this length")
 
     @model_validator(mode="after")
     def _one_budget(self) -> AlertBudget:

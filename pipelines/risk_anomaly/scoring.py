@@ -14,10 +14,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from kpredict.config.loader import ConfigModel
-from kpredict.features.definitions import parse_duration
+from kpredict.features.definitions import PositiveDuration, parse_duration
 from kpredict.pipelines.risk_anomaly.events import FEATURES, KEYS, event_features, feature_definitions, load_events
 from kpredict.pipelines.risk_anomaly.train import PREDICTION
 from kpredict.scoring.plugin import RowScoring, ScoringContext, ScoringInput, WrittenOutput
@@ -31,14 +31,7 @@ _SEVERITY_ZH = {"low": "低", "medium": "中", "high": "高", "critical": "严�
 class RiskParams(ConfigModel):
     """``--window 1d``: score the payments of this long a period before ``--as-of``."""
 
-    window: str = Field("1d", description="period before as_of whose payments are scored, e.g. 1d, 12h, 7d")
-
-    @field_validator("window")
-    @classmethod
-    def _duration(cls, value: str) -> str:
-        if parse_duration(value).total_seconds() <= 0:
-            raise ValueError(f"window must be a positive duration like '1d'; got {value!r}")
-        return value
+    window: PositiveDuration = Field("1d", description="period before as_of whose payments are scored, e.g. 1d, 12h, 7d")
 
 
 class RiskScoring(RowScoring):
