@@ -153,10 +153,13 @@ def train(config: RiskAnomalyConfig | str | Path | None = None, *, force: bool =
                 plot_detection(holdout["is_anomaly"].to_numpy(), {"kpredict": model.raw_score(holdout[FEATURES]), "IsolationForest, raw columns": baseline}),
                 "plots/precision_recall.png",
             )
-            gate = Gate(
-                "average_precision", metrics["holdout_average_precision"], frame_hash(holdout[["txn_id", "is_anomaly"]]),
-                rescore=lambda champion: evaluate(champion, holdout)["average_precision"],
-            )
+            if "holdout_average_precision" in metrics:
+                gate = Gate(
+                    "average_precision", metrics["holdout_average_precision"], frame_hash(holdout[["txn_id", "is_anomaly"]]),
+                    rescore=lambda champion: evaluate(champion, holdout)["average_precision"],
+                )
+            else:
+                logger.warning("the holdout holds no known anomaly (or only anomalies); the model registers without a criterion")
         run.log_metrics(metrics)
         meta = {
             "pipeline": PIPELINE,
