@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 
-from benchmarks import bench_feature_join, bench_forecast, bench_generate, bench_scoring, bench_startup, bench_tracking
+from benchmarks import bench_anomaly, bench_feature_join, bench_forecast, bench_generate, bench_scoring, bench_startup, bench_tracking
 
 
 def main() -> None:
@@ -21,6 +21,7 @@ def main() -> None:
     bench_tracking.main([])
     bench_scoring.main(["--rows", "100000"] if quick else ["--train-trials", "50"])
     bench_forecast.main(["--repeats", "1"] if quick else ["--repeats", "3", "--n-jobs", "2"])
+    bench_anomaly.main(["--rows", "100000"] if quick else [])
 
 
 if __name__ == "__main__":

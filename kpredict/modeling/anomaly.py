@@ -53,7 +53,7 @@ def _tail_surprise(values: np.ndarray, quantiles: np.ndarray, n_rows: int) -> np
     spread = max(top - quantiles[-1 - max(1, int(len(quantiles) * _TAIL_SHARE))], 1e-9)
     beyond = values > top
     if beyond.any():
-        share = np.where(beyond, np.exp(-(values - top) / spread) / max(n_rows, len(quantiles)), share)
+        share[beyond] = np.exp(-(values[beyond] - top) / spread) / max(n_rows, len(quantiles))
     return -np.log10(share)
 
 
@@ -189,7 +189,7 @@ class AnomalyScorer(OutlierMixin, BaseEstimator):
             return -self.estimator_.score_samples(matrix)
         from joblib import Parallel, delayed
 
-        chunks = np.array_split(np.arange(len(matrix)), self.n_jobs * 4)
+        chunks = np.array_split(np.arange(len(matrix)), self.n_jobs * 8)
         parts = Parallel(n_jobs=self.n_jobs, prefer="threads")(delayed(self.estimator_.score_samples)(matrix[c]) for c in chunks)
         return -np.concatenate(parts)
 
