@@ -134,12 +134,19 @@ def test_training_beats_an_isolation_forest_on_the_raw_columns_and_registers(ris
     assert "plots/precision_recall.png" in {a.path for a in MlflowClient().list_artifacts(result.run_id, "plots")}
 
 
-def test_a_detector_without_labels_still_registers(small_demo, tmp_path):
+def test_a_detector_without_labels_still_registers_and_channel_urls_are_not_logged(small_demo, tmp_path):
+    import mlflow
+    from mlflow import MlflowClient
+
     from kpredict.pipelines.risk_anomaly import PIPELINE
 
-    result = PIPELINE.train(risk_config(tmp_path, small_demo).model_copy(update={"labels": None}))
+    config = risk_config(tmp_path, small_demo, **{"delivery.channels": {"ops": "json://hooks.example/tok3n-secret"}})
+    result = PIPELINE.train(config.model_copy(update={"labels": None}))
     assert result.model_version >= 1 and "holdout_average_precision" not in result.metrics
     assert result.promoted or "no registered metric" in result.promotion_reason
+    run = MlflowClient().get_run(result.run_id)
+    logged = json.dumps(run.data.params) + Path(mlflow.artifacts.download_artifacts(run_id=result.run_id, artifact_path="config/resolved.yaml")).read_text()
+    assert "tok3n-secret" not in logged and "json://***" in logged
 
 
 # ------------------------------------------------------------------------------------ scoring

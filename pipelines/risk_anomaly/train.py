@@ -81,9 +81,25 @@ def evaluate(estimator: Any, holdout: pd.DataFrame, threshold: float | None = No
     """Detection metrics of a fitted scorer on labelled holdout events (the gate re-scores the champion with it)."""
     from kpredict.evaluation.detection import detection_metrics
 
-    raw = estimator.raw_score(holdout[FEATURES])
-    alerts = estimator.score_samples(holdout[FEATURES]) >= threshold if threshold is not None else None
+    raw = estimator.raw_score(holdout)  # the scorer picks the features it was trained on, by name
+    alerts = estimator.score_samples(holdout) >= threshold if threshold is not None else None
     return detection_metrics(holdout["is_anomaly"].to_numpy(), raw, kinds=holdout["kind"].to_numpy(), alerts=alerts, prefix=prefix)
+
+
+def _champion_value(champion: Any, holdout: pd.DataFrame) -> float:
+    """The champion's average precision on the challenger's holdout; NaN when it needs features the holdout lacks."""
+    try:
+        return evaluate(champion, holdout)["average_precision"]
+    except SchemaError as exc:
+        logger.warning("the champion cannot score the new holdout: %s", exc)
+        return float("nan")
+
+
+def _loggable(config: RiskAnomalyConfig) -> dict[str, Any]:
+    """The config as logged: channel URLs reduced to their scheme (a token may sit in one)."""
+    data = config.model_dump(mode="json")
+    data["delivery"]["channels"] = {name: url.split("://", 1)[0] + "://***" for name, url in config.delivery.channels.items()}
+    return data
 
 
 def train(config: RiskAnomalyConfig | str | Path | None = None, *, force: bool = False, **overrides: Any) -> TrainingResult:
@@ -131,7 +147,7 @@ def train(config: RiskAnomalyConfig | str | Path | None = None, *, force: bool =
     logger.info("risk events: train %d, reference %d (%.0f a day), holdout %d", len(train_part), len(reference), events_per_day, len(holdout))
 
     with training_run(
-        pipeline=PIPELINE, config=config.model_dump(mode="json"), seed=config.detector.seed,
+        pipeline=PIPELINE, config=_loggable(config), seed=config.detector.seed,
         inputs={"events": frame[[*KEYS, *FEATURES]]}, feature_view_hashes=store.view_hashes(config.views),
     ) as run:
         d = config.detector
@@ -156,7 +172,7 @@ def train(config: RiskAnomalyConfig | str | Path | None = None, *, force: bool =
             if "holdout_average_precision" in metrics:
                 gate = Gate(
                     "average_precision", metrics["holdout_average_precision"], frame_hash(holdout[["txn_id", "is_anomaly"]]),
-                    rescore=lambda champion: evaluate(champion, holdout)["average_precision"],
+                    rescore=lambda champion: _champion_value(champion, holdout),
                 )
             else:
                 logger.warning("the holdout holds no known anomaly (or only anomalies); the model registers without a criterion")
