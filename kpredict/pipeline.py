@@ -145,6 +145,7 @@ class PipelineDescriptor:
         report: the report section, or None when the pipeline has no business report.
         trials_key: the dotted config key that ``--trials`` sets (None: no tuning search).
         config_file: the config file read when none is given (default ``configs/<name>.yaml``).
+        module: the module that declared it (filled in by discovery; names its trusted package).
     """
 
     name: str
