@@ -9,20 +9,11 @@ must be identical. Usage: python -m benchmarks.bench_anomaly [--rows 1000000] [-
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 
 import numpy as np
 import pandas as pd
 
-
-def _median(function, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+from benchmarks import median_seconds
 
 
 def main(argv: list[str] | None = None) -> dict[str, float]:
@@ -40,8 +31,8 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     scorer = AnomalyScorer(method="isolation_forest", n_estimators=100, reference_rows=20_000, n_jobs=args.n_jobs).fit(frame.head(100_000))
     matrix = frame.to_numpy()
     forest = scorer.estimator_
-    raw_s = _median(lambda: forest.score_samples(matrix), args.repeats)
-    ours_s = _median(lambda: scorer.raw_score(frame), args.repeats)
+    raw_s = median_seconds(lambda: forest.score_samples(matrix), args.repeats)
+    ours_s = median_seconds(lambda: scorer.raw_score(frame), args.repeats)
     identical = bool(np.array_equal(-forest.score_samples(matrix), scorer.raw_score(frame)))
     results = {"rows": args.rows, "raw_s": raw_s, "kpredict_s": ours_s, "speedup": raw_s / ours_s, "identical": identical}
     print(

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -30,16 +29,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from benchmarks import median_seconds
+
 REPO = Path(__file__).resolve().parents[1]
-
-
-def _median(function, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def _config(workdir: Path, data: Path, trials: int | None):
@@ -63,15 +55,15 @@ def _throughput(estimator, spec, table: pd.DataFrame, repeats: int) -> dict[str,
     # the numeric matrix the booster reads, encoded once: the raw library's best case
     matrix = encode_frame(table[spec.features], list(estimator.feature_names_in_), estimator.categories_)
     booster = estimator.booster_
-    raw_s = _median(lambda: booster.predict(matrix, num_threads=estimator.n_jobs), repeats)
+    raw_s = median_seconds(lambda: booster.predict(matrix, num_threads=estimator.n_jobs), repeats)
 
     def ours():
         validated = validate_input(table, spec)
         return plugin.predict_chunk(estimator, validated.frame)  # as the scoring interface does
 
-    ours_s = _median(ours, repeats)
+    ours_s = median_seconds(ours, repeats)
     validated = validate_input(table, spec).frame
-    predict_s = _median(lambda: plugin.predict_chunk(estimator, validated), repeats)
+    predict_s = median_seconds(lambda: plugin.predict_chunk(estimator, validated), repeats)
     return {
         "trees": booster.num_trees(),
         "leaves": int(estimator.best_params_["num_leaves"]),
@@ -137,9 +129,9 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         definitions = repo.feature_definitions()
         names = list(estimator.feature_names_in_)
         validated_top = validate_input(top, spec).frame[names]
-        contrib_s = _median(lambda: estimator.contributions(validated_top), args.repeats)
+        contrib_s = median_seconds(lambda: estimator.contributions(validated_top), args.repeats)
         contributions = estimator.contributions(validated_top)
-        reasons_s = _median(lambda: top_reasons(contributions, validated_top, definitions, k=3), args.repeats)
+        reasons_s = median_seconds(lambda: top_reasons(contributions, validated_top, definitions, k=3), args.repeats)
         results["contrib_rows_per_s"] = len(top) / contrib_s
         results["explain_rows_per_s"] = len(top) / (contrib_s + reasons_s)
 
