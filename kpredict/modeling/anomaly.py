@@ -185,7 +185,7 @@ class AnomalyScorer(OutlierMixin, BaseEstimator):
     def _raw(self, matrix: np.ndarray) -> np.ndarray:
         if self.method == "deviation":
             return self._aspect_surprises(self._surprises(matrix)).max(axis=1)
-        if self.n_jobs <= 1 or len(matrix) < 20_000:
+        if self.n_jobs <= 1 or len(matrix) < 200_000:  # below that, starting threads costs more than it saves
             return -self.estimator_.score_samples(matrix)
         from joblib import Parallel, delayed
 
