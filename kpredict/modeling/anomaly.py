@@ -144,8 +144,12 @@ class AnomalyScorer(OutlierMixin, BaseEstimator):
 
     def score_samples(self, X: pd.DataFrame) -> np.ndarray:
         """0..1: the share of reference events less anomalous (higher = more anomalous)."""
-        raw = self.raw_score(X)
-        return 1.0 - 10.0 ** -_tail_surprise(raw, self.score_quantiles_, self.n_reference_rows_)
+        return self.calibrate(self.raw_score(X))
+
+    def calibrate(self, raw: np.ndarray) -> np.ndarray:
+        """Raw scores (from :meth:`raw_score`) as 0..1 shares, without scoring the rows again."""
+        check_is_fitted(self, "score_quantiles_")
+        return 1.0 - 10.0 ** -_tail_surprise(np.asarray(raw, dtype=np.float64), self.score_quantiles_, self.n_reference_rows_)
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         """scikit-learn's outlier convention: -1 above the reference's 99th percentile, else 1."""

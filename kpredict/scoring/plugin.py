@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
+import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ValidationError
 
@@ -39,6 +40,7 @@ __all__ = [
     "ScoringContext",
     "ScoringInput",
     "WrittenOutput",
+    "descending_rank",
     "parse_cli_params",
     "validate_params",
 ]
@@ -160,6 +162,14 @@ class RowScoring(_Defaults):
 
 class FrameScoring(_Defaults):
     """Base of whole-input plugins: no parameters, the packaged loader, no delivery."""
+
+
+def descending_rank(values: np.ndarray, tie_break: np.ndarray) -> np.ndarray:
+    """1 for the largest value; ties go to the smaller ``tie_break`` so that re-runs agree."""
+    order = np.lexsort([tie_break, -np.asarray(values)]) if len(values) else np.zeros(0, dtype=int)
+    rank = np.empty(len(values), dtype=np.int64)
+    rank[order] = np.arange(1, len(values) + 1)
+    return rank
 
 
 def validate_params(model: type[BaseModel], values: Mapping[str, Any], *, pipeline: str) -> BaseModel:

@@ -10,7 +10,7 @@ import pandas as pd
 from kpredict.features.sources import read_source
 from kpredict.pipelines.churn.labels import active_customers
 from kpredict.pipelines.churn.train import KEYS, PREDICTION
-from kpredict.scoring.plugin import RowScoring, ScoringContext, ScoringInput
+from kpredict.scoring.plugin import RowScoring, ScoringContext, ScoringInput, descending_rank
 
 __all__ = ["PLUGIN", "ChurnScoring"]
 
@@ -41,9 +41,7 @@ class ChurnScoring(RowScoring):
         bands = meta["risk_bands"]
         probability = result[PREDICTION].to_numpy()
         result["risk_band"] = np.select([probability >= bands["high"], probability >= bands["medium"]], ["high", "medium"], "low")
-        order = np.lexsort([result[KEYS[0]].astype(str).to_numpy(), -probability]) if len(result) else np.zeros(0, int)
-        rank = np.empty(len(result), dtype=np.int64)
-        rank[order] = np.arange(1, len(result) + 1)
+        rank = descending_rank(probability, result[KEYS[0]].astype(str).to_numpy())
         result["rank"] = rank
         decision = meta["decision"]
         if decision["policy"] == "cost":

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import pandas as pd
-
 from kpredict.pipeline import DemoContext
+from kpredict.pipelines.risk_anomaly.train import load_labels
 
 __all__ = ["run"]
 
@@ -30,11 +29,9 @@ def run(context: DemoContext) -> dict[str, Any]:
     scored = context.score(window=WINDOW)
     alerts = scored.companions["alerts"]
     line = f"scored {len(scored.frame):,} payments of the {WINDOW} before {context.as_of}: {int(scored.frame['is_alert'].sum()):,} alerts, {len(alerts):,} after one per account a day"
-    labels = context.config.labels
+    labels = load_labels(context.config)
     if labels is not None:
-        truth = pd.read_parquet(f"{context.config.data_dir}/{labels.path}", columns=[labels.id_column, labels.label_column])
-        known = set(truth.loc[truth[labels.label_column].astype(bool), labels.id_column])
-        in_window = scored.frame["txn_id"].isin(known).to_numpy()
+        in_window = scored.frame["txn_id"].isin(labels.loc[labels["is_anomaly"], "txn_id"]).to_numpy()
         if in_window.any():
             line += f"; they catch {scored.frame['is_alert'].to_numpy()[in_window].mean():.0%} of the {int(in_window.sum())} known anomalies"
     context.console.print(line + f" -> {scored.companion_paths['alerts']}")

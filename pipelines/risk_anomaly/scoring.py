@@ -20,7 +20,7 @@ from kpredict.config.loader import ConfigModel
 from kpredict.features.definitions import PositiveDuration, parse_duration
 from kpredict.pipelines.risk_anomaly.events import FEATURES, KEYS, event_features, feature_definitions, load_events
 from kpredict.pipelines.risk_anomaly.train import PREDICTION
-from kpredict.scoring.plugin import RowScoring, ScoringContext, ScoringInput, WrittenOutput
+from kpredict.scoring.plugin import RowScoring, ScoringContext, ScoringInput, WrittenOutput, descending_rank
 
 __all__ = ["PLUGIN", "RiskParams", "RiskScoring"]
 
@@ -62,10 +62,7 @@ class RiskScoring(RowScoring):
         cut = meta["severity"]
         result["severity"] = np.select([score >= cut["critical"], score >= cut["high"], score >= cut["medium"]], ["critical", "high", "medium"], "low")
         result["is_alert"] = score >= meta["alert_threshold"]
-        order = np.lexsort([result["txn_id"].to_numpy(), -score]) if len(result) else np.zeros(0, int)
-        rank = np.empty(len(result), dtype=np.int64)
-        rank[order] = np.arange(1, len(result) + 1)
-        result["rank"] = rank
+        result["rank"] = descending_rank(score, result["txn_id"].to_numpy())
         return result
 
     def explain(self, context: ScoringContext, estimator: Any, features: pd.DataFrame, result: pd.DataFrame, count: int) -> pd.DataFrame:

@@ -77,12 +77,16 @@ def raw_column_baseline(train_events: pd.DataFrame, holdout_events: pd.DataFrame
     return -forest.score_samples(matrix(holdout_events))
 
 
-def evaluate(estimator: Any, holdout: pd.DataFrame, threshold: float | None = None, prefix: str = "") -> dict[str, float]:
-    """Detection metrics of a fitted scorer on labelled holdout events (the gate re-scores the champion with it)."""
+def evaluate(estimator: Any, holdout: pd.DataFrame, threshold: float | None = None, prefix: str = "", raw: np.ndarray | None = None) -> dict[str, float]:
+    """Detection metrics of a fitted scorer on labelled holdout events (the gate re-scores the champion with it).
+
+    ``raw``: the holdout's raw scores when the caller has them already.
+    """
     from kpredict.evaluation.detection import detection_metrics
 
-    raw = estimator.raw_score(holdout)  # the scorer picks the features it was trained on, by name
-    alerts = estimator.score_samples(holdout) >= threshold if threshold is not None else None
+    if raw is None:
+        raw = estimator.raw_score(holdout)  # the scorer picks the features it was trained on, by name
+    alerts = estimator.calibrate(raw) >= threshold if threshold is not None else None
     return detection_metrics(holdout["is_anomaly"].to_numpy(), raw, kinds=holdout["kind"].to_numpy(), alerts=alerts, prefix=prefix)
 
 
@@ -156,17 +160,18 @@ def train(config: RiskAnomalyConfig | str | Path | None = None, *, force: bool =
             n_estimators=d.n_estimators, max_samples=d.max_samples, random_state=d.seed, n_jobs=d.n_jobs,
         ).fit(train_part[FEATURES], X_reference=reference[FEATURES])
         threshold = alert_threshold(config, events_per_day)
-        holdout_scores = model.score_samples(holdout[FEATURES])
+        holdout_raw = model.raw_score(holdout[FEATURES])
+        holdout_scores = model.calibrate(holdout_raw)
         alerts_per_day = float((holdout_scores >= threshold).sum() / config.holdout_days)
         metrics = {"alert_threshold": threshold, "holdout_alerts_per_day": alerts_per_day, "events_per_day": float(events_per_day)}
         gate = Gate(None)
         if labels is not None:
-            metrics |= evaluate(model, holdout, threshold, prefix="holdout_")
+            metrics |= evaluate(model, holdout, threshold, prefix="holdout_", raw=holdout_raw)
             raw_events = events.set_index("txn_id")
             baseline = raw_column_baseline(raw_events.loc[train_part["txn_id"]], raw_events.loc[holdout["txn_id"]], d.seed)
             metrics |= detection_metrics(holdout["is_anomaly"].to_numpy(), baseline, kinds=holdout["kind"].to_numpy(), prefix="baseline_holdout_")
             run.log_figure(
-                plot_detection(holdout["is_anomaly"].to_numpy(), {"kpredict": model.raw_score(holdout[FEATURES]), "IsolationForest, raw columns": baseline}),
+                plot_detection(holdout["is_anomaly"].to_numpy(), {"kpredict": holdout_raw, "IsolationForest, raw columns": baseline}),
                 "plots/precision_recall.png",
             )
             if "holdout_average_precision" in metrics:
