@@ -183,7 +183,7 @@ def validate_params(model: type[BaseModel], values: Mapping[str, Any], *, pipeli
     except ValidationError as exc:
         message = validation_message(exc, model, f"scoring parameters of pipeline {pipeline!r}")
         known = sorted(model.model_fields)
-        raise ConfigError(message.replace("at the top level", "") + (f"\n  parameters of {pipeline!r}: {known}" if known else f"\n  pipeline {pipeline!r} takes no parameters")) from None
+        raise ConfigError(message.replace(" at the top level", "") + (f"\n  parameters of {pipeline!r}: {known}" if known else f"\n  pipeline {pipeline!r} takes no parameters")) from None
 
 
 def parse_cli_params(args: Sequence[str]) -> dict[str, str]:
