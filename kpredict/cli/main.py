@@ -284,7 +284,7 @@ def train(
     result = descriptor.train(config, force=force, **overrides)
     table = _table("metric", "value")
     for name, value in sorted(result.metrics.items()):
-        if name.startswith(("holdout_", "baseline_holdout_")):
+        if name.startswith(("holdout_", "baseline_holdout_", "kpi_")):
             table.add_row(name, f"{value:.4f}")
     _console().print(table)
     _console().print(f"run {result.run_id}: registered version {result.model_version}; {result.promotion_reason}")

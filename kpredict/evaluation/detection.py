@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import numpy as np
+import pandas as pd
 
-__all__ = ["detection_metrics", "plot_detection"]
+__all__ = ["detection_metrics", "event_detection_metrics", "plot_detection"]
 
 
 def detection_metrics(
@@ -48,6 +49,69 @@ def detection_metrics(
         metrics["alerts"] = float(alerts.sum())
         metrics["alert_precision"] = float(y[alerts].mean()) if alerts.any() else float("nan")
         metrics["alert_recall"] = float(alerts[y].mean()) if k else float("nan")
+    return {f"{prefix}{name}": float(value) for name, value in metrics.items()}
+
+
+def event_detection_metrics(
+    frame: pd.DataFrame,
+    *,
+    id_col: str,
+    score_col: str,
+    kind_col: str = "kind",
+    onset_kinds: tuple[str, ...] = ("level_shift",),
+    within: int = 3,
+    alert_col: str | None = None,
+    prefix: str = "",
+) -> dict[str, float]:
+    """Recall of anomaly *events* in time series at a budget of their number, per kind.
+
+    ``frame`` holds one row per scored step, oldest first within each series, with the true kind
+    ("" for normal steps). A run of consecutive steps of an ``onset_kind`` (a level shift) is one
+    event, caught by an alert on its first ``within + 1`` steps; every other anomalous step is an
+    event of its own, caught by an alert on that step. The budget's alerts are the top-``k`` steps
+    by score, ``k`` the number of events; precision is the share of them that catch an event.
+    """
+    kinds = frame[kind_col].fillna("").astype(str).to_numpy()
+    ids = frame[id_col].to_numpy()
+    position = frame.groupby(id_col, sort=False).cumcount().to_numpy()
+    new_run = np.r_[True, (kinds[1:] != kinds[:-1]) | (ids[1:] != ids[:-1]) | (position[1:] != position[:-1] + 1)]
+    event_of = np.full(len(frame), -1)
+    event_kinds: list[str] = []
+    run_event = -1
+    for i in np.flatnonzero(kinds != ""):
+        if kinds[i] in onset_kinds:
+            if new_run[i]:
+                run_event = len(event_kinds)
+                event_kinds.append(kinds[i])
+                start = i
+            if position[i] - position[start] <= within:
+                event_of[i] = run_event
+        else:
+            event_of[i] = len(event_kinds)
+            event_kinds.append(kinds[i])
+    k = len(event_kinds)
+    score = np.nan_to_num(frame[score_col].to_numpy(dtype=np.float64), nan=-np.inf)
+    metrics: dict[str, float] = {"events": float(k)}
+
+    def caught(flagged: np.ndarray) -> np.ndarray:
+        hit = np.zeros(k, dtype=bool)
+        hit[np.unique(event_of[flagged & (event_of >= 0)])] = True
+        return hit
+
+    if k:
+        flagged = np.zeros(len(frame), dtype=bool)
+        flagged[np.argsort(-score, kind="stable")[:k]] = True
+        hit = caught(flagged)
+        metrics["recall_at_budget"] = float(hit.mean())
+        metrics["precision_at_budget"] = float((event_of[flagged] >= 0).mean())
+        names = np.asarray(event_kinds)
+        for kind in sorted(set(event_kinds)):
+            metrics[f"recall_at_budget_{kind}"] = float(hit[names == kind].mean())
+    if alert_col is not None:
+        alerts = frame[alert_col].to_numpy(dtype=bool)
+        metrics["alerts"] = float(alerts.sum())
+        metrics["alert_precision"] = float((event_of[alerts] >= 0).mean()) if alerts.any() else float("nan")
+        metrics["alert_recall"] = float(caught(alerts).mean()) if k else float("nan")
     return {f"{prefix}{name}": float(value) for name, value in metrics.items()}
 
 

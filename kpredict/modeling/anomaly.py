@@ -33,28 +33,11 @@ from sklearn.ensemble import IsolationForest
 from sklearn.utils.validation import check_is_fitted
 
 from kpredict.errors import ConfigError, SchemaError
+from kpredict.modeling.tails import reference_quantiles, tail_surprise
 
 __all__ = ["METHODS", "AnomalyScorer"]
 
 METHODS = ("deviation", "isolation_forest")
-#: share of the reference kept as the top tail whose spread sets the extrapolation beyond it
-_TAIL_SHARE = 0.01
-
-
-def _tail_surprise(values: np.ndarray, quantiles: np.ndarray, n_rows: int) -> np.ndarray:
-    """``-log10`` of the share of reference rows at least as large as each value.
-
-    Inside the reference the share is read off its quantiles (ties with a common value count as
-    typical); beyond its maximum it decays exponentially with the spread of its top 1 %.
-    """
-    position = np.searchsorted(quantiles, values, side="left") / len(quantiles)
-    share = np.maximum(1.0 - position, 1.0 / len(quantiles))
-    top = quantiles[-1]
-    spread = max(top - quantiles[-1 - max(1, int(len(quantiles) * _TAIL_SHARE))], 1e-9)
-    beyond = values > top
-    if beyond.any():
-        share[beyond] = np.exp(-(values[beyond] - top) / spread) / max(n_rows, len(quantiles))
-    return -np.log10(share)
 
 
 class AnomalyScorer(OutlierMixin, BaseEstimator):
@@ -126,14 +109,13 @@ class AnomalyScorer(OutlierMixin, BaseEstimator):
         if len(reference) > self.reference_rows:
             reference = reference[np.sort(rng.choice(len(reference), self.reference_rows, replace=False))]
         self.n_reference_rows_ = len(reference)
-        grid = np.linspace(0.0, 1.0, self.n_reference + 1)
-        self.feature_quantiles_ = np.quantile(self._oriented(reference), grid, axis=0)
-        self.aspect_quantiles_ = np.quantile(self._aspect_evidence(self._surprises(reference)), grid, axis=0)
+        self.feature_quantiles_ = reference_quantiles(self._oriented(reference), self.n_reference)
+        self.aspect_quantiles_ = reference_quantiles(self._aspect_evidence(self._surprises(reference)), self.n_reference)
         if self.method == "isolation_forest":
             self.estimator_ = IsolationForest(
                 n_estimators=self.n_estimators, max_samples=self.max_samples, random_state=self.random_state, n_jobs=1
             ).fit(matrix)
-        self.score_quantiles_ = np.quantile(self._raw(reference), grid)
+        self.score_quantiles_ = reference_quantiles(self._raw(reference), self.n_reference)
         return self
 
     # ---------------------------------------------------------------------------------- scores
@@ -149,7 +131,7 @@ class AnomalyScorer(OutlierMixin, BaseEstimator):
     def calibrate(self, raw: np.ndarray) -> np.ndarray:
         """Raw scores (from :meth:`raw_score`) as 0..1 shares, without scoring the rows again."""
         check_is_fitted(self, "score_quantiles_")
-        return 1.0 - 10.0 ** -_tail_surprise(np.asarray(raw, dtype=np.float64), self.score_quantiles_, self.n_reference_rows_)
+        return 1.0 - 10.0 ** -tail_surprise(np.asarray(raw, dtype=np.float64), self.score_quantiles_, self.n_reference_rows_)
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         """scikit-learn's outlier convention: -1 above the reference's 99th percentile, else 1."""
@@ -173,7 +155,7 @@ class AnomalyScorer(OutlierMixin, BaseEstimator):
     def _surprises(self, matrix: np.ndarray) -> np.ndarray:
         oriented = self._oriented(matrix)
         return np.column_stack(
-            [_tail_surprise(oriented[:, j], self.feature_quantiles_[:, j], self.n_reference_rows_) for j in range(oriented.shape[1])]
+            [tail_surprise(oriented[:, j], self.feature_quantiles_[:, j], self.n_reference_rows_) for j in range(oriented.shape[1])]
         )
 
     def _aspect_evidence(self, surprises: np.ndarray) -> np.ndarray:
@@ -183,7 +165,7 @@ class AnomalyScorer(OutlierMixin, BaseEstimator):
     def _aspect_surprises(self, surprises: np.ndarray) -> np.ndarray:
         evidence = self._aspect_evidence(surprises)
         return np.column_stack(
-            [_tail_surprise(evidence[:, a], self.aspect_quantiles_[:, a], self.n_reference_rows_) for a in range(evidence.shape[1])]
+            [tail_surprise(evidence[:, a], self.aspect_quantiles_[:, a], self.n_reference_rows_) for a in range(evidence.shape[1])]
         )
 
     def _raw(self, matrix: np.ndarray) -> np.ndarray:

@@ -170,7 +170,7 @@ def score(
     bundle = load_bundle(pipeline, model, allow_version_mismatch=allow_version_mismatch)
     estimator = plugin.load_estimator(bundle)
     timings["load_model_s"] = time.perf_counter() - started
-    context = ScoringContext(pipeline, settings, stamp, bundle, parameters, engine)
+    context = ScoringContext(pipeline, settings, stamp, bundle, parameters, engine, estimator)
 
     t = time.perf_counter()
     standard = {"as_of": stamp, "model_name": bundle.name, "model_version": bundle.version, "run_id": bundle.run_id}

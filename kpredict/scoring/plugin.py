@@ -52,7 +52,10 @@ class NoParams(ConfigModel):
 
 @dataclass(frozen=True)
 class ScoringContext:
-    """One scoring job: the pipeline's settings, the date, the model, the parameters, the engine."""
+    """One scoring job: the pipeline's settings, the date, the model, the parameters, the engine.
+
+    ``estimator`` is the loaded model, for the hooks that get no estimator argument (companions).
+    """
 
     pipeline: str
     config: Any
@@ -60,6 +63,7 @@ class ScoringContext:
     bundle: ModelBundle
     params: BaseModel
     engine: str = "local"
+    estimator: Any = None
 
 
 @dataclass

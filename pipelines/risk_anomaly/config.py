@@ -76,8 +76,42 @@ class DeliveryConfig(ConfigModel):
         return value
 
 
+class KpiLabelsConfig(ConfigModel):
+    """Known KPI anomalies (the demo's truth): one row per series and step, for evaluation only."""
+
+    path: str = Field("truth/store_revenue.parquet", description="parquet file under data_dir with the KPI's id and time columns")
+    kind_column: str = Field("anomaly_kind", description="anomaly kind per step, empty for normal steps")
+
+
+class KpiConfig(ConfigModel):
+    """KPI series scored by the causal detector (kpredict.modeling.KpiDetector): ``id, time, value``."""
+
+    source: str = Field("store_revenue", description="feature-store source with one row per series and step")
+    id_column: str = "store_id"
+    time_column: str = "date"
+    value_column: str = "revenue"
+    label_en: str | None = Field(None, description="the KPI's name in English reasons (default: value_column)")
+    label_zh: str | None = Field(None, description="the KPI's name in Chinese reasons (default: value_column)")
+    calendar_source: str | None = Field("holidays", description="source whose dates are calendar days (holidays); null for none")
+    calendar_column: str = "date"
+    evaluation_days: int = Field(365, ge=28, description="the latest days, scored causally to evaluate; the detector learns from the days before")
+    season_length: int = Field(7, ge=1, description="steps per seasonal cycle (7: daily data, weekly pattern)")
+    refit_every: int = Field(28, ge=1, description="steps between refits of each series' ETS parameters")
+    min_history: int = Field(28, ge=8, description="steps of a series before its first score")
+    history: int = Field(364, ge=16, description="latest steps the forecast is fitted on")
+    max_run: int = Field(4, ge=2, le=30, description="a level shift is recognised within this many steps")
+    spike_threshold: float = Field(3.0, gt=0, description="surprise (-log10 share) from which a step is a spike")
+    shift_threshold: float = Field(3.0, gt=0, description="run surprise from which the level moves")
+    min_peers: int = Field(5, ge=0, description="series scored at a step for their common movement to be taken out (0: never)")
+    log_transform: bool = Field(True, description="model log(1 + value): multiplicative effects; values must be >= 0")
+    alerts_per_1000: float = Field(5.0, gt=0, le=1000, description="alert budget: at most this many alerts per 1,000 series-steps")
+    detect_within: int = Field(3, ge=0, description="steps after a level shift starts in which its alert counts (evaluation)")
+    labels: KpiLabelsConfig | None = Field(default_factory=KpiLabelsConfig, description="null when no labels exist")
+
+
 class RiskAnomalyConfig(StoreSettings):
-    """The transaction detector: events, history views, split, detector, alert budget, labels."""
+    """The transaction detector (events, history views, split, detector, alert budget, labels) and
+    the KPI detector (``kpi``)."""
 
     source: str = Field("payments", description="feature-store source with one row per transaction")
     views: list[str] = Field(
@@ -92,3 +126,4 @@ class RiskAnomalyConfig(StoreSettings):
     labels: LabelsConfig | None = Field(default_factory=LabelsConfig, description="null when no labels exist")
     reasons: int = Field(3, ge=1, le=5)
     delivery: DeliveryConfig = Field(default_factory=DeliveryConfig)
+    kpi: KpiConfig | None = Field(default_factory=KpiConfig, description="KPI series to watch as well; null for payments only")

@@ -1,9 +1,11 @@
-"""How the transaction detector plugs into the one scoring interface: a per-row plugin.
+"""How the risk detectors plug into the one scoring interface: a per-row plugin.
 
 Every payment in the ``window`` before ``as_of`` is scored with its features as of its own time;
 the plugin adds the severity band and the alert flag, explains the alerts in zh / en, and writes an
 **alerts** table beside the scored rows: one alert per account per ``dedupe`` period, its most
-anomalous payment, with the reasons.
+anomalous payment, with the reasons. Where the model has a KPI detector, every KPI step in the
+window is scored causally too: a **kpi** table (same columns: keys, event id, ts, score, severity,
+alert flag, reasons) and a **kpi_alerts** table, one alert per series per ``dedupe`` period.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pydantic import Field
 from kpredict.config.loader import ConfigModel
 from kpredict.features.definitions import PositiveDuration, parse_duration
 from kpredict.pipelines.risk_anomaly.events import FEATURES, KEYS, event_features, feature_definitions, load_events
+from kpredict.pipelines.risk_anomaly.model import event_scorer, kpi_detector
 from kpredict.pipelines.risk_anomaly.train import PREDICTION
 from kpredict.scoring.plugin import RowScoring, ScoringContext, ScoringInput, WrittenOutput, descending_rank
 
@@ -73,7 +76,7 @@ class RiskScoring(RowScoring):
         k = int(context.bundle.meta.get("reasons", 3))
         chosen = np.flatnonzero(result["is_alert"].to_numpy() | (result["rank"].to_numpy() <= count))
         rows = features.iloc[chosen][FEATURES].reset_index(drop=True)
-        weights = aspect_weighted_surprises(estimator, rows)
+        weights = aspect_weighted_surprises(event_scorer(estimator), rows)
         contributions = np.column_stack([weights, np.zeros(len(rows))])
         reasons = top_reasons(contributions, rows, feature_definitions(context.config.open_store()), k=k)
         reasons.index = chosen
@@ -90,7 +93,29 @@ class RiskScoring(RowScoring):
         alerts = alerts.drop_duplicates(["account_id", "period_start"], keep="first")
         reasons = [c for c in alerts.columns if c.startswith("reason_") and c.endswith(("_en", "_zh", "_feature"))]
         columns = [*KEYS, "period_start", "as_of", "model_name", "model_version", "run_id", PREDICTION, "severity", "rank", *reasons]
-        return {"alerts": alerts[columns].sort_values("rank", kind="mergesort").reset_index(drop=True)}
+        tables = {"alerts": alerts[columns].sort_values("rank", kind="mergesort").reset_index(drop=True)}
+        return tables | self._kpi_tables(context)
+
+    def _kpi_tables(self, context: ScoringContext) -> dict[str, pd.DataFrame]:
+        """``kpi``: every KPI step in the window, scored causally; ``kpi_alerts``: one per series and period."""
+        from kpredict.pipelines.risk_anomaly.kpi import KPI_TABLE, score_kpi
+
+        detector = kpi_detector(context.estimator)
+        spec = context.config.kpi
+        meta = context.bundle.meta.get("kpi")
+        if detector is None or spec is None or meta is None:
+            return {}
+        start = context.as_of - parse_duration(context.params.window)
+        rows = score_kpi(context.config, context.config.open_store(), detector, as_of=context.as_of, start=start, severity=meta["severity"])
+        if rows.empty:
+            return {}
+        standard = {"as_of": context.as_of, "model_name": context.bundle.name, "model_version": context.bundle.version, "run_id": context.bundle.run_id}
+        rows = rows.assign(**standard)
+        rows = rows[[spec.id_column, *standard, *[c for c in rows.columns if c not in (spec.id_column, *standard)]]]
+        alerts = rows[rows["is_alert"].to_numpy()]
+        period = pd.to_datetime(alerts["ts"]).dt.floor(pd.Timedelta(parse_duration(context.bundle.meta["alerts"]["dedupe"])))
+        alerts = alerts.assign(period_start=period.to_numpy()).drop_duplicates([spec.id_column, "period_start"], keep="first")
+        return {KPI_TABLE: rows, f"{KPI_TABLE}_alerts": alerts.reset_index(drop=True)}
 
     def deliver(self, context: ScoringContext, written: WrittenOutput) -> None:
         """Send the alerts to the configured channels through the outbox (nothing lost, nothing twice).
@@ -106,6 +131,10 @@ class RiskScoring(RowScoring):
         root = Path(settings.outbox)
         root = (root if root.is_absolute() else written.output.parent / root) / context.pipeline
         messages = alert_messages(written.companion_frames["alerts"], context.pipeline, min_severity=settings.min_severity, lang=settings.lang)
+        if "kpi_alerts" in written.companion_frames:
+            messages += kpi_alert_messages(
+                written.companion_frames["kpi_alerts"], context.pipeline, context.config.kpi, min_severity=settings.min_severity, lang=settings.lang
+            )
         report = deliver(messages, settings.channels, Outbox(root))
         if not report.ok:
             reasons = "; ".join(f"{name}: {why}" for name, why in sorted(report.failed.items()))
@@ -127,6 +156,25 @@ def alert_messages(alerts: pd.DataFrame, pipeline: str, *, min_severity: str, la
         }
         languages = ("en", "zh") if lang == "both" else (lang,)
         ident = re.sub(r"[^A-Za-z0-9_.-]", "_", f"{pipeline}-{row.account_id}-{row.txn_id}")
+        messages.append(Message(ident, " / ".join(title[code] for code in languages), "\n\n".join(body[code] for code in languages)))
+    return messages
+
+
+def kpi_alert_messages(alerts: pd.DataFrame, pipeline: str, spec: Any, *, min_severity: str, lang: str) -> list:
+    """One message per KPI alert of at least ``min_severity``: stable id, title and reason in zh / en."""
+    from kpredict.delivery import Message
+
+    keep = alerts[alerts["severity"].map(SEVERITIES.index) >= SEVERITIES.index(min_severity)]
+    messages = []
+    for row in keep.to_dict("records"):
+        key, day = row[spec.id_column], pd.Timestamp(row["ts"]).date()
+        title = {"en": f"[{row['severity']}] unusual {spec.value_column} at {spec.id_column} {key} on {day}", "zh": f"【{_SEVERITY_ZH[row['severity']]}】{spec.id_column} {key} 在 {day} 的 {spec.value_column} 异常"}
+        body = {
+            "en": f"anomaly score {row['anomaly_score']:.4f}\n- {row['reason_1_en']}",
+            "zh": f"异常分 {row['anomaly_score']:.4f}\n- {row['reason_1_zh']}",
+        }
+        languages = ("en", "zh") if lang == "both" else (lang,)
+        ident = re.sub(r"[^A-Za-z0-9_.-]", "_", f"{pipeline}-{row['event_id']}")
         messages.append(Message(ident, " / ".join(title[code] for code in languages), "\n\n".join(body[code] for code in languages)))
     return messages
 

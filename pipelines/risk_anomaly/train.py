@@ -1,7 +1,8 @@
 """Risk-anomaly training recipe: payments → features as of each payment → calibrate the detector on
 the training period → alert threshold from the alert budget → evaluate on the latest days (against
-known anomalies where there are labels, and against a plain IsolationForest on the raw columns) →
-publish (log, register, gate).
+known anomalies where there are labels, and against a plain IsolationForest on the raw columns);
+KPI series → the causal detector learnt on the older days, evaluated on the latest year (kpi.py) →
+publish both as one model (log, register, gate on the payments' average precision).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from kpredict.errors import DataNotFoundError, SchemaError
 from kpredict.hashing import frame_hash
 from kpredict.pipelines.risk_anomaly.config import RiskAnomalyConfig
 from kpredict.pipelines.risk_anomaly.events import ASPECTS, FEATURES, KEYS, LOW_TAIL, event_features, load_events
+from kpredict.pipelines.risk_anomaly.model import RiskDetectors, event_scorer
 from kpredict.tracking.publish import TrainingResult
 
 __all__ = ["alert_threshold", "evaluate", "raw_column_baseline", "severity_cutoffs", "train"]
@@ -84,9 +86,10 @@ def evaluate(estimator: Any, holdout: pd.DataFrame, threshold: float | None = No
     """
     from kpredict.evaluation.detection import detection_metrics
 
+    scorer = event_scorer(estimator)
     if raw is None:
-        raw = estimator.raw_score(holdout)  # the scorer picks the features it was trained on, by name
-    alerts = estimator.calibrate(raw) >= threshold if threshold is not None else None
+        raw = scorer.raw_score(holdout)  # the scorer picks the features it was trained on, by name
+    alerts = scorer.calibrate(raw) >= threshold if threshold is not None else None
     return detection_metrics(holdout["is_anomaly"].to_numpy(), raw, kinds=holdout["kind"].to_numpy(), alerts=alerts, prefix=prefix)
 
 
@@ -181,6 +184,13 @@ def train(config: RiskAnomalyConfig | str | Path | None = None, *, force: bool =
                 )
             else:
                 logger.warning("the holdout holds no known anomaly (or only anomalies); the model registers without a criterion")
+        kpi = None
+        if config.kpi is not None:
+            from kpredict.pipelines.risk_anomaly.kpi import fit_and_evaluate, plot_kpi
+
+            kpi, kpi_metrics, evaluated = fit_and_evaluate(config, store)
+            metrics |= kpi_metrics
+            run.log_figure(plot_kpi(evaluated, config.kpi), "plots/kpi_alerts.png")
         run.log_metrics(metrics)
         meta = {
             "pipeline": PIPELINE,
@@ -195,8 +205,11 @@ def train(config: RiskAnomalyConfig | str | Path | None = None, *, force: bool =
             "reasons": config.reasons,
             "explain": {"top_fraction": 1.0 - threshold},
         }
+        if kpi is not None:
+            kpi_threshold = metrics["kpi_alert_threshold"]
+            meta["kpi"] = {"alert_threshold": kpi_threshold, "severity": severity_cutoffs(kpi_threshold), "source": config.kpi.source}
         packaged = PackagedModel(
-            model, "sklearn", meta, holdout.head(5),
+            RiskDetectors(model, kpi), "sklearn", meta, holdout.head(5),
             outputs=[(PREDICTION, "double"), ("unseen_category", "boolean")], libraries=["scikit-learn", "pandas", "numpy"],
         )
         return publish(run, packaged, gate, metrics=metrics, force=force, holdout=holdout.assign(anomaly_score=holdout_scores))
