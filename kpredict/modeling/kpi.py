@@ -22,9 +22,10 @@ Step by step, for every series at once:
    several moderately unusual days in a row are a level shift, recognised within ``max_run``
    steps.
 5. **Re-levelling.** When a run's surprise reaches ``shift_threshold`` the series' level moves by
-   the run's median residual and later steps are judged against the new level, so a shift raises
-   one alert at its onset, not one a day. A return to the level held before is a *recovery*: steps
-   are also judged against the old level and the smaller surprise counts.
+   the run's median residual and later steps are judged against the new level, re-measured from
+   all steps since the onset for ``2 * max_run`` more steps, so a shift raises one alert at its
+   onset, not one a day. A return to the level held before is a *recovery*: steps are also judged
+   against the old level and the smaller surprise counts.
 
 Reference tails are empirical up to their 95th percentile and exponential beyond it, with the rate
 of the 95th-99th percentile shoulder: the few most extreme reference steps, which may be anomalies
@@ -149,6 +150,9 @@ class _Series:
         self.onset = np.full(n, -1, dtype=np.int64)
         self.run_statistic = np.full(n, np.nan)
         self.pending: tuple[float, float, float, float] | None = None  # movement, centre, scale, base
+        self.baseline = np.full(n, np.nan)  # expected value without the series' own level
+        self.settle_from: int | None = None  # onset of the latest shift, whose level is still being measured
+        self.settle_until = -1
 
     def centre_scale(self, window: int) -> tuple[float, float]:
         recent = np.asarray(self.normal[-window:])
@@ -411,6 +415,13 @@ class KpiDetector(BaseEstimator):
     def _judge(self, s: _Series, t: int, common: float, scorers: _Scorers) -> None:
         _, centre, scale, base = s.pending
         location, spread = scorers.calendar_effect if s.calendar[t] else (0.0, 1.0)
+        settling = s.settle_from is not None and t <= s.settle_until
+        if settling:
+            # the new level is re-estimated from every step since the onset (causal: steps before t)
+            since = slice(s.settle_from, t)
+            s.level = float(np.median(s.x[since] - s.baseline[since]))
+            s.clean[since] = s.x[since] - s.level
+        s.baseline[t] = base + centre + common
         expected = base + s.level + centre + common
         residual = s.x[t] - expected
         z = (residual / scale - location) / spread
@@ -422,9 +433,12 @@ class KpiDetector(BaseEstimator):
             own_back = scorers.own(z_back, s.key)
             run_back, _, _ = s.back.push(z_back, self.max_run, scorers)
             surprise = min(surprise, max(own_back, run_back))
+            own = min(own, own_back)
         s.expected[t], s.residual[t], s.z[t], s.surprise[t] = expected, residual, z, surprise
         s.run_statistic[t] = statistic
-        if run >= self.shift_threshold:
+        if settling:
+            s.current, s.back = _Run(), _Run()
+        elif run >= self.shift_threshold:
             first = t - length + 1
             new_level = s.level + float(np.median(s.x[first : t + 1] - s.expected[first : t + 1]))
             returning = s.previous_level is not None and abs(new_level - s.previous_level) < 2 * scale
@@ -433,6 +447,7 @@ class KpiDetector(BaseEstimator):
             s.previous_level, s.level = (None, new_level) if returning else (s.level, new_level)
             s.clean[first : t + 1] = s.x[first : t + 1] - s.level
             s.current, s.back = _Run(), _Run()
+            s.settle_from, s.settle_until = first, t + 2 * self.max_run
             return
         if own >= self.spike_threshold:
             s.kind[t] = 1
