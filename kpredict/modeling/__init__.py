@@ -2,11 +2,15 @@
 
 ``BoostedClassifier`` is the churn engine: LightGBM with native categoricals, optuna tuning,
 early stopping and validated probability calibration, saved as model text + JSON (no pickle).
+``AnomalyScorer`` scores events (payments) and ``KpiDetector`` KPI series, both 0..1 against a
+reference, for the risk pipeline.
 """
 
 from __future__ import annotations
 
+from kpredict.modeling.anomaly import AnomalyScorer
 from kpredict.modeling.calibration import Calibrator
 from kpredict.modeling.classifier import BoostedClassifier, default_search_space
+from kpredict.modeling.kpi import KpiDetector
 
-__all__ = ["BoostedClassifier", "Calibrator", "default_search_space"]
+__all__ = ["AnomalyScorer", "BoostedClassifier", "Calibrator", "KpiDetector", "default_search_space"]
