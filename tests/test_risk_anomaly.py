@@ -143,7 +143,11 @@ def test_a_detector_without_labels_still_registers_and_channel_urls_are_not_logg
     config = risk_config(tmp_path, small_demo, **{"delivery.channels": {"ops": "json://hooks.example/tok3n-secret"}})
     result = PIPELINE.train(config.model_copy(update={"labels": None}))
     assert result.model_version >= 1 and "holdout_average_precision" not in result.metrics
-    assert result.promoted or "no registered metric" in result.promotion_reason
+    # the label-free criterion: how closely the alerts on unseen days keep the promised budget
+    version = MlflowClient().get_model_version("kpredict-risk_anomaly", str(result.model_version))
+    assert version.tags["kpredict.metric_name"] == "alert_budget_error"
+    assert 0 <= result.metrics["holdout_alert_budget_error"] < 0.5
+    assert result.promoted or "alert_budget_error" in result.promotion_reason, result.promotion_reason
     run = MlflowClient().get_run(result.run_id)
     logged = json.dumps(run.data.params) + Path(mlflow.artifacts.download_artifacts(run_id=result.run_id, artifact_path="config/resolved.yaml")).read_text()
     assert "tok3n-secret" not in logged and "json://***" in logged

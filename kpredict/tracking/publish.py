@@ -54,6 +54,7 @@ METRIC_DIRECTIONS: dict[str, bool] = {
     "precision_at_budget": True,
     "recall_at_budget": True,
     "stability": True,
+    "alert_budget_error": False,
 }
 
 

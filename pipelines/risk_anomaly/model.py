@@ -16,15 +16,17 @@ __all__ = ["RiskDetectors", "event_scorer", "kpi_detector"]
 
 
 class RiskDetectors(BaseEstimator):
-    """``events``: the fitted payment scorer; ``kpi``: the fitted KPI detector, or None.
+    """``events``: the fitted payment scorer; ``kpi``: the fitted KPI detector, or None;
+    ``alert_threshold``: the payments' 0..1 alert threshold (the label-free gate re-scores with it).
 
     ``score_samples`` is the payment scorer's, so ``mlflow models predict`` on payments works as
     it did when the model was the scorer alone.
     """
 
-    def __init__(self, events: AnomalyScorer, kpi: KpiDetector | None = None) -> None:
+    def __init__(self, events: AnomalyScorer, kpi: KpiDetector | None = None, alert_threshold: float | None = None) -> None:
         self.events = events
         self.kpi = kpi
+        self.alert_threshold = alert_threshold
 
     def score_samples(self, X: pd.DataFrame) -> np.ndarray:
         """0..1 anomaly scores of payments (see AnomalyScorer.score_samples)."""

@@ -21,7 +21,7 @@ from kpredict.pipelines.risk_anomaly.events import ASPECTS, FEATURES, KEYS, LOW_
 from kpredict.pipelines.risk_anomaly.model import RiskDetectors, event_scorer
 from kpredict.tracking.publish import TrainingResult
 
-__all__ = ["alert_threshold", "evaluate", "raw_column_baseline", "severity_cutoffs", "train"]
+__all__ = ["alert_budget_error", "alert_threshold", "evaluate", "raw_column_baseline", "severity_cutoffs", "train"]
 
 logger = logging.getLogger(__name__)
 
@@ -102,6 +102,29 @@ def _champion_value(champion: Any, holdout: pd.DataFrame) -> float:
         return float("nan")
 
 
+def alert_budget_error(scores: np.ndarray, threshold: float) -> float:
+    """How far the alerts on unseen events miss the budget: ``|alerts - promised| / promised``.
+
+    The label-free gate criterion: without known anomalies a detector can still be judged on
+    its promise, that people get the number of alerts they said they can investigate.
+    """
+    promised = max((1.0 - threshold) * len(scores), 1e-9)
+    return float(abs((np.asarray(scores) >= threshold).sum() - promised) / promised)
+
+
+def _champion_budget_error(champion: Any, holdout: pd.DataFrame) -> float:
+    """The champion's budget error on the challenger's holdout (NaN for a champion that does not
+    carry its alert threshold, or cannot score the holdout)."""
+    threshold = getattr(champion, "alert_threshold", None)
+    if threshold is None:
+        return float("nan")
+    try:
+        return alert_budget_error(event_scorer(champion).score_samples(holdout[FEATURES]), threshold)
+    except SchemaError as exc:
+        logger.warning("the champion cannot score the new holdout: %s", exc)
+        return float("nan")
+
+
 def _loggable(config: RiskAnomalyConfig) -> dict[str, Any]:
     """The config as logged: channel URLs reduced to their scheme (a token may sit in one)."""
     data = config.model_dump(mode="json")
@@ -166,8 +189,14 @@ def train(config: RiskAnomalyConfig | str | Path | None = None, *, force: bool =
         holdout_raw = model.raw_score(holdout[FEATURES])
         holdout_scores = model.calibrate(holdout_raw)
         alerts_per_day = float((holdout_scores >= threshold).sum() / config.holdout_days)
-        metrics = {"alert_threshold": threshold, "holdout_alerts_per_day": alerts_per_day, "events_per_day": float(events_per_day)}
-        gate = Gate(None)
+        metrics = {
+            "alert_threshold": threshold, "holdout_alerts_per_day": alerts_per_day, "events_per_day": float(events_per_day),
+            "holdout_alert_budget_error": alert_budget_error(holdout_scores, threshold),
+        }
+        gate = Gate(
+            "alert_budget_error", metrics["holdout_alert_budget_error"], frame_hash(holdout[["txn_id"]]),
+            rescore=lambda champion: _champion_budget_error(champion, holdout),
+        )
         if labels is not None:
             metrics |= evaluate(model, holdout, threshold, prefix="holdout_", raw=holdout_raw)
             raw_events = events.set_index("txn_id")
@@ -183,7 +212,7 @@ def train(config: RiskAnomalyConfig | str | Path | None = None, *, force: bool =
                     rescore=lambda champion: _champion_value(champion, holdout),
                 )
             else:
-                logger.warning("the holdout holds no known anomaly (or only anomalies); the model registers without a criterion")
+                logger.warning("the holdout holds no known anomaly (or only anomalies); the gate compares how well the alert budget holds")
         kpi = None
         if config.kpi is not None:
             from kpredict.pipelines.risk_anomaly.kpi import fit_and_evaluate, plot_kpi
@@ -209,7 +238,7 @@ def train(config: RiskAnomalyConfig | str | Path | None = None, *, force: bool =
             kpi_threshold = metrics["kpi_alert_threshold"]
             meta["kpi"] = {"alert_threshold": kpi_threshold, "severity": severity_cutoffs(kpi_threshold), "source": config.kpi.source}
         packaged = PackagedModel(
-            RiskDetectors(model, kpi), "sklearn", meta, holdout.head(5),
+            RiskDetectors(model, kpi, alert_threshold=threshold), "sklearn", meta, holdout.head(5),
             outputs=[(PREDICTION, "double"), ("unseen_category", "boolean")], libraries=["scikit-learn", "pandas", "numpy"],
         )
         return publish(run, packaged, gate, metrics=metrics, force=force, holdout=holdout.assign(anomaly_score=holdout_scores))
