@@ -28,7 +28,7 @@ from kpredict.features.definitions import (
     parse_duration,
 )
 from kpredict.features.sources import LoadedSource
-from kpredict.features.windows import SortedEvents, decayed_sums, slice_aggregate, slice_pick, window_slices
+from kpredict.features.windows import SortedEvents, count_visible, decayed_sums, slice_aggregate, slice_pick, window_slices
 
 __all__ = ["EVENT_TS", "LAST_EVENT_TS", "MaterialisedView", "materialise_view", "needed_columns"]
 
@@ -190,6 +190,9 @@ def materialise_view(repo: FeatureRepoConfig, view_name: str, source: LoadedSour
     out[EVENT_TS] = q_times
     out[LAST_EVENT_TS] = np.where(has_event, events.times[latest_idx], np.iinfo(np.int64).min)
 
+    # Every window shares the slices' end (the query time); each window length's start is found
+    # once for all the features that use it (a view often has several aggregates per window).
+    window_starts: dict[int, np.ndarray] = {}
     categories: dict[str, list[str]] = {}
     for feature in view.features:
         transform = feature.transform
@@ -197,9 +200,10 @@ def materialise_view(repo: FeatureRepoConfig, view_name: str, source: LoadedSour
             continue
         if isinstance(transform, WindowTransform):
             w_ns = int(parse_duration(transform.window).total_seconds() * 1e9)
-            lo, hi_w = window_slices(events, q_codes, q_times, window_ns=w_ns, inclusive=True)
+            if w_ns not in window_starts:
+                window_starts[w_ns] = np.minimum(count_visible(events, q_codes, q_times - np.int64(w_ns), inclusive=True), hi)
             values = frame[transform.column].to_numpy(np.float64) if transform.column else np.ones(len(frame))
-            out[feature.name] = slice_aggregate(values, events, lo, hi_w, transform.agg)
+            out[feature.name] = slice_aggregate(values, events, window_starts[w_ns], hi, transform.agg)
         elif isinstance(transform, DecayTransform):
             # The value as of the latest row; the join decays it to the entity time.
             values = frame[transform.column].to_numpy(np.float64) if transform.column else np.ones(len(frame))

@@ -22,7 +22,7 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-__all__ = ["SortedEvents", "decayed_sums", "slice_aggregate", "slice_pick", "window_slices"]
+__all__ = ["SortedEvents", "count_visible", "decayed_sums", "slice_aggregate", "slice_pick", "window_slices"]
 
 
 @dataclass(frozen=True)
