@@ -1,6 +1,7 @@
 """`make bench`: every benchmark, each printing ratios against the raw library in the same run.
 
-Usage: python -m benchmarks [--quick]   (--quick: a 10x smaller feature join for a fast look)
+Usage: python -m benchmarks [--quick]   (--quick: a 10x smaller feature join for a fast look, and
+no event-feature run, which reads the default demo in data/demo)
 The long forecasting scale runs (5,000 and 30,000 series) are separate:
 python -m benchmarks.bench_forecast --scale --n-jobs 2
 """
@@ -9,7 +10,16 @@ from __future__ import annotations
 
 import sys
 
-from benchmarks import bench_anomaly, bench_feature_join, bench_forecast, bench_generate, bench_scoring, bench_startup, bench_tracking
+from benchmarks import (
+    bench_anomaly,
+    bench_event_features,
+    bench_feature_join,
+    bench_forecast,
+    bench_generate,
+    bench_scoring,
+    bench_startup,
+    bench_tracking,
+)
 
 
 def main() -> None:
@@ -22,6 +32,8 @@ def main() -> None:
     bench_scoring.main(["--rows", "100000"] if quick else ["--train-trials", "50"])
     bench_forecast.main(["--repeats", "1"] if quick else ["--repeats", "3", "--n-jobs", "2"])
     bench_anomaly.main(["--rows", "100000"] if quick else [])
+    if not quick:  # needs the default demo in data/demo (`make demo` or `kpredict data generate`)
+        bench_event_features.main(["--repeats", "3"])
 
 
 if __name__ == "__main__":
