@@ -22,8 +22,6 @@ import numpy as np
 import pandas as pd
 
 REPO = Path(__file__).resolve().parents[1]
-#: history features compared between the two sides (derived features follow from them)
-COMPARED = ["payments_10min", "payments_1h", "payments_1d", "amount_vs_usual", "hour_vs_usual", "new_country", "new_channel", "new_merchant_category"]
 
 _QUERY = """
 WITH p AS (
@@ -51,10 +49,10 @@ WITH p AS (
     WINDOW a AS (PARTITION BY account_id ORDER BY ts)
 )
 SELECT txn_id, account_id, ts,
-    coalesce((log_amount - la_mean) / greatest(coalesce(la_std, 0), 0.25), 0) AS amount_vs_usual,
+    CASE WHEN la_std IS NULL THEN 0 ELSE (log_amount - la_mean) / greatest(la_std, 0.25) END AS amount_vs_usual,
     coalesce(greatest(log_amount - la_max, 0), 0) AS amount_above_usual_max,
     amount,
-    coalesce(abs(hour_of_day - h_mean) / greatest(coalesce(h_std, 0), 0.5), 0) AS hour_vs_usual,
+    CASE WHEN h_std IS NULL THEN 0 ELSE abs(hour_of_day - h_mean) / greatest(h_std, 0.5) END AS hour_vs_usual,
     coalesce(greatest(h_min - hour_of_day, hour_of_day - h_max, 0), 0) AS hours_outside_usual,
     CAST(payments_90d > 0 AND in_country = 0 AS DOUBLE) AS new_country,
     CAST(payments_90d > 0 AND on_channel = 0 AS DOUBLE) AS new_channel,
@@ -114,7 +112,9 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     peak = {side: max(r[1] for r in results) for side, results in runs.items()}
     ours, theirs = runs["kpredict"][0][2], runs["duckdb"][0][2]
     merged = ours.merge(theirs, on="txn_id", suffixes=("", "_duckdb"), validate="one_to_one")
-    agree = {name: float(np.mean(np.isclose(merged[name], merged[f"{name}_duckdb"], rtol=1e-6, atol=1e-6))) for name in COMPARED}
+    from kpredict.pipelines.risk_anomaly.events import FEATURES
+
+    agree = {name: float(np.mean(np.isclose(merged[name], merged[f"{name}_duckdb"], rtol=1e-6, atol=1e-6))) for name in FEATURES}
     rows = len(ours)
     print(
         f"event features, {rows:,} payments, median of {args.repeats} (fresh process and store each): "
