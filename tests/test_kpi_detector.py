@@ -188,3 +188,16 @@ def test_on_nab_the_kpi_detector_scores_above_random_cut_forest_and_windowed_gau
         per_file[item.name] = nab_score(timestamps, alerts, item.windows).score
         total += per_file[item.name]
     assert total > 0.01, per_file  # above Random Cut Forest; Windowed Gaussian: -6.51
+
+
+def test_a_fitted_detector_round_trips_through_skops_with_numeric_ids(tmp_path):
+    import skops.io
+
+    frame = _chain()
+    frame["unique_id"] = frame["unique_id"].str[1:].astype(int)
+    detector = KpiDetector(min_series_reference=50).fit(frame[frame["ds"] < _day(frame, 150)])
+    assert set(detector.series_quantiles_) == {str(i) for i in range(6)}
+    path = tmp_path / "kpi.skops"
+    skops.io.dump(detector, path)
+    loaded = skops.io.load(path, trusted=skops.io.get_untrusted_types(file=path))
+    pd.testing.assert_frame_equal(loaded.detect(frame), detector.detect(frame))

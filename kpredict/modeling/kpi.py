@@ -181,7 +181,7 @@ class KpiDetector(BaseEstimator):
 
     Attributes:
         upper_quantiles_, lower_quantiles_: reference quantiles of ``z`` above / below zero.
-        series_quantiles_: the same per series with at least ``min_series_reference`` steps.
+        series_quantiles_: the same per series (keyed by the id as text) with at least ``min_series_reference`` steps.
         run_quantiles_: reference quantiles of the run statistic (steps move together in high-frequency data).
         calendar_effect_: (location, scale multiplier) of calendar days' standardised residuals.
         surprise_quantiles_: reference quantiles of the surprise, for the 0..1 score.
@@ -380,7 +380,7 @@ class KpiDetector(BaseEstimator):
         starts, ends = np.r_[0, bounds], np.r_[bounds, len(codes)]
         keys = data[id_col].to_numpy()
         series = [
-            _Series(keys[a], x_all[a:b].copy(), calendar[a:b], min(self.min_history, b - a))
+            _Series(str(keys[a]), x_all[a:b].copy(), calendar[a:b], min(self.min_history, b - a))
             for a, b in zip(starts, ends, strict=True)
         ]
         times = data[time_col].to_numpy()
