@@ -175,8 +175,11 @@ class AnomalyScorer(OutlierMixin, BaseEstimator):
             return -self.estimator_.score_samples(matrix)
         from joblib import Parallel, delayed
 
-        chunks = np.array_split(np.arange(len(matrix)), self.n_jobs * 8)
-        parts = Parallel(n_jobs=self.n_jobs, prefer="threads")(delayed(self.estimator_.score_samples)(matrix[c]) for c in chunks)
+        bounds = np.linspace(0, len(matrix), self.n_jobs * 8 + 1).astype(int)
+        # contiguous slices are views: the chunks cost no copy of the matrix
+        parts = Parallel(n_jobs=self.n_jobs, prefer="threads")(
+            delayed(self.estimator_.score_samples)(matrix[start:stop]) for start, stop in zip(bounds[:-1], bounds[1:], strict=True)
+        )
         return -np.concatenate(parts)
 
     def _matrix(self, X: pd.DataFrame, *, fitting: bool = False) -> np.ndarray:
@@ -189,7 +192,8 @@ class AnomalyScorer(OutlierMixin, BaseEstimator):
         missing = [name for name in names if name not in X.columns]
         if missing:
             raise SchemaError(f"X is missing feature columns {missing}; got {list(X.columns)}")
-        matrix = X[names].to_numpy(dtype=np.float64)
+        # in the fitted order already (the usual case): no column selection, so no copy of the frame
+        matrix = (X if list(X.columns) == names else X[names]).to_numpy(dtype=np.float64)
         bad = [names[j] for j in np.flatnonzero(~np.isfinite(matrix).all(axis=0))]
         if bad:
             raise SchemaError(f"features {bad} have missing or infinite values; the detector needs finite numbers")
