@@ -2,7 +2,8 @@
 the training period → alert threshold from the alert budget → evaluate on the latest days (against
 known anomalies where there are labels, and against a plain IsolationForest on the raw columns);
 KPI series → the causal detector learnt on the older days, evaluated on the latest year (kpi.py) →
-publish both as one model (log, register, gate on the payments' average precision).
+publish both as one model (log, register, gate: the payments' average precision where labels
+exist, otherwise how closely the holdout's alerts keep the alert budget).
 """
 
 from __future__ import annotations
