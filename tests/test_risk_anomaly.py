@@ -295,3 +295,25 @@ def test_alerts_reach_a_webhook_once_even_when_it_was_down_at_first(risk_project
     assert up.exit_code == 0 and rerun.exit_code == 0, up.output + rerun.output
     assert len(received) == expected  # each alert once, though the job ran three times
     assert "unusual payment on account" in received[0]["title"] and "异常支付" in received[0]["title"]
+
+
+def test_kpi_alert_messages_have_stable_ids_both_languages_and_respect_the_minimum_severity():
+    from kpredict.pipelines.risk_anomaly.config import KpiConfig
+    from kpredict.pipelines.risk_anomaly.scoring import kpi_alert_messages
+
+    alerts = pd.DataFrame(
+        {
+            "store_id": ["S1", "S2"], "event_id": ["store_revenue:S1:2026-10-19T00:00:00", "store_revenue:S2:2026-10-20T00:00:00"],
+            "ts": pd.to_datetime(["2026-10-19", "2026-10-20"]), "anomaly_score": [0.9995, 0.996], "severity": ["critical", "medium"],
+            "reason_1_en": ["revenue 580 against 2,900 expected (-80%)", "x"], "reason_1_zh": ["营收 580，预期 2,900（-80%）", "x"],
+        }
+    )
+    messages = kpi_alert_messages(alerts, "risk_anomaly", KpiConfig(), min_severity="high", lang="both")
+    assert len(messages) == 1  # the medium one stays in the table, it is not sent
+    message = messages[0]
+    assert message == kpi_alert_messages(alerts, "risk_anomaly", KpiConfig(), min_severity="high", lang="both")[0]  # same id on a re-run
+    assert ":" not in message.id and "S1" in message.id
+    assert "[critical]" in message.title and "【严重】" in message.title
+    assert "-80%" in message.body and "预期" in message.body
+    english = kpi_alert_messages(alerts, "risk_anomaly", KpiConfig(), min_severity="high", lang="en")[0]
+    assert "预期" not in english.body
