@@ -37,7 +37,7 @@ reference steps less surprising) from a training span; ``detect`` scores any spa
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -59,16 +59,16 @@ _RUN_CLIP = 2.0  # a run's steps count at most this many standard deviations eac
 
 
 class _ShoulderTail:
-    """Surprise of a non-negative statistic against reference quantiles (see module docstring)."""
+    """Surprise of a non-negative statistic against reference quantiles (see module docstring);
+    the normal distribution's before there are any."""
 
-    def __init__(self, quantiles: np.ndarray | None, before_fit: Callable[[float], float]) -> None:
+    def __init__(self, quantiles: np.ndarray | None = None) -> None:
         self.quantiles = quantiles
-        self.before_fit = before_fit
 
     def __call__(self, value: float) -> float:
         q = self.quantiles
         if q is None:
-            return self.before_fit(value)
+            return _normal_surprise(value)
         grid = len(q) - 1
         shoulder = q[round(_SHOULDER * grid)]
         if value <= shoulder:
@@ -111,7 +111,7 @@ class _Scorers:
     lower: _ShoulderTail
     calendar_effect: tuple[float, float] = (0.0, 1.0)
     per_series: dict = field(default_factory=dict)
-    run: _ShoulderTail = field(default_factory=lambda: _ShoulderTail(None, _normal_surprise))
+    run: _ShoulderTail = field(default_factory=_ShoulderTail)
 
     def own(self, z: float, key: object = None) -> float:
         upper, lower = self.per_series.get(key, (self.upper, self.lower))
@@ -247,7 +247,7 @@ class KpiDetector(BaseEstimator):
     ) -> KpiDetector:
         """Learn the residual and run tails, the calendar effect and the score calibration."""
         data, calendar = self._prepare(frame, calendar_dates, id_col, time_col, target_col)
-        scorers = _Scorers(_ShoulderTail(None, _normal_surprise), _ShoulderTail(None, _normal_surprise))
+        scorers = _Scorers(_ShoulderTail(), _ShoulderTail())
         series = self._run(data, calendar, id_col, time_col, target_col, scorers)
         z = np.concatenate([s.z for s in series])
         on_calendar = np.concatenate([s.calendar for s in series])
@@ -259,23 +259,19 @@ class KpiDetector(BaseEstimator):
             )
         self.calendar_effect_ = self._calendar_effect(z[scored & on_calendar & (np.abs(z) < _CLIP)])
         plain = z[scored & ~on_calendar]
-        self.upper_quantiles_ = reference_quantiles(np.maximum(plain, 0.0), self.n_reference)
-        self.lower_quantiles_ = reference_quantiles(np.maximum(-plain, 0.0), self.n_reference)
+        self.upper_quantiles_, self.lower_quantiles_ = self._side_quantiles(plain)
         self.n_reference_rows_ = len(plain)
         scorers.upper.quantiles, scorers.lower.quantiles = self.upper_quantiles_, self.lower_quantiles_
         self.series_quantiles_ = {}
         for s in series:
             own = s.z[np.isfinite(s.z) & ~s.calendar]
             if len(own) >= self.min_series_reference:
-                self.series_quantiles_[s.key] = (
-                    reference_quantiles(np.maximum(own, 0.0), self.n_reference),
-                    reference_quantiles(np.maximum(-own, 0.0), self.n_reference),
-                )
+                self.series_quantiles_[s.key] = self._side_quantiles(own)
         scorers.per_series = self._series_tails()
         scorers.calendar_effect = self.calendar_effect_
         statistics = np.concatenate([s.run_statistic for s in self._run(data, calendar, id_col, time_col, target_col, scorers)])
         self.run_quantiles_ = reference_quantiles(statistics[np.isfinite(statistics)], self.n_reference)
-        scorers.run = _ShoulderTail(self.run_quantiles_, _normal_surprise)
+        scorers.run = _ShoulderTail(self.run_quantiles_)
         surprise = np.concatenate([s.surprise for s in self._run(data, calendar, id_col, time_col, target_col, scorers)])
         self.surprise_quantiles_ = reference_quantiles(surprise[np.isfinite(surprise)], self.n_reference)
         return self
@@ -299,11 +295,11 @@ class KpiDetector(BaseEstimator):
         check_is_fitted(self, "surprise_quantiles_")
         data, calendar = self._prepare(frame, calendar_dates, id_col, time_col, target_col)
         scorers = _Scorers(
-            _ShoulderTail(self.upper_quantiles_, _normal_surprise),
-            _ShoulderTail(self.lower_quantiles_, _normal_surprise),
+            _ShoulderTail(self.upper_quantiles_),
+            _ShoulderTail(self.lower_quantiles_),
             self.calendar_effect_,
             self._series_tails(),
-            _ShoulderTail(self.run_quantiles_, _normal_surprise),
+            _ShoulderTail(self.run_quantiles_),
         )
         series = self._run(data, calendar, id_col, time_col, target_col, scorers)
         expected = np.concatenate([s.expected for s in series])
@@ -332,9 +328,13 @@ class KpiDetector(BaseEstimator):
         return out
 
     # -------------------------------------------------------------------------------- helpers
+    def _side_quantiles(self, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Quantiles of each side's distance from zero (the other side counts as zero)."""
+        return reference_quantiles(np.maximum(z, 0.0), self.n_reference), reference_quantiles(np.maximum(-z, 0.0), self.n_reference)
+
     def _series_tails(self) -> dict:
         return {
-            key: (_ShoulderTail(upper, _normal_surprise), _ShoulderTail(lower, _normal_surprise))
+            key: (_ShoulderTail(upper), _ShoulderTail(lower))
             for key, (upper, lower) in self.series_quantiles_.items()
         }
 

@@ -87,10 +87,8 @@ class RiskScoring(RowScoring):
 
     def companions(self, context: ScoringContext, result: pd.DataFrame) -> dict[str, pd.DataFrame]:
         """``alerts``: per account and ``dedupe`` period, its most anomalous alerting payment."""
-        alerts = result[result["is_alert"].to_numpy()]
-        period = pd.to_datetime(alerts["ts"]).dt.floor(pd.Timedelta(parse_duration(context.bundle.meta["alerts"]["dedupe"])))
-        alerts = alerts.assign(period_start=period.to_numpy()).sort_values([PREDICTION, "txn_id"], ascending=[False, True], kind="mergesort")
-        alerts = alerts.drop_duplicates(["account_id", "period_start"], keep="first")
+        alerts = result[result["is_alert"].to_numpy()].sort_values([PREDICTION, "txn_id"], ascending=[False, True], kind="mergesort")
+        alerts = _first_per_period(alerts, "account_id", context.bundle.meta["alerts"]["dedupe"])
         reasons = [c for c in alerts.columns if c.startswith("reason_") and c.endswith(("_en", "_zh", "_feature"))]
         columns = [*KEYS, "period_start", "as_of", "model_name", "model_version", "run_id", PREDICTION, "severity", "rank", *reasons]
         tables = {"alerts": alerts[columns].sort_values("rank", kind="mergesort").reset_index(drop=True)}
@@ -112,9 +110,7 @@ class RiskScoring(RowScoring):
         standard = {"as_of": context.as_of, "model_name": context.bundle.name, "model_version": context.bundle.version, "run_id": context.bundle.run_id}
         rows = rows.assign(**standard)
         rows = rows[[spec.id_column, *standard, *[c for c in rows.columns if c not in (spec.id_column, *standard)]]]
-        alerts = rows[rows["is_alert"].to_numpy()]
-        period = pd.to_datetime(alerts["ts"]).dt.floor(pd.Timedelta(parse_duration(context.bundle.meta["alerts"]["dedupe"])))
-        alerts = alerts.assign(period_start=period.to_numpy()).drop_duplicates([spec.id_column, "period_start"], keep="first")
+        alerts = _first_per_period(rows[rows["is_alert"].to_numpy()], spec.id_column, context.bundle.meta["alerts"]["dedupe"])
         return {KPI_TABLE: rows, f"{KPI_TABLE}_alerts": alerts.reset_index(drop=True)}
 
     def deliver(self, context: ScoringContext, written: WrittenOutput) -> None:
@@ -141,41 +137,50 @@ class RiskScoring(RowScoring):
             raise RuntimeError(f"{sum(report.waiting.values())} alert message(s) wait in the outbox {root} ({reasons}); they go out on the next run")
 
 
-def alert_messages(alerts: pd.DataFrame, pipeline: str, *, min_severity: str, lang: str) -> list:
-    """One message per alert of at least ``min_severity``: stable id, title and reasons in zh / en."""
+def _first_per_period(alerts: pd.DataFrame, key: str, dedupe: str) -> pd.DataFrame:
+    """The first row (in the given order) per ``key`` and ``dedupe`` period, with its ``period_start``."""
+    period = pd.to_datetime(alerts["ts"]).dt.floor(pd.Timedelta(parse_duration(dedupe)))
+    return alerts.assign(period_start=period.to_numpy()).drop_duplicates([key, "period_start"], keep="first")
+
+
+def _at_least(alerts: pd.DataFrame, min_severity: str) -> pd.DataFrame:
+    return alerts[alerts["severity"].map(SEVERITIES.index) >= SEVERITIES.index(min_severity)]
+
+
+def _message(ident: str, title: dict[str, str], body: dict[str, str], lang: str):
+    """A message with a file-name-safe id, in English, Chinese or both."""
     from kpredict.delivery import Message
 
-    keep = alerts[alerts["severity"].map(SEVERITIES.index) >= SEVERITIES.index(min_severity)]
+    languages = ("en", "zh") if lang == "both" else (lang,)
+    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", ident)
+    return Message(safe, " / ".join(title[code] for code in languages), "\n\n".join(body[code] for code in languages))
+
+
+def alert_messages(alerts: pd.DataFrame, pipeline: str, *, min_severity: str, lang: str) -> list:
+    """One message per alert of at least ``min_severity``: stable id, title and reasons in zh / en."""
     messages = []
-    for row in keep.itertuples(index=False):
+    for row in _at_least(alerts, min_severity).itertuples(index=False):
         reasons = {code: [getattr(row, f"reason_{i}_{code}", "") for i in range(1, 4)] for code in ("en", "zh")}
         title = {"en": f"[{row.severity}] unusual payment on account {row.account_id}", "zh": f"【{_SEVERITY_ZH[row.severity]}】账户 {row.account_id} 出现异常支付"}
         body = {
             "en": "\n".join([f"payment {row.txn_id} at {row.ts}, anomaly score {row.anomaly_score:.4f}", *[f"- {r}" for r in reasons["en"] if r]]),
             "zh": "\n".join([f"支付 {row.txn_id}，时间 {row.ts}，异常分 {row.anomaly_score:.4f}", *[f"- {r}" for r in reasons["zh"] if r]]),
         }
-        languages = ("en", "zh") if lang == "both" else (lang,)
-        ident = re.sub(r"[^A-Za-z0-9_.-]", "_", f"{pipeline}-{row.account_id}-{row.txn_id}")
-        messages.append(Message(ident, " / ".join(title[code] for code in languages), "\n\n".join(body[code] for code in languages)))
+        messages.append(_message(f"{pipeline}-{row.account_id}-{row.txn_id}", title, body, lang))
     return messages
 
 
 def kpi_alert_messages(alerts: pd.DataFrame, pipeline: str, spec: Any, *, min_severity: str, lang: str) -> list:
     """One message per KPI alert of at least ``min_severity``: stable id, title and reason in zh / en."""
-    from kpredict.delivery import Message
-
-    keep = alerts[alerts["severity"].map(SEVERITIES.index) >= SEVERITIES.index(min_severity)]
     messages = []
-    for row in keep.to_dict("records"):
+    for row in _at_least(alerts, min_severity).to_dict("records"):
         key, day = row[spec.id_column], pd.Timestamp(row["ts"]).date()
         title = {"en": f"[{row['severity']}] unusual {spec.value_column} at {spec.id_column} {key} on {day}", "zh": f"【{_SEVERITY_ZH[row['severity']]}】{spec.id_column} {key} 在 {day} 的 {spec.value_column} 异常"}
         body = {
             "en": f"anomaly score {row['anomaly_score']:.4f}\n- {row['reason_1_en']}",
             "zh": f"异常分 {row['anomaly_score']:.4f}\n- {row['reason_1_zh']}",
         }
-        languages = ("en", "zh") if lang == "both" else (lang,)
-        ident = re.sub(r"[^A-Za-z0-9_.-]", "_", f"{pipeline}-{row['event_id']}")
-        messages.append(Message(ident, " / ".join(title[code] for code in languages), "\n\n".join(body[code] for code in languages)))
+        messages.append(_message(f"{pipeline}-{row['event_id']}", title, body, lang))
     return messages
 
 
