@@ -214,12 +214,13 @@ def train(config: RiskAnomalyConfig | str | Path | None = None, *, force: bool =
                 )
             else:
                 logger.warning("the holdout holds no known anomaly (or only anomalies); the gate compares how well the alert budget holds")
-        kpi = None
+        kpi, tables = None, {}
         if config.kpi is not None:
             from kpredict.pipelines.risk_anomaly.kpi import fit_and_evaluate, plot_kpi
 
             kpi, kpi_metrics, evaluated = fit_and_evaluate(config, store)
             metrics |= kpi_metrics
+            tables["kpi_evaluated"] = evaluated
             run.log_figure(plot_kpi(evaluated, config.kpi), "plots/kpi_alerts.png")
         run.log_metrics(metrics)
         meta = {
@@ -242,4 +243,4 @@ def train(config: RiskAnomalyConfig | str | Path | None = None, *, force: bool =
             RiskDetectors(model, kpi, alert_threshold=threshold), "sklearn", meta, holdout.head(5),
             outputs=[(PREDICTION, "double"), ("unseen_category", "boolean")], libraries=["scikit-learn", "pandas", "numpy"],
         )
-        return publish(run, packaged, gate, metrics=metrics, force=force, holdout=holdout.assign(anomaly_score=holdout_scores))
+        return publish(run, packaged, gate, metrics=metrics, force=force, holdout=holdout.assign(anomaly_score=holdout_scores), tables=tables)
