@@ -1,0 +1,311 @@
+"""Marketing-mix model: per-channel carry-over and saturation as scikit-learn transformers in a
+``Pipeline``, then a ridge regression whose channel effects cannot be negative.
+
+Carry-over works on **lag columns**: each row holds a channel's spend in its own week and in the
+``max_lag`` weeks before (:func:`lag_frame`), so :class:`GeometricAdstock` is a row-wise
+transform. That keeps three things exact that a running sum over the rows given would break:
+time-series cross-validation (a test fold's carry-over starts from the real spend before it), the
+block bootstrap (resampled weeks bring their own history) and planning future weeks (their lags
+hold last weeks' real spend and the plan). Cross-sectional data (one row per market) uses
+``max_lag=0``: no carry-over.
+
+Per channel ``c``: ``adstock = sum_k decay_c^k * spend_{t-k}``, ``hill = a^s / (a^s + K^s)`` with
+``K = half_saturation_c * scale`` (``scale``: the mean positive adstock seen in fit, so the search
+bounds do not depend on the currency), and ``kpi = intercept + sum_c beta_c * hill_c
++ sum_pairs gamma * hill_a * hill_b + controls``, with every ``beta`` and ``gamma`` >= 0.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, RegressorMixin, TransformerMixin
+from sklearn.compose import ColumnTransformer
+from sklearn.linear_model import Ridge
+from sklearn.pipeline import Pipeline
+
+from kpredict.errors import SchemaError
+
+__all__ = [
+    "GeometricAdstock",
+    "HillSaturation",
+    "MediaMixModel",
+    "PairwiseProducts",
+    "SignConstrainedRidge",
+    "lag_column",
+    "lag_frame",
+]
+
+
+def lag_column(channel: str, lag: int) -> str:
+    """Name of the column holding ``channel``'s spend ``lag`` weeks before the row's week."""
+    return f"{channel}__lag{lag}"
+
+
+def lag_frame(spend: pd.DataFrame, channels: Sequence[str], max_lag: int) -> pd.DataFrame:
+    """Lag columns of every channel (rows in time order; weeks before the first count as no spend).
+
+    Raises:
+        SchemaError: a channel column is missing, not numeric, negative or NaN.
+    """
+    missing = [c for c in channels if c not in spend.columns]
+    if missing:
+        raise SchemaError(f"spend column(s) {missing} are missing; the table has {list(spend.columns)}")
+    columns: dict[str, np.ndarray] = {}
+    for channel in channels:
+        values = pd.to_numeric(spend[channel], errors="coerce").to_numpy(dtype=np.float64)
+        bad = int((~np.isfinite(values)).sum())
+        if bad:
+            raise SchemaError(f"spend column {channel!r} has {bad} missing or non-numeric value(s); spend must be a number >= 0 in every row")
+        if (values < 0).any():
+            raise SchemaError(f"spend column {channel!r} has {int((values < 0).sum())} negative value(s); spend must be >= 0")
+        for lag in range(max_lag + 1):
+            shifted = np.zeros_like(values)
+            shifted[lag:] = values[: len(values) - lag] if lag else values
+            columns[lag_column(channel, lag)] = shifted
+    return pd.DataFrame(columns, index=spend.index)
+
+
+class GeometricAdstock(TransformerMixin, BaseEstimator):
+    """Carry-over: the weighted sum ``sum_k decay^k * x_k`` of a channel's lag columns (lag 0 first)."""
+
+    def __init__(self, decay: float = 0.0) -> None:
+        self.decay = decay
+
+    def fit(self, X: Any, y: Any = None) -> GeometricAdstock:
+        self.n_features_in_ = np.asarray(X).shape[1]
+        return self
+
+    def transform(self, X: Any) -> np.ndarray:
+        values = np.asarray(X, dtype=np.float64)
+        return (values @ self.weights(values.shape[1]))[:, None]
+
+    def weights(self, n_lags: int) -> np.ndarray:
+        """Weight of each lag column."""
+        return float(self.decay) ** np.arange(n_lags)
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        return np.array(["adstock"], dtype=object)
+
+
+class HillSaturation(TransformerMixin, BaseEstimator):
+    """Diminishing returns ``a^s / (a^s + K^s)`` in [0, 1), with ``K = half_saturation * scale_``.
+
+    ``scale_`` is the mean of the positive inputs seen in fit: ``half_saturation=1`` puts the half
+    point at the channel's typical adstocked spend, whatever the currency.
+    """
+
+    def __init__(self, half_saturation: float = 1.0, slope: float = 1.0) -> None:
+        self.half_saturation = half_saturation
+        self.slope = slope
+
+    def fit(self, X: Any, y: Any = None) -> HillSaturation:
+        values = np.asarray(X, dtype=np.float64).ravel()
+        positive = values[values > 0]
+        self.scale_ = float(positive.mean()) if len(positive) else 1.0
+        self.n_features_in_ = 1
+        return self
+
+    def transform(self, X: Any) -> np.ndarray:
+        ratio = np.clip(np.asarray(X, dtype=np.float64), 0.0, None) / (float(self.half_saturation) * self.scale_)
+        powered = ratio ** float(self.slope)
+        return powered / (1.0 + powered)
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        return np.array(["saturation"], dtype=object)
+
+
+class PairwiseProducts(TransformerMixin, BaseEstimator):
+    """Insert the products of chosen pairs of the first ``n_media`` columns right after them.
+
+    Synergy between channels (TV raises what radio returns): ``[media, products, controls]``.
+    """
+
+    def __init__(self, n_media: int = 0, pairs: Sequence[tuple[int, int]] = ()) -> None:
+        self.n_media = n_media
+        self.pairs = pairs
+
+    def fit(self, X: Any, y: Any = None) -> PairwiseProducts:
+        self.n_features_in_ = np.asarray(X).shape[1]
+        return self
+
+    def transform(self, X: Any) -> np.ndarray:
+        values = np.asarray(X, dtype=np.float64)
+        products = [values[:, a] * values[:, b] for a, b in self.pairs]
+        if not products:
+            return values
+        return np.column_stack([values[:, : self.n_media], *products, values[:, self.n_media :]])
+
+
+class SignConstrainedRidge(RegressorMixin, BaseEstimator):
+    """Ridge regression whose first ``n_nonnegative`` coefficients cannot be negative.
+
+    scikit-learn's ``Ridge(positive=True)`` constrains every coefficient; a control such as price
+    needs a free sign. Each free column therefore enters twice, as ``z`` and ``-z``: with both
+    coefficients >= 0 their difference is free, and the ridge penalty is smallest with one of them
+    at zero, so the solution is the partially constrained ridge's. Columns are standardised first,
+    so ``alpha`` means the same for every column and data set.
+    """
+
+    def __init__(self, alpha: float = 1.0, n_nonnegative: int = 0) -> None:
+        self.alpha = alpha
+        self.n_nonnegative = n_nonnegative
+
+    def fit(self, X: Any, y: Any) -> SignConstrainedRidge:
+        values = np.asarray(X, dtype=np.float64)
+        target = np.asarray(y, dtype=np.float64)
+        mean = values.mean(axis=0)
+        std = values.std(axis=0)
+        std = np.where(std > 1e-12, std, 1.0)
+        z = (values - mean) / std
+        k = int(self.n_nonnegative)
+        solver = Ridge(alpha=float(self.alpha), positive=True, fit_intercept=True)
+        solver.fit(np.column_stack([z, -z[:, k:]]), target)
+        p = values.shape[1]
+        coef_z = solver.coef_[:p].copy()
+        coef_z[k:] -= solver.coef_[p:]
+        self.coef_ = coef_z / std
+        self.intercept_ = float(solver.intercept_ - np.dot(self.coef_, mean))
+        self.n_features_in_ = p
+        return self
+
+    def predict(self, X: Any) -> np.ndarray:
+        return np.asarray(X, dtype=np.float64) @ self.coef_ + self.intercept_
+
+
+class MediaMixModel(RegressorMixin, BaseEstimator):
+    """KPI from spend with carry-over and saturation per channel, controls and optional synergies.
+
+    Args:
+        channels: channel names; ``X`` holds each one's lag columns (:func:`lag_frame`).
+        max_lag: lag columns per channel beyond the row's own week (0: no carry-over).
+        decay, half_saturation, slope: per channel (mappings by channel name); defaults 0, 1, 1.
+        alpha: ridge penalty on standardised columns.
+        controls: further columns with a free-sign linear effect (trend, season, price, promo).
+        interactions: channel pairs with a non-negative synergy term.
+
+    Attributes:
+        pipeline_: the fitted scikit-learn Pipeline: media (a ColumnTransformer of one
+            ``[adstock, saturation]`` Pipeline per channel, controls passed through), interactions,
+            regression.
+    """
+
+    def __init__(
+        self,
+        channels: Sequence[str] = (),
+        max_lag: int = 12,
+        decay: Mapping[str, float] | None = None,
+        half_saturation: Mapping[str, float] | None = None,
+        slope: Mapping[str, float] | None = None,
+        alpha: float = 1.0,
+        controls: Sequence[str] = (),
+        interactions: Sequence[tuple[str, str]] = (),
+    ) -> None:
+        self.channels = channels
+        self.max_lag = max_lag
+        self.decay = decay
+        self.half_saturation = half_saturation
+        self.slope = slope
+        self.alpha = alpha
+        self.controls = controls
+        self.interactions = interactions
+
+    # ------------------------------------------------------------------ building and fitting
+    def _pipeline(self) -> Pipeline:
+        channels = list(self.channels)
+        decay, half, slope = dict(self.decay or {}), dict(self.half_saturation or {}), dict(self.slope or {})
+        media = [
+            (
+                channel,
+                Pipeline([
+                    ("adstock", GeometricAdstock(decay.get(channel, 0.0))),
+                    ("saturation", HillSaturation(half.get(channel, 1.0), slope.get(channel, 1.0))),
+                ]),
+                [lag_column(channel, lag) for lag in range(int(self.max_lag) + 1)],
+            )
+            for channel in channels
+        ]
+        controls = [("controls", "passthrough", list(self.controls))] if self.controls else []
+        index = {channel: i for i, channel in enumerate(channels)}
+        pairs = [(index[a], index[b]) for a, b in self.interactions]
+        return Pipeline([
+            ("media", ColumnTransformer(media + controls, remainder="drop", verbose_feature_names_out=False)),
+            ("interactions", PairwiseProducts(len(channels), pairs)),
+            ("regression", SignConstrainedRidge(self.alpha, n_nonnegative=len(channels) + len(pairs))),
+        ])
+
+    def fit(self, X: pd.DataFrame, y: Any) -> MediaMixModel:
+        """Fit the transformers' scales and the regression."""
+        if not self.channels:
+            raise SchemaError("the media model needs at least one channel")
+        unknown = [name for pair in self.interactions for name in pair if name not in self.channels]
+        if unknown:
+            raise SchemaError(f"interaction channel(s) {sorted(set(unknown))} are not among the channels {list(self.channels)}")
+        self._check_columns(X)
+        self.pipeline_ = self._pipeline().fit(X, np.asarray(y, dtype=np.float64))
+        return self
+
+    def _check_columns(self, X: pd.DataFrame) -> None:
+        needed = [lag_column(c, lag) for c in self.channels for lag in range(int(self.max_lag) + 1)] + list(self.controls)
+        missing = [c for c in needed if c not in X.columns]
+        if missing:
+            raise SchemaError(f"the media model's input lacks column(s) {missing[:8]}{' ...' if len(missing) > 8 else ''}")
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        """Predicted KPI per row."""
+        self._check_columns(X)
+        return self.pipeline_.predict(X)
+
+    # ------------------------------------------------------------------ reading the fitted model
+    @property
+    def regression_(self) -> SignConstrainedRidge:
+        return self.pipeline_.named_steps["regression"]
+
+    def channel_steps(self, channel: str) -> Pipeline:
+        """The fitted ``[adstock, saturation]`` pipeline of one channel."""
+        return self.pipeline_.named_steps["media"].named_transformers_[channel]
+
+    def saturations(self, lags: np.ndarray) -> np.ndarray:
+        """Saturated carry-over per row and channel from a ``(rows, channels, max_lag + 1)`` spend array."""
+        return np.column_stack([self.channel_steps(c).transform(lags[:, i, :]).ravel() for i, c in enumerate(self.channels)])
+
+    def media_effects(self, lags: np.ndarray) -> np.ndarray:
+        """KPI from each channel per row, ``(rows, channels)``; a synergy is split evenly between its pair.
+
+        The fast path the allocation optimiser calls many times: it runs the same fitted
+        transformers as :meth:`predict`, on arrays instead of a frame.
+        """
+        hill = self.saturations(lags)
+        coef = self.regression_.coef_
+        n = len(self.channels)
+        effects = hill * coef[:n]
+        for j, (a, b) in enumerate(self.pipeline_.named_steps["interactions"].pairs):
+            shared = 0.5 * coef[n + j] * hill[:, a] * hill[:, b]
+            effects[:, a] += shared
+            effects[:, b] += shared
+        return effects
+
+    def lag_array(self, X: pd.DataFrame) -> np.ndarray:
+        """The ``(rows, channels, max_lag + 1)`` spend array of a frame of lag columns."""
+        lags = range(int(self.max_lag) + 1)
+        return np.stack([X[[lag_column(c, k) for k in lags]].to_numpy(dtype=np.float64) for c in self.channels], axis=1)
+
+    def contributions(self, X: pd.DataFrame) -> pd.DataFrame:
+        """Per row: ``baseline`` (intercept and controls) and each channel's KPI; they sum to the prediction."""
+        effects = self.media_effects(self.lag_array(X))
+        out = pd.DataFrame(effects, columns=list(self.channels), index=X.index)
+        out.insert(0, "baseline", self.predict(X) - effects.sum(axis=1))
+        return out
+
+    def has_effect(self) -> np.ndarray:
+        """Per channel: whether any of its coefficients (own or synergy) is positive."""
+        coef = self.regression_.coef_
+        n = len(self.channels)
+        effect = coef[:n] > 0
+        for j, (a, b) in enumerate(self.pipeline_.named_steps["interactions"].pairs):
+            if coef[n + j] > 0:
+                effect[a] = effect[b] = True
+        return effect
