@@ -196,11 +196,12 @@ def allocate(model: MediaMixModel, problem: AllocationProblem, *, seed: int = 0,
     best, best_value = None, -np.inf
     for start in candidates:
         x0 = project(start, lower, finite_upper, weekly)
-        result = minimize(
-            lambda x: -value(x) / scale, x0, method="SLSQP", bounds=list(zip(lower, finite_upper, strict=True)),
-            constraints=[{"type": "eq", "fun": lambda x: (x.sum() - weekly) / weekly}], options={"maxiter": 300, "ftol": 1e-12},
+        result = minimize(  # in shares of the weekly budget: SLSQP's finite-difference steps are then relative
+            lambda share: -value(share * weekly) / scale, x0 / weekly, method="SLSQP",
+            bounds=list(zip(lower / weekly, finite_upper / weekly, strict=True)),
+            constraints=[{"type": "eq", "fun": lambda share: share.sum() - 1.0}], options={"maxiter": 300, "ftol": 1e-12},
         )
-        for x in (x0, project(np.asarray(result.x), lower, finite_upper, weekly)):
+        for x in (x0, project(np.asarray(result.x) * weekly, lower, finite_upper, weekly)):
             v = value(x)
             if best is None or v > best_value + 1e-12 * abs(best_value):
                 best, best_value = x, v

@@ -1,0 +1,14 @@
+"""Budget: where to spend. What each channel's spend returns (carry-over, saturation, intervals from
+bootstrap refits) and the split of a budget over channels that the model expects to return most."""
+
+from __future__ import annotations
+
+from kpredict.pipeline import PipelineDescriptor
+from kpredict.pipelines.budget.config import BudgetConfig
+
+__all__ = ["PIPELINE", "BudgetConfig"]
+
+PIPELINE = PipelineDescriptor.from_package(
+    __name__, summary="where to spend: each channel's return with carry-over and saturation, and the best split of a budget",
+    config_model=BudgetConfig, trials_key="search.n_trials",
+)

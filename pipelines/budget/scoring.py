@@ -1,0 +1,169 @@
+"""How the budget model plugs into the one scoring interface: a whole-input plugin.
+
+``kpredict score budget --as-of DATE [--budget AMOUNT] [--weeks N] [--scenario FILE]`` reads the
+spend before the date, recommends the split of the budget over the next weeks that the model
+expects to return most (within the config's limits, past spend's carry-over included), and
+compares it with the current split at the same budget: per channel the current and recommended
+spend, the KPI expected from it, the uplift with its interval from the bootstrap refits, and the
+marginal ROI. Companion tables: ``summary`` (the plan's totals) and, with ``--scenario``,
+``scenarios`` (each candidate plan's expected KPI with its interval).
+
+Decision: "current spend" is the current split (the average week of the last ``weeks`` weeks)
+scaled to the budget, so both columns sum to the budget and the uplift is what re-allocating
+alone gains; the last weeks' actual spend is the ``last_period_spend`` column.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from pydantic import Field
+
+from kpredict.config.loader import ConfigModel
+from kpredict.errors import ConfigError, DataNotFoundError, SchemaError
+from kpredict.hashing import frame_hash
+from kpredict.modeling.allocation import AllocationProblem, allocate, plan_effects
+from kpredict.pipelines.budget.data import load_marketing
+from kpredict.scoring.plugin import FrameScoring, Scored, ScoringContext
+
+__all__ = ["PLUGIN", "BudgetParams", "BudgetScoring", "allocation_bounds", "read_scenarios"]
+
+
+class BudgetParams(ConfigModel):
+    """``--budget AMOUNT --weeks N --scenario FILE``."""
+
+    budget: float | None = Field(None, gt=0, allow_inf_nan=False, description="total spend over the horizon (default: the last weeks' spend)")
+    weeks: int | None = Field(None, ge=1, le=520, description="planning horizon in weeks (default: allocation.weeks of the config)")
+    scenario: str | None = Field(None, description="CSV or parquet of candidate plans: a plan column and one spend column per channel (spend over the horizon)")
+
+
+def allocation_bounds(config: Any, channels: list[str], current_weekly: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Weekly bounds per channel: the config's minimums and maximums, narrowed by the change limit."""
+    a = config.allocation
+    unknown = sorted((set(a.min_weekly) | set(a.max_weekly)) - set(channels))
+    if unknown:
+        raise ConfigError(f"allocation bounds name channel(s) {unknown} the model does not have; its channels are {channels}")
+    lower = np.array([a.min_weekly.get(c, 0.0) for c in channels], dtype=np.float64)
+    upper = np.array([a.max_weekly.get(c, np.inf) for c in channels], dtype=np.float64)
+    if a.max_change is not None:
+        lower = np.maximum(lower, current_weekly * (1 - a.max_change))
+        upper = np.minimum(upper, current_weekly * (1 + a.max_change))
+    return lower, upper
+
+
+def read_scenarios(path: str | Path, channels: list[str]) -> pd.DataFrame:
+    """Candidate plans: ``plan`` and one spend column per channel (spend over the horizon).
+
+    Raises:
+        DataNotFoundError: no such file. ConfigError / SchemaError: another format, unknown or
+        missing channel columns, spend that is negative or not a number.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataNotFoundError(f"scenario file {path} does not exist")
+    suffix = path.suffix.lower()
+    if suffix not in (".csv", ".parquet"):
+        raise ConfigError(f"scenario file {path.name!r} must end with .csv or .parquet; got {suffix!r}")
+    try:
+        plans = pd.read_parquet(path) if suffix == ".parquet" else pd.read_csv(path)
+    except (ValueError, OSError, pd.errors.ParserError) as exc:
+        raise SchemaError(f"scenario file {path.name!r} cannot be read as {suffix[1:]}: {type(exc).__name__}") from None
+    if "plan" not in plans.columns:
+        raise SchemaError(f"scenario file {path.name!r} needs a 'plan' column naming each plan; it has {list(plans.columns)}")
+    unknown = [c for c in plans.columns if c != "plan" and c not in channels]
+    missing = [c for c in channels if c not in plans.columns]
+    if unknown or missing:
+        raise SchemaError(
+            f"scenario file {path.name!r}: columns must be 'plan' and the channels {channels}"
+            + (f"; unknown: {unknown}" if unknown else "") + (f"; missing: {missing}" if missing else "")
+        )
+    if plans.empty:
+        raise SchemaError(f"scenario file {path.name!r} holds no plans")
+    for channel in channels:
+        values = pd.to_numeric(plans[channel], errors="coerce")
+        if not (values.notna() & np.isfinite(values) & (values >= 0)).all():
+            raise SchemaError(f"scenario file {path.name!r}: column {channel!r} must hold spend amounts >= 0 in every plan")
+        plans[channel] = values.astype(np.float64)
+    plans["plan"] = plans["plan"].astype(str)
+    return plans[["plan", *channels]]
+
+
+class BudgetScoring(FrameScoring):
+    """Spend before the date → the recommended split of the budget, its uplift, candidate plans."""
+
+    params_model = BudgetParams
+
+    def score_frame(self, context: ScoringContext, estimator: Any) -> Scored:
+        config, meta, params = context.config, context.bundle.meta, context.params
+        channels = list(meta["channels"])
+        missing = [c for c in channels if c not in config.channels]
+        if missing:
+            raise ConfigError(f"the model's channel(s) {missing} are not in the config's channels {sorted(config.channels)}")
+        store = config.open_store()
+        frame = load_marketing(config, store, before=context.as_of if config.time_column else None)
+        weeks = params.weeks or config.allocation.weeks
+        spend = frame[channels].to_numpy(dtype=np.float64)
+        max_lag = int(meta["max_lag"])
+        history = spend[-max_lag:] if max_lag else np.zeros((0, len(channels)))
+        recent = spend[-weeks:] if config.time_column else spend
+        current_weekly = recent.mean(axis=0)
+        budget = params.budget if params.budget is not None else float(current_weekly.sum() * weeks)
+        if current_weekly.sum() <= 0 and params.budget is None:
+            raise DataNotFoundError(f"no spend in the {weeks} week(s) before {context.as_of.date()}; pass --budget")
+        reference = current_weekly / current_weekly.sum() * budget / weeks if current_weekly.sum() > 0 else np.full(len(channels), budget / weeks / len(channels))
+        lower, upper = allocation_bounds(config, channels, current_weekly)
+        problem = AllocationProblem(budget, weeks, lower, upper, history, reference)
+        recommended = allocate(estimator.point, problem, seed=config.allocation.seed)
+
+        expected, kpi_lo, kpi_hi = estimator.plan_effects(problem, recommended)
+        current_kpi = estimator.plan_effects(problem, reference)[0][0]
+        reading = estimator.difference_reading(problem, recommended, reference)
+        uplift, uplift_lo, uplift_hi = estimator.spread(reading)
+        draws = estimator.draws(reading)
+        table = pd.DataFrame({
+            "channel": channels,
+            "current_spend": reference * weeks,
+            "recommended_spend": recommended * weeks,
+            "change": (recommended - reference) * weeks,
+            "last_period_spend": current_weekly * weeks,
+            "expected_kpi": expected[0],
+            "kpi_lo": kpi_lo[0],
+            "kpi_hi": kpi_hi[0],
+            "expected_uplift": uplift[:-1],
+            "uplift_lo": uplift_lo[:-1],
+            "uplift_hi": uplift_hi[:-1],
+            "marginal_roi": estimator.marginal_roi(problem, recommended),
+        })
+        summary = pd.DataFrame([{
+            "budget": budget, "weeks": weeks, "expected_kpi": float(expected[0].sum()), "expected_kpi_current": float(current_kpi.sum()),
+            "expected_uplift": float(uplift[-1]), "uplift_lo": float(uplift_lo[-1]), "uplift_hi": float(uplift_hi[-1]),
+            "probability_better": float((draws[:, -1] > 0).mean()) if len(draws) else float("nan"),
+            "refits": len(estimator.refits),
+        }])
+        companions = {"summary": summary}
+        if params.scenario is not None:
+            companions["scenarios"] = self._scenarios(estimator, problem, read_scenarios(params.scenario, channels), weeks, current_kpi.sum())
+        info = {
+            "data_dir": str(config.data_dir), "history_rows": len(frame), "data_hash": frame_hash(frame),
+            "history_end": str(frame[config.time_column].max().date()) if config.time_column else None,
+            "budget": budget, "weeks": weeks,
+        }
+        return Scored(table, info, companions)
+
+    @staticmethod
+    def _scenarios(estimator: Any, problem: AllocationProblem, plans: pd.DataFrame, weeks: int, current_total: float) -> pd.DataFrame:
+        weekly = plans[estimator.channels].to_numpy(dtype=np.float64) / weeks
+        point, low, high = estimator.spread(lambda model: plan_effects(model, problem, weekly).sum(axis=1))
+        out = plans.copy()
+        out["total_spend"] = weekly.sum(axis=1) * weeks
+        out["expected_kpi"] = point
+        out["kpi_lo"] = low
+        out["kpi_hi"] = high
+        out["expected_uplift"] = point - current_total
+        return out
+
+
+PLUGIN = BudgetScoring()
