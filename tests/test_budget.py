@@ -1,0 +1,173 @@
+"""The budget pipeline on the small demo: training against OLS, registration and charts, the
+recommended split through ``kpredict score budget``, candidate plans, and the errors a user meets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from kpredict.cli.main import app
+from kpredict.errors import ConfigError, InfeasibleAllocationError, SchemaError
+from kpredict.hashing import file_hash
+
+REPO = Path(__file__).resolve().parents[1]
+QUICK = {"search.n_trials": 40, "bootstrap.n_boot": 8, "bootstrap.n_trials": 5, "bootstrap.n_jobs": 1}
+
+
+def budget_config(project: Path, data_dir: Path, **overrides):
+    from kpredict.pipelines.budget import PIPELINE
+
+    return PIPELINE.load_config(
+        REPO / "configs" / "budget.yaml", data_dir=str(data_dir), features=str(REPO / "configs" / "features.yaml"),
+        feature_store_dir=str(project / "feature_store"), **{**QUICK, **overrides},
+    )
+
+
+@pytest.fixture(scope="module")
+def budget_project(tmp_path_factory, small_demo):
+    from kpredict.pipelines.budget import PIPELINE
+
+    project = tmp_path_factory.mktemp("budget_project")
+    config = budget_config(project, small_demo)
+    return project, config, PIPELINE.train(config)
+
+
+def _config_file(config, path: Path, **changes) -> Path:
+    import yaml
+
+    data = config.model_dump(mode="json")
+    for dotted, value in changes.items():
+        node = data
+        *parents, leaf = dotted.split(".")
+        for key in parents:
+            node = node[key]
+        node[leaf] = value
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def test_training_beats_ols_out_of_time_and_logs_contributions_and_charts(budget_project):
+    project, config, result = budget_project
+    m = result.metrics
+    assert m["holdout_r2"] > m["baseline_holdout_r2"] and m["holdout_nrmse"] < m["baseline_holdout_nrmse"]
+    channels = result.tables["channels"]
+    assert list(channels["channel"]) == list(config.channels)
+    assert (channels["contribution"] >= 0).all() and (channels["contribution_lo"] <= channels["contribution"] + 1e-6).all()
+    assert channels["spend_share"].sum() == pytest.approx(1.0)
+    assert m["bootstrap_refits"] == 8
+    artifacts = {a.path for a in mlflow.artifacts.list_artifacts(run_id=result.run_id, artifact_path="plots")}
+    assert {f"plots/{chart}_{lang}.png" for chart in ("decomposition", "response_curves", "roi") for lang in ("en", "zh")} <= artifacts
+    assert result.promoted
+
+
+def test_the_same_config_gives_the_same_model(budget_project):
+    from kpredict.pipelines.budget import PIPELINE
+
+    project, config, result = budget_project
+    again = PIPELINE.train(config)
+    keys = ["holdout_r2", "holdout_nrmse", "cv_rmse", *[f"{c}_decay" for c in config.channels], *[f"{c}_roi" for c in config.channels]]
+    assert {k: again.metrics[k] for k in keys} == {k: result.metrics[k] for k in keys}
+
+
+def test_the_recommended_split_sums_to_the_budget_and_reruns_give_the_same_bytes(budget_project):
+    from kpredict.scoring import score
+
+    project, config, result = budget_project
+    first = score("budget", "2026-11-01", model=result.model_version, config=config, output_dir=project / "out", budget=500000, weeks=8)
+    plan = first.frame
+    expected = ["channel", "as_of", "model_name", "model_version", "run_id", "current_spend", "recommended_spend", "change",
+                "last_period_spend", "expected_kpi", "kpi_lo", "kpi_hi", "expected_uplift", "uplift_lo", "uplift_hi", "marginal_roi"]
+    assert list(plan.columns) == expected
+    assert plan["recommended_spend"].sum() == pytest.approx(500000) and plan["current_spend"].sum() == pytest.approx(500000)
+    assert (plan["recommended_spend"] >= 0).all()
+    summary = first.companions["summary"].iloc[0]
+    assert summary["expected_uplift"] >= -1e-6  # never worse than the current split it could have kept
+    assert summary["expected_uplift"] == pytest.approx(plan["expected_uplift"].sum())
+    assert summary["uplift_lo"] <= summary["expected_uplift"] <= summary["uplift_hi"] or summary["refits"] == 0
+    again = score("budget", "2026-11-01", model=result.model_version, config=config, output_dir=project / "out", budget=500000, weeks=8)
+    assert file_hash(again.output) == file_hash(first.output)
+    # without --budget: the last weeks' actual spend
+    default = score("budget", "2026-11-01", model=result.model_version, config=config, write=False)
+    assert default.frame["recommended_spend"].sum() == pytest.approx(default.frame["last_period_spend"].sum())
+
+
+def test_candidate_plans_get_their_expected_kpi_with_an_interval(budget_project, tmp_path):
+    from kpredict.scoring import score
+
+    project, config, result = budget_project
+    plans = pd.DataFrame({"plan": ["all_tv", "even"], "tv": [100000.0, 20000.0], "radio": [0.0, 20000.0], "search": [0.0, 20000.0], "social": [0.0, 20000.0], "display": [0.0, 20000.0]})
+    plans.to_csv(tmp_path / "plans.csv", index=False)
+    scored = score("budget", "2026-11-01", model=result.model_version, config=config, write=False, budget=100000, weeks=4, scenario=str(tmp_path / "plans.csv"))
+    table = scored.companions["scenarios"]
+    assert list(table["plan"]) == ["all_tv", "even"] and (table["total_spend"] == 100000).all()
+    best = scored.companions["summary"].iloc[0]["expected_kpi"]
+    assert (table["expected_kpi"] <= best + 1e-6).all()  # no candidate beats the recommendation
+    bad = plans.rename(columns={"display": "billboards"})
+    bad.to_csv(tmp_path / "bad.csv", index=False)
+    with pytest.raises(SchemaError, match=r"unknown: \['billboards'\]; missing: \['display'\]"):
+        score("budget", "2026-11-01", model=result.model_version, config=config, write=False, budget=100000, scenario=str(tmp_path / "bad.csv"))
+
+
+def test_the_cli_reports_bad_requests_with_exit_2_and_impossible_ones_with_exit_4(budget_project, tmp_path):
+    project, config, result = budget_project
+    path = _config_file(config, tmp_path / "budget.yaml")
+    base = ["score", "budget", "--as-of", "2026-11-01", "--config", str(path), "--output-dir", str(tmp_path / "out"), "--model", str(result.model_version)]
+    runner = CliRunner()
+    for value in ("0", "-5", "abc", "nan"):
+        done = runner.invoke(app, [*base, "--budget", value])
+        assert done.exit_code == 2, (value, done.output)
+        assert "budget" in done.output
+    done = runner.invoke(app, [*base, "--budget", "100000", "--weeks", "0"])
+    assert done.exit_code == 2 and "weeks" in done.output
+    tight = _config_file(config, tmp_path / "tight.yaml", **{"allocation.min_weekly": {"tv": 50000.0, "radio": 20000.0}})
+    done = runner.invoke(app, [*base[:5], str(tight), *base[6:], "--budget", "100000", "--weeks", "2"])
+    assert done.exit_code == 4, done.output
+    assert "40,000.00 more than the budget" in done.output
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())  # nothing written
+    done = runner.invoke(app, [*base, "--budget", "100000"])
+    assert done.exit_code == 0, done.output
+
+
+def test_config_errors_name_the_unknown_channel(small_demo, tmp_path):
+    with pytest.raises(ConfigError, match=r"allocation.min_weekly names unknown channel\(s\) \['billboards'\]"):
+        budget_config(tmp_path, small_demo, **{"allocation.min_weekly": {"billboards": 10.0}})
+    with pytest.raises(ConfigError, match="carry-over bounds must satisfy"):
+        budget_config(tmp_path, small_demo, **{"carryover.decay": [0.5, 1.2]})
+
+
+def test_limits_from_the_config_bound_every_channel(budget_project):
+    from kpredict.scoring import score
+
+    project, config, result = budget_project
+    limited = config.model_copy(update={"allocation": config.allocation.model_copy(update={"min_weekly": {"search": 3000.0}, "max_weekly": {"tv": 5000.0}, "max_change": None})})
+    plan = score("budget", "2026-11-01", model=result.model_version, config=limited, write=False, budget=200000, weeks=4).frame.set_index("channel")
+    assert plan.loc["search", "recommended_spend"] >= 12000 - 1e-6 and plan.loc["tv", "recommended_spend"] <= 20000 + 1e-6
+    changed = config.model_copy(update={"allocation": config.allocation.model_copy(update={"max_change": 0.2})})
+    plan = score("budget", "2026-11-01", model=result.model_version, config=changed, write=False, weeks=4).frame
+    last, recommended = plan["last_period_spend"].to_numpy(), plan["recommended_spend"].to_numpy()
+    assert (recommended >= 0.8 * last - 1e-6).all() and (recommended <= 1.2 * last + 1e-6).all()  # a channel that was off stays off
+    with pytest.raises(InfeasibleAllocationError):
+        score("budget", "2026-11-01", model=result.model_version, config=changed, write=False, weeks=4, budget=float(plan["last_period_spend"].sum() * 2))
+
+
+def test_rows_without_time_order_are_modelled_without_carry_over(tmp_path):
+    """Cross-sectional data (one row per market) is accepted: no lags, shuffled folds, a random holdout."""
+    from kpredict.pipelines.budget.data import design
+    from kpredict.pipelines.budget.train import folds, split_holdout
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"tv": rng.uniform(0, 300, 60), "radio": rng.uniform(0, 50, 60)})
+    frame["sales"] = 3 + 0.05 * frame["tv"] + 0.2 * frame["radio"]
+    from kpredict.pipelines.budget import BudgetConfig
+
+    config = BudgetConfig(time_column=None, kpi_column="sales", channels={"tv": "tv", "radio": "radio"}, controls=[])
+    d = design(config, frame, None)
+    assert d.max_lag == 0 and list(d.X.columns) == ["tv__lag0", "radio__lag0"]
+    learn, held = split_holdout(config, 60)
+    assert len(held) == 12 and not np.array_equal(held, np.arange(48, 60))
+    assert any(np.any(np.diff(test) > 1) for _, test in folds(config, 48))  # shuffled folds, not blocks of rows
