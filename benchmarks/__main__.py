@@ -12,6 +12,7 @@ import sys
 
 from benchmarks import (
     bench_anomaly,
+    bench_budget,
     bench_event_features,
     bench_feature_join,
     bench_forecast,
@@ -32,6 +33,7 @@ def main() -> None:
     bench_scoring.main(["--rows", "100000"] if quick else ["--train-trials", "50"])
     bench_forecast.main(["--repeats", "1"] if quick else ["--repeats", "3", "--n-jobs", "2"])
     bench_anomaly.main(["--rows", "100000"] if quick else [])
+    bench_budget.main(["--refits", "40", "--repeats", "1"] if quick else [])
     if not quick:  # needs the default demo in data/demo (`make demo` or `kpredict data generate`)
         bench_event_features.main(["--repeats", "3"])
 

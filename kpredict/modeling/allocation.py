@@ -34,6 +34,8 @@ class AllocationProblem:
         lower, upper: weekly spend bounds per channel (model channel order).
         history: the last weeks' spend, ``(weeks, channels)``, oldest first (carry-over into the plan).
         reference: the current weekly split (the plan compared against), or None for an equal split.
+        steady_state: judge plans once their carry-over has built up (every lag spends the plan;
+            ``history`` is ignored): the long-run split.
     """
 
     budget: float
@@ -42,6 +44,7 @@ class AllocationProblem:
     upper: np.ndarray
     history: np.ndarray
     reference: np.ndarray | None = None
+    steady_state: bool = False
 
     def check(self, channels: Sequence[str]) -> None:
         """Raise the errors a user must see before anything is solved.
@@ -102,6 +105,8 @@ def plan_lags(history: np.ndarray, weekly: np.ndarray, weeks: int, max_lag: int)
 def plan_effects(model: MediaMixModel, problem: AllocationProblem, weekly: np.ndarray) -> np.ndarray:
     """KPI from each channel over the horizon, per plan: ``(plans, channels)``."""
     plans = np.atleast_2d(weekly)
+    if problem.steady_state:
+        return steady_state_effects(model, plans) * problem.weeks
     effects = model.media_effects(plan_lags(problem.history, plans, problem.weeks, int(model.max_lag)))
     return effects.reshape(len(plans), problem.weeks, -1).sum(axis=1)
 
