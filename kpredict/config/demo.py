@@ -17,7 +17,7 @@ class DemoConfig(StoreSettings):
     size: Literal["small", "default", "large"] = "default"
     seed: int = Field(0, ge=0, description="seed of the demo company generator")
     pipelines: list[str] = Field(
-        default_factory=lambda: ["sales_forecast", "churn", "risk_anomaly"],
+        default_factory=lambda: ["sales_forecast", "churn", "risk_anomaly", "budget"],
         description="pipelines the demo trains, scores and reports, in this order (each needs a demo step)",
     )
     as_of: str = Field("2026-11-01", pattern=r"^\d{4}-\d{2}-\d{2}$", description="scoring date (the day after the demo data ends)")

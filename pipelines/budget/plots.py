@@ -3,6 +3,7 @@ with their intervals, and ROI per channel with its interval."""
 
 from __future__ import annotations
 
+import functools
 import logging
 from typing import TYPE_CHECKING
 
@@ -37,11 +38,19 @@ _TEXT = {
 def _language(lang: str) -> tuple[dict[str, str], dict]:
     """Texts of ``lang`` and the font keywords that draw them (English when no CJK font exists)."""
     if lang == "zh":
-        family = cjk_font_family()
+        family = _cjk_family()
         if family is not None:
             return _TEXT["zh"], {"fontfamily": [family, "DejaVu Sans"]}
-        logger.warning("no CJK font is available to matplotlib; the zh budget charts are drawn in English")
     return _TEXT["en"], {}
+
+
+@functools.cache
+def _cjk_family() -> str | None:
+    """The CJK font family, looked up (and its absence reported) once per process."""
+    family = cjk_font_family()
+    if family is None:
+        logger.warning("no CJK font is available to matplotlib; the zh budget charts are drawn in English (install fonts-noto-cjk)")
+    return family
 
 
 def _name(channel: str, labels: dict[str, str], lang: str, font: dict) -> str:
