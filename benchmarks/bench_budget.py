@@ -24,12 +24,12 @@ from benchmarks import median_seconds
 
 
 def _design(weeks: int):
-    import pandas as pd
+
+    from kpredict.pipelines.budget import BudgetConfig
+    from kpredict.pipelines.budget.data import design
 
     from kpredict.datasets._sizes import SIZES
     from kpredict.datasets.marketing import generate_marketing
-    from kpredict.pipelines.budget import BudgetConfig
-    from kpredict.pipelines.budget.data import design
 
     table = generate_marketing(SIZES["default"], 0)[0]["marketing"].to_pandas().tail(weeks).reset_index(drop=True)
     frame = table.rename(columns=lambda c: c.removeprefix("spend_"))
@@ -46,9 +46,15 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args(argv)
 
-    from kpredict.modeling.allocation import AllocationProblem, allocate, plan_effects, project
-    from kpredict.modeling.media_search import bootstrap_models
     from kpredict.pipelines.budget.train import folds, media_search
+
+    from kpredict.modeling.allocation import (
+        AllocationProblem,
+        allocate,
+        plan_effects,
+        project,
+    )
+    from kpredict.modeling.media_search import bootstrap_models
 
     config, d, frame = _design(156)
     search = media_search(config, d)

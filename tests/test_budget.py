@@ -52,7 +52,7 @@ def _config_file(config, path: Path, **changes) -> Path:
 
 
 def test_training_beats_ols_out_of_time_and_logs_contributions_and_charts(budget_project):
-    project, config, result = budget_project
+    _project, config, result = budget_project
     m = result.metrics
     assert m["holdout_r2"] > m["baseline_holdout_r2"] and m["holdout_nrmse"] < m["baseline_holdout_nrmse"]
     channels = result.tables["channels"]
@@ -68,7 +68,7 @@ def test_training_beats_ols_out_of_time_and_logs_contributions_and_charts(budget
 def test_the_same_config_gives_the_same_model(budget_project):
     from kpredict.pipelines.budget import PIPELINE
 
-    project, config, result = budget_project
+    _project, config, result = budget_project
     again = PIPELINE.train(config)
     keys = ["holdout_r2", "holdout_nrmse", "cv_rmse", *[f"{c}_decay" for c in config.channels], *[f"{c}_roi" for c in config.channels]]
     assert {k: again.metrics[k] for k in keys} == {k: result.metrics[k] for k in keys}
@@ -99,7 +99,7 @@ def test_the_recommended_split_sums_to_the_budget_and_reruns_give_the_same_bytes
 def test_candidate_plans_get_their_expected_kpi_with_an_interval(budget_project, tmp_path):
     from kpredict.scoring import score
 
-    project, config, result = budget_project
+    _project, config, result = budget_project
     plans = pd.DataFrame({"plan": ["all_tv", "even"], "tv": [100000.0, 20000.0], "radio": [0.0, 20000.0], "search": [0.0, 20000.0], "social": [0.0, 20000.0], "display": [0.0, 20000.0]})
     plans.to_csv(tmp_path / "plans.csv", index=False)
     scored = score("budget", "2026-11-01", model=result.model_version, config=config, write=False, budget=100000, weeks=4, scenario=str(tmp_path / "plans.csv"))
@@ -114,7 +114,7 @@ def test_candidate_plans_get_their_expected_kpi_with_an_interval(budget_project,
 
 
 def test_the_cli_reports_bad_requests_with_exit_2_and_impossible_ones_with_exit_4(budget_project, tmp_path):
-    project, config, result = budget_project
+    _project, config, result = budget_project
     path = _config_file(config, tmp_path / "budget.yaml")
     base = ["score", "budget", "--as-of", "2026-11-01", "--config", str(path), "--output-dir", str(tmp_path / "out"), "--model", str(result.model_version)]
     runner = CliRunner()
@@ -143,7 +143,7 @@ def test_config_errors_name_the_unknown_channel(small_demo, tmp_path):
 def test_limits_from_the_config_bound_every_channel(budget_project):
     from kpredict.scoring import score
 
-    project, config, result = budget_project
+    _project, config, result = budget_project
     limited = config.model_copy(update={"allocation": config.allocation.model_copy(update={"min_weekly": {"search": 3000.0}, "max_weekly": {"tv": 5000.0}, "max_change": None})})
     plan = score("budget", "2026-11-01", model=result.model_version, config=limited, write=False, budget=200000, weeks=4).frame.set_index("channel")
     assert plan.loc["search", "recommended_spend"] >= 12000 - 1e-6 and plan.loc["tv", "recommended_spend"] <= 20000 + 1e-6
@@ -168,6 +168,23 @@ def test_rows_without_time_order_are_modelled_without_carry_over(tmp_path):
     config = BudgetConfig(time_column=None, kpi_column="sales", channels={"tv": "tv", "radio": "radio"}, controls=[])
     d = design(config, frame, None)
     assert d.max_lag == 0 and list(d.X.columns) == ["tv__lag0", "radio__lag0"]
-    learn, held = split_holdout(config, 60)
+    _learn, held = split_holdout(config, 60)
     assert len(held) == 12 and not np.array_equal(held, np.arange(48, 60))
     assert any(np.any(np.diff(test) > 1) for _, test in folds(config, 48))  # shuffled folds, not blocks of rows
+
+
+def test_the_registered_model_loads_without_pickle_and_predicts_as_in_memory(budget_project, monkeypatch):
+    from kpredict.pipelines.budget.data import design, load_marketing
+
+    from kpredict.scoring.packaging import load_packaged_directory
+
+    _project, config, result = budget_project
+    monkeypatch.setenv("MLFLOW_ALLOW_PICKLE_DESERIALIZATION", "false")
+    uri = f"models:/kpredict-budget/{result.model_version}"
+    model = load_packaged_directory(Path(mlflow.artifacts.download_artifacts(uri)))
+    frame = load_marketing(config, config.open_store())
+    d = design(config, frame, frame["week"].min())
+    assert len(model.refits) == 8 and model.channels == list(config.channels)
+    served = mlflow.pyfunc.load_model(uri).predict(d.X.tail(10))
+    assert np.allclose(served["kpi"].to_numpy(), model.predict(d.X.tail(10)))
+    assert np.allclose(d.y[-10:], model.predict(d.X.tail(10)), rtol=0.1)

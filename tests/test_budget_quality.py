@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import shared_data
 
 REPO = Path(__file__).resolve().parents[1]
@@ -56,9 +55,10 @@ def test_on_the_demo_company_the_model_recovers_carry_over_contributions_and_a_b
     carry-over is not identified and its effect is under-estimated, which is what most of the
     regret is (the allocator itself finds the true optimum given the true curves: test_media_model).
     """
+    from kpredict.pipelines.budget import PIPELINE
+
     from kpredict.datasets.marketing import CHANNELS, steady_state_response
     from kpredict.modeling.allocation import AllocationProblem, allocate
-    from kpredict.pipelines.budget import PIPELINE
 
     data = _marketing_only(tmp_path / "demo")
     truth = json.loads((data / "truth" / "marketing.json").read_text())
@@ -75,8 +75,9 @@ def test_on_the_demo_company_the_model_recovers_carry_over_contributions_and_a_b
     true = _true_contributions(spend, truth)
     covered = {c: channels.loc[c, "contribution_lo"] <= true[c] <= channels.loc[c, "contribution_hi"] for c in CHANNELS}
 
-    from kpredict.scoring.packaging import load_packaged_directory
     import mlflow
+
+    from kpredict.scoring.packaging import load_packaged_directory
 
     model = load_packaged_directory(Path(mlflow.artifacts.download_artifacts(f"models:/kpredict-budget/{result.model_version}")))
     budget = truth["reference_budget"]

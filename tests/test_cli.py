@@ -92,4 +92,4 @@ def test_train_score_report_and_models_commands(project, churn_project, tmp_path
     bad_lang = runner.invoke(app, ["report", "churn", "--as-of", "2026-10-01", "--lang", "fr"])
     assert bad_lang.exit_code == 2
     unknown = runner.invoke(app, ["score", "nope", "--as-of", "2026-10-01"])
-    assert unknown.exit_code == 2 and "The pipeline must be one of ['churn', 'risk_anomaly', 'sales_forecast']; got 'nope'" in unknown.output
+    assert unknown.exit_code == 2 and "The pipeline must be one of ['budget', 'churn', 'risk_anomaly', 'sales_forecast']; got 'nope'" in unknown.output

@@ -13,8 +13,20 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from kpredict.errors import ConfigError, InfeasibleAllocationError, SchemaError
-from kpredict.modeling.allocation import AllocationProblem, allocate, plan_effects, project, steady_state_effects
-from kpredict.modeling.media import GeometricAdstock, HillSaturation, MediaMixModel, SignConstrainedRidge, lag_frame
+from kpredict.modeling.allocation import (
+    AllocationProblem,
+    allocate,
+    plan_effects,
+    project,
+    steady_state_effects,
+)
+from kpredict.modeling.media import (
+    GeometricAdstock,
+    HillSaturation,
+    MediaMixModel,
+    SignConstrainedRidge,
+    lag_frame,
+)
 from kpredict.modeling.media_search import MediaSearch, bootstrap_models, moving_blocks
 
 CHANNELS = ["a", "b", "c"]
@@ -98,7 +110,7 @@ def test_the_search_recovers_a_clear_carry_over_and_contributions_sum_to_the_pre
     X, y, truth = _synthetic()
     search = MediaSearch(CHANNELS, 8, ["trend"], n_trials=120, seed=0)
     folds = [(np.setdiff1d(np.arange(120), block), block) for block in np.array_split(np.arange(120), 5)]
-    best, study = search.run(X, y, folds)
+    best, _study = search.run(X, y, folds)
     assert abs(best["a.decay"] - truth["a"][0]) < 0.1
     model = search.model(best).fit(X, y)
     parts = model.contributions(X)

@@ -22,7 +22,13 @@ import numpy as np
 import optuna
 import pandas as pd
 
-from kpredict.modeling.media import GeometricAdstock, HillSaturation, MediaMixModel, PairwiseProducts, SignConstrainedRidge
+from kpredict.modeling.media import (
+    GeometricAdstock,
+    HillSaturation,
+    MediaMixModel,
+    PairwiseProducts,
+    SignConstrainedRidge,
+)
 
 __all__ = ["MediaSearch", "bootstrap_models", "cross_validation_folds", "moving_blocks"]
 

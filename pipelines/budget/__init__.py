@@ -3,8 +3,9 @@ bootstrap refits) and the split of a budget over channels that the model expects
 
 from __future__ import annotations
 
-from kpredict.pipeline import PipelineDescriptor
 from kpredict.pipelines.budget.config import BudgetConfig
+
+from kpredict.pipeline import PipelineDescriptor
 
 __all__ = ["PIPELINE", "BudgetConfig"]
 

@@ -9,11 +9,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from kpredict.pipelines.budget.config import BudgetConfig
 
 from kpredict.errors import DataNotFoundError, SchemaError
 from kpredict.features.sources import read_source
 from kpredict.modeling.media import lag_frame
-from kpredict.pipelines.budget.config import BudgetConfig
 
 __all__ = ["Design", "design", "load_marketing", "time_controls"]
 

@@ -11,7 +11,11 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 
-from kpredict.modeling.allocation import AllocationProblem, plan_effects, steady_state_effects
+from kpredict.modeling.allocation import (
+    AllocationProblem,
+    plan_effects,
+    steady_state_effects,
+)
 from kpredict.modeling.media import MediaMixModel
 
 __all__ = ["BudgetModel"]

@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+from kpredict.pipelines.budget.model import BudgetModel
 
 from kpredict.explain.fonts import cjk_font_family
-from kpredict.pipelines.budget.model import BudgetModel
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure

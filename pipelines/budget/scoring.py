@@ -20,13 +20,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from kpredict.pipelines.budget.data import load_marketing
 from pydantic import Field
 
 from kpredict.config.loader import ConfigModel
 from kpredict.errors import ConfigError, DataNotFoundError, SchemaError
 from kpredict.hashing import frame_hash
 from kpredict.modeling.allocation import AllocationProblem, allocate, plan_effects
-from kpredict.pipelines.budget.data import load_marketing
 from kpredict.scoring.plugin import FrameScoring, Scored, ScoringContext
 
 __all__ = ["PLUGIN", "BudgetParams", "BudgetScoring", "allocation_bounds", "read_scenarios"]

@@ -15,12 +15,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-
-from kpredict.hashing import frame_hash
-from kpredict.modeling.media_search import MediaSearch, bootstrap_models
 from kpredict.pipelines.budget.config import BudgetConfig
 from kpredict.pipelines.budget.data import Design, design, load_marketing
 from kpredict.pipelines.budget.model import BudgetModel, describe_params
+
+from kpredict.errors import SchemaError
+from kpredict.hashing import frame_hash
+from kpredict.modeling.media_search import MediaSearch, bootstrap_models
 from kpredict.tracking.publish import TrainingResult
 
 __all__ = ["folds", "media_search", "ols_baseline", "regression_metrics", "split_holdout", "train"]
@@ -149,6 +150,40 @@ def _channel_table(model: BudgetModel, d: Design, frame: pd.DataFrame) -> pd.Dat
     return table
 
 
+def _log_readings(run: Any, model: BudgetModel, d: Design, frame: pd.DataFrame, config: BudgetConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Log the channel table, the contributions per row and the charts in en and zh; return both tables."""
+    from kpredict.pipelines.budget.plots import (
+        plot_decomposition,
+        plot_response_curves,
+        plot_roi,
+    )
+
+    channels = _channel_table(model, d, frame)
+    run.log_table(channels, "budget/channels.csv")
+    contributions = model.point.contributions(d.X)
+    if config.time_column:
+        contributions.insert(0, config.time_column, frame[config.time_column])
+    run.log_table(contributions, "budget/contributions.csv")
+    labels = {c: config.channel_labels_zh.get(c, c) for c in d.channels}
+    spend = frame[d.channels].to_numpy(dtype=np.float64)
+    time = frame[config.time_column] if config.time_column else None
+    for lang in ("en", "zh"):
+        run.log_figure(plot_decomposition(contributions, time, labels, lang), f"plots/decomposition_{lang}.png")
+        run.log_figure(plot_response_curves(model, spend, labels, lang), f"plots/response_curves_{lang}.png")
+        run.log_figure(plot_roi(channels, labels, lang, model.interval), f"plots/roi_{lang}.png")
+    return channels, contributions
+
+
+def _check_enough_rows(config: BudgetConfig, d: Design, learn: np.ndarray) -> None:
+    """Refuse data too short for the search folds and the model's columns."""
+    needed = max(4 * config.search.cv_folds, 2 * len(d.channels) + len(d.controls) + 2)
+    if len(learn) < needed:
+        raise SchemaError(
+            f"source {config.source!r} leaves {len(learn)} row(s) to learn from after the holdout; the model needs at least "
+            f"{needed} for {len(d.channels)} channels, {len(d.controls)} controls and {config.search.cv_folds} search folds"
+        )
+
+
 def train(config: BudgetConfig | str | Path | None = None, *, force: bool = False, **overrides: Any) -> TrainingResult:
     """Train, evaluate, log and register the budget model; promote it if it beats the champion.
 
@@ -158,7 +193,7 @@ def train(config: BudgetConfig | str | Path | None = None, *, force: bool = Fals
         overrides: dotted config keys, e.g. ``**{"search.n_trials": 50}``.
     """
     from kpredict.pipelines.budget import PIPELINE as DESCRIPTOR
-    from kpredict.pipelines.budget.plots import plot_decomposition, plot_response_curves, plot_roi
+
     from kpredict.scoring.packaging import PackagedModel
     from kpredict.tracking import training_run
     from kpredict.tracking.publish import Gate, publish
@@ -169,13 +204,7 @@ def train(config: BudgetConfig | str | Path | None = None, *, force: bool = Fals
     origin = frame[config.time_column].min() if config.time_column else None
     d = design(config, frame, origin)
     learn, held = split_holdout(config, len(frame))
-    if len(learn) < max(4 * config.search.cv_folds, 2 * len(d.channels) + len(d.controls) + 2):
-        from kpredict.errors import SchemaError
-
-        raise SchemaError(
-            f"source {config.source!r} leaves {len(learn)} row(s) to learn from after the holdout; the model needs at least "
-            f"{max(4 * config.search.cv_folds, 2 * len(d.channels) + len(d.controls) + 2)} for {len(d.channels)} channels and {len(d.controls)} controls"
-        )
+    _check_enough_rows(config, d, learn)
     logger.info("budget data: %d rows (%d to learn from, %d held out), %d channels", len(frame), len(learn), len(held), len(d.channels))
     search = media_search(config, d)
 
@@ -204,7 +233,7 @@ def train(config: BudgetConfig | str | Path | None = None, *, force: bool = Fals
         with _progress("budget: bootstrap refits", b.n_boot) as advance:
             refits = bootstrap_models(search, d.X, d.y, best, n_boot=b.n_boot, block=block, n_trials=b.n_trials, n_jobs=b.n_jobs, progress=advance)
         model = BudgetModel(point, refits, interval=b.interval)
-        channels = _channel_table(model, d, frame)
+        channels, contributions = _log_readings(run, model, d, frame, config)
         for row in channels.itertuples():
             metrics |= {
                 f"{row.channel}_decay": row.decay, f"{row.channel}_roi": row.roi, f"{row.channel}_marginal_roi": row.marginal_roi,
@@ -212,17 +241,7 @@ def train(config: BudgetConfig | str | Path | None = None, *, force: bool = Fals
             }
         metrics["bootstrap_refits"] = float(len(refits))
         run.log_metrics(metrics)
-        run.log_table(channels, "budget/channels.csv")
-        contributions = point.contributions(d.X)
-        if config.time_column:
-            contributions.insert(0, config.time_column, frame[config.time_column])
-        run.log_table(contributions, "budget/contributions.csv")
         labels = {c: config.channel_labels_zh.get(c, c) for c in d.channels}
-        spend = frame[d.channels].to_numpy(dtype=np.float64)
-        for lang in ("en", "zh"):
-            run.log_figure(plot_decomposition(contributions, frame[config.time_column] if config.time_column else None, labels, lang), f"plots/decomposition_{lang}.png")
-            run.log_figure(plot_response_curves(model, spend, labels, lang), f"plots/response_curves_{lang}.png")
-            run.log_figure(plot_roi(channels, labels, lang, b.interval), f"plots/roi_{lang}.png")
 
         meta = {
             "pipeline": PIPELINE,
