@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -83,6 +84,11 @@ def test_train_score_report_and_models_commands(project, churn_project, tmp_path
     (project / "configs" / "churn.yaml").write_text(yaml.safe_dump(config.model_dump(mode="json")), encoding="utf-8")
     listed = runner.invoke(app, ["models", "list", "--pipeline", "churn"])
     assert listed.exit_code == 0 and "kpredict-churn" in listed.output
+    assert "…" not in listed.output  # long values fold onto more lines on an 80-column terminal
+    as_json = runner.invoke(app, ["models", "list", "--pipeline", "churn", "--json"])
+    versions = json.loads(as_json.output)
+    assert {"name", "version", "aliases", "run_id", "metric_name", "metric_value", "created"} <= set(versions[0])
+    assert any("champion" in v["aliases"].split(",") for v in versions)
     scored = runner.invoke(app, ["score", "churn", "--as-of", "2026-10-01", "--out", "churn.csv", "--explain-top", "10"])
     assert scored.exit_code == 0, scored.output
     assert (project / "output" / "churn.csv").is_file() and (project / "output" / "churn.manifest.json").is_file()

@@ -73,7 +73,7 @@ def test_a_pipeline_from_another_package_trains_scores_and_lists_with_no_edit(to
 
     trained = runner.invoke(app, ["train", "toy", "--trials", "4"])
     assert trained.exit_code == 0, trained.output
-    assert "registered version 1; no champion yet" in trained.output
+    assert "registered version 1; promoted to champion (no previous champion)" in trained.output
     from mlflow import MlflowClient
 
     run = MlflowClient().search_runs(MlflowClient().get_experiment_by_name("kpredict-toy").experiment_id)[0]

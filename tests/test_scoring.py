@@ -194,10 +194,18 @@ def test_unknown_model_version_fails_with_exit_3_and_writes_nothing(scored, tmp_
     assert result.exit_code == 3
 
 
-def test_output_paths_cannot_escape_the_output_directory(scored, tmp_path):
+def test_relative_output_paths_cannot_escape_the_output_directory_but_absolute_ones_are_taken_as_given(scored, tmp_path):
     config, _, _ = scored
     with pytest.raises(ConfigError, match=r"outside the output directory"):
         score("churn", AS_OF, config=config, output_dir=tmp_path / "out", out="../../etc/x.parquet")
+    import yaml
+
+    path = tmp_path / "churn.yaml"
+    path.write_text(yaml.safe_dump(config.model_dump(mode="json")), encoding="utf-8")
+    chosen = tmp_path / "jobs" / "churn.csv"  # what a scheduler passes: absolute, elsewhere
+    result = CliRunner().invoke(app, ["score", "churn", "--as-of", AS_OF, "--out", str(chosen), "--config", str(path)])
+    assert result.exit_code == 0, result.output
+    assert chosen.is_file() and (tmp_path / "jobs" / "churn.manifest.json").is_file()
     with pytest.raises(ConfigError, match=r"as_of must be a date"):
         score("churn", "../../etc", config=config, output_dir=tmp_path / "out")
 

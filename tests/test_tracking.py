@@ -400,7 +400,7 @@ def test_log_register_promote_resolve_and_load_give_the_same_predictions(
         holdout_hash="h1",
     )
     decision = promote_if_better("churn", version)
-    assert decision.promoted and decision.reason == "no champion yet"
+    assert decision.promoted and decision.reason == "promoted to champion (no previous champion)"
 
     champion = resolve("churn")
     assert (champion.name, champion.version, champion.run_id) == ("kpredict-churn", 1, run.run_id)

@@ -8,6 +8,7 @@ Exit codes (../shared/RELIABILITY.md): 0 success, 2 invalid input or config, 3 m
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import sys
 from pathlib import Path
@@ -23,11 +24,12 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain click help: flags read "--strict", not "--strict <bool>", and lines wrap to the terminal
 )
-data_app = typer.Typer(help="The embedded demo company.", no_args_is_help=True)
-features_app = typer.Typer(help="The feature store: list, show and materialise feature views.", no_args_is_help=True)
-config_app = typer.Typer(help="Validate configuration files.", no_args_is_help=True)
-models_app = typer.Typer(help="The model registry (MLflow).", no_args_is_help=True)
+data_app = typer.Typer(rich_markup_mode=None, help="The embedded demo company.", no_args_is_help=True)
+features_app = typer.Typer(rich_markup_mode=None, help="The feature store: list, show and materialise feature views.", no_args_is_help=True)
+config_app = typer.Typer(rich_markup_mode=None, help="Validate configuration files.", no_args_is_help=True)
+models_app = typer.Typer(rich_markup_mode=None, help="The model registry (MLflow).", no_args_is_help=True)
 app.add_typer(data_app, name="data")
 app.add_typer(features_app, name="features")
 app.add_typer(config_app, name="config")
@@ -129,12 +131,13 @@ def _store(config: Path, data: Path | None, store: Path | None):
 
 
 def _table(*columns: str):
-    """A table whose first column (a name users copy into commands) never wraps."""
+    """A table whose first column (a name users copy into commands) never wraps; the others fold
+    long values onto more lines instead of cutting them to "…" on a narrow terminal."""
     from rich.table import Table
 
     table = Table(header_style="bold")
     for position, column in enumerate(columns):
-        table.add_column(column, no_wrap=position == 0)
+        table.add_column(column, no_wrap=position == 0, overflow="fold")
     return table
 
 
@@ -212,18 +215,27 @@ def config_check(directory: Annotated[Path, typer.Argument(help="Config director
 
 @models_app.command("list")
 @handle_errors
-def models_list(pipeline: Annotated[Optional[str], typer.Option(help="Only this pipeline.")] = None) -> None:
+def models_list(
+    pipeline: Annotated[Optional[str], typer.Option(help="Only this pipeline.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Every field of every version as JSON, for scripts.")] = False,
+) -> None:
     """List registered model versions with their aliases and gate metric."""
     from kpredict.tracking import list_models
 
     frame = list_models(pipeline)
+    if as_json:
+        records = frame.assign(created=frame["created"].map(lambda t: t.isoformat())).to_dict(orient="records")
+        typer.echo(json.dumps([{k: (None if isinstance(v, float) and v != v else v) for k, v in r.items()} for r in records], ensure_ascii=False, indent=2))
+        return
     if frame.empty:
         _console().print("no registered models yet; train one with 'kpredict train <pipeline>'")
         return
-    table = _table(*map(str, frame.columns))
+    table = _table("model", "version", "aliases", "gate metric", "run", "created (UTC)")
     for row in frame.itertuples(index=False):
-        table.add_row(*[str(value) for value in row])
+        metric = f"{row.metric_name} {row.metric_value:.4g}" if row.metric_name and row.metric_value == row.metric_value else "-"
+        table.add_row(row.name, str(row.version), row.aliases or "-", metric, (row.run_id or "-")[:8], row.created.strftime("%Y-%m-%d %H:%M"))
     _console().print(table)
+    _console().print("all fields: kpredict models list --json")
 
 
 @models_app.command("promote")
@@ -297,8 +309,8 @@ def score(
     pipeline: Annotated[str, typer.Argument(help="A pipeline that scores ('kpredict pipelines' lists them and their parameters).")],
     as_of: Annotated[str, typer.Option("--as-of", help="Score as of this date (YYYY-MM-DD).")],
     model: Annotated[str, typer.Option("--model", help="'champion' (or another alias) or a version number.")] = "champion",
-    out: Annotated[Optional[Path], typer.Option("--out", help="Output file (.parquet/.csv) inside --output-dir.")] = None,
-    output_dir: Annotated[Path, typer.Option("--output-dir", help="Directory every output stays inside.")] = Path("output"),
+    out: Annotated[Optional[Path], typer.Option("--out", help="Output file (.parquet/.csv): an absolute path is used as given, a relative one lands in --output-dir.")] = None,
+    output_dir: Annotated[Path, typer.Option("--output-dir", help="Directory of relative --out names and of the default output name.")] = Path("output"),
     input_path: Annotated[Optional[Path], typer.Option("--input", help="Score this features table instead of the feature store.")] = None,
     config: Annotated[Optional[Path], typer.Option("--config", "-c", help="Pipeline YAML (default configs/<pipeline>.yaml).")] = None,
     explain_top: Annotated[Optional[str], typer.Option("--explain-top", help="Rows to explain: all, a count, 10% (default from the model).")] = None,

@@ -19,7 +19,7 @@ import logging
 import math
 import numbers
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -285,6 +285,7 @@ class BoostedClassifier(ClassifierMixin, BaseEstimator):
         *,
         X_valid: pd.DataFrame | None = None,
         y_valid: Any = None,
+        progress: Callable[[int], None] | None = None,
     ) -> BoostedClassifier:
         """Tune, train and calibrate.
 
@@ -293,6 +294,7 @@ class BoostedClassifier(ClassifierMixin, BaseEstimator):
             y: binary labels, any two values; the larger one (``np.unique`` order) is positive.
             X_valid: optional validation features (e.g. an out-of-time split).
             y_valid: labels of ``X_valid``; required with it.
+            progress: called with 1 after each finished tuning trial (a progress bar's advance).
 
         Returns:
             self.
@@ -360,7 +362,7 @@ class BoostedClassifier(ClassifierMixin, BaseEstimator):
 
         cat_index = [feature_names.index(name) for name in categories]
         study, best, best_params = self._tune(
-            space, X_train, y_train, X_val, y_val, positive_weight, lightgbm_feature_names(feature_names), cat_index
+            space, X_train, y_train, X_val, y_val, positive_weight, lightgbm_feature_names(feature_names), cat_index, progress
         )
         booster = lgb.Booster(model_str=best.model_text)
         margin_val = booster.predict(X_val, raw_score=True, num_threads=self.n_jobs)
@@ -397,6 +399,7 @@ class BoostedClassifier(ClassifierMixin, BaseEstimator):
         positive_weight: float,
         lgb_names: list[str],
         cat_index: list[int],
+        progress: Callable[[int], None] | None = None,
     ) -> tuple[optuna.Study, _Best, dict[str, Any]]:
         dataset_params = {
             "max_bin": 255,
@@ -479,10 +482,17 @@ class BoostedClassifier(ClassifierMixin, BaseEstimator):
             )
             if first:
                 study.enqueue_trial(first)
-            study.optimize(objective, n_trials=self.n_trials, timeout=self.timeout)
+            callbacks = [lambda _study, _trial: progress(1)] if progress is not None else None
+            study.optimize(objective, n_trials=self.n_trials, timeout=self.timeout, callbacks=callbacks)
         finally:
             optuna.logging.set_verbosity(previous)
         states = [t.state for t in study.trials]
+        if self.n_trials is not None and self.timeout is not None and len(states) < self.n_trials:
+            logger.warning(
+                "tuning stopped by its %.0f s safety timeout after %d of %d trials: the model now depends on the "
+                "machine's speed; raise the timeout (model.timeout_s) or lower n_trials",
+                self.timeout, len(states), self.n_trials,
+            )
         logger.info(
             "tuned in %.1fs: %d trials (%d complete, %d pruned); best validation log-loss %.5f at %d rounds",
             time.perf_counter() - started,

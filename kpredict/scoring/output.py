@@ -23,12 +23,23 @@ _FORMATS = {".parquet": "parquet", ".csv": "csv"}
 
 
 def resolve_output_path(output_dir: str | Path, out: str | Path | None, *, default_name: str) -> Path:
-    """The output file inside ``output_dir``; anything that would land outside it is refused."""
+    """Where the output goes: an absolute ``out`` as given; a relative one inside ``output_dir``.
+
+    An absolute path is what a scheduler passes on purpose (``--out /srv/jobs/churn.csv``). A
+    relative name, or the default name built from the pipeline and the date, must not climb out
+    of ``output_dir`` (``../../etc/x.parquet``): that is refused.
+    """
     root = Path(output_dir).resolve()
     candidate = Path(out) if out is not None else Path(default_name)
-    path = (candidate if candidate.is_absolute() else root / candidate).resolve()
-    if root != path and root not in path.parents:
-        raise ConfigError(f"output path {str(candidate)!r} is outside the output directory {str(root)!r}; choose another output_dir (CLI: --output-dir) to write elsewhere")
+    if candidate.is_absolute():
+        path = candidate.resolve()
+    else:
+        path = (root / candidate).resolve()
+        if root != path and root not in path.parents:
+            raise ConfigError(
+                f"output path {str(candidate)!r} is outside the output directory {str(root)!r}; "
+                "give an absolute --out, or another output_dir (CLI: --output-dir), to write elsewhere"
+            )
     if path.suffix.lower() not in _FORMATS:
         raise ConfigError(f"output file {path.name!r} must end with one of {sorted(_FORMATS)}")
     return path

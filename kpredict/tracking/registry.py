@@ -46,6 +46,8 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 CHAMPION = "champion"
+#: the gate's reason when the first version of a model becomes champion
+NO_PREVIOUS_CHAMPION = "promoted to champion (no previous champion)"
 MODEL_PREFIX = "kpredict-"
 TAG_PIPELINE = "kpredict.pipeline"
 TAG_METRIC_NAME = "kpredict.metric_name"
@@ -257,7 +259,7 @@ def promote_if_better(
         )
         return _promote(client, name, number, reason, new.value, champion_version, champion_value)
     if champion is None or old is None:
-        return _promote(client, name, number, "no champion yet", new.value, None, None)
+        return _promote(client, name, number, NO_PREVIOUS_CHAMPION, new.value, None, None)
     if new.value is None or new.metric_name is None:
         return PromotionDecision(
             False,

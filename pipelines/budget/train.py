@@ -8,8 +8,6 @@ intervals → contributions, ROI, marginal ROI, response curves and charts → p
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +20,7 @@ from kpredict.pipelines.budget.model import BudgetModel, describe_params
 from kpredict.errors import SchemaError
 from kpredict.hashing import frame_hash
 from kpredict.modeling.media_search import MediaSearch, bootstrap_models
+from kpredict.progress import progress_bar
 from kpredict.tracking.publish import TrainingResult
 
 __all__ = ["folds", "media_search", "ols_baseline", "regression_metrics", "split_holdout", "train"]
@@ -94,16 +93,6 @@ def ols_baseline(d: Design, train_rows: np.ndarray, test_rows: np.ndarray) -> np
     columns = [f"{c}__lag0" for c in d.channels] + d.controls
     model = LinearRegression().fit(d.X.iloc[train_rows][columns], d.y[train_rows])
     return model.predict(d.X.iloc[test_rows][columns])
-
-
-@contextmanager
-def _progress(description: str, total: int) -> Iterator[Any]:
-    """A rich progress bar advanced by the number of finished steps."""
-    from rich.progress import Progress
-
-    with Progress(transient=True) as bar:
-        task = bar.add_task(description, total=total)
-        yield lambda steps: bar.update(task, advance=steps)
 
 
 def _champion_value(champion: Any, d: Design, rows: np.ndarray, metric: str) -> float:
@@ -212,7 +201,7 @@ def train(config: BudgetConfig | str | Path | None = None, *, force: bool = Fals
         pipeline=PIPELINE, config=config.model_dump(mode="json"), seed=config.search.seed,
         inputs={"marketing": frame}, feature_view_hashes={},
     ) as run:
-        with _progress("budget: searching carry-over and saturation", config.search.n_trials) as advance:
+        with progress_bar("budget: searching carry-over and saturation", config.search.n_trials) as advance:
             best, study = search.run(d.X.iloc[learn], d.y[learn], folds(config, len(learn)), progress=advance)
         run.log_study(study, prefix="search")
         challenger = search.model(best).fit(d.X.iloc[learn], d.y[learn])
@@ -223,14 +212,14 @@ def train(config: BudgetConfig | str | Path | None = None, *, force: bool = Fals
 
         # The stored model learns from every row, its carry-over and saturation included: the search
         # runs again on all weeks (on the demo, 156 weeks instead of 143 halve the regret of the split).
-        with _progress("budget: searching again on every week", config.search.n_trials) as advance:
+        with progress_bar("budget: searching again on every week", config.search.n_trials) as advance:
             best, study = search.run(d.X, d.y, folds(config, len(d.y)), progress=advance)
         run.log_study(study, prefix="search_all_rows")
         metrics["cv_rmse_all_rows"] = float(study.best_value)
         point = search.model(best).fit(d.X, d.y)
         b = config.bootstrap
         block = b.block_weeks if config.time_column else 1
-        with _progress("budget: bootstrap refits", b.n_boot) as advance:
+        with progress_bar("budget: bootstrap refits", b.n_boot) as advance:
             refits = bootstrap_models(search, d.X, d.y, best, n_boot=b.n_boot, block=block, n_trials=b.n_trials, n_jobs=b.n_jobs, progress=advance)
         model = BudgetModel(point, refits, interval=b.interval)
         channels, contributions = _log_readings(run, model, d, frame, config)

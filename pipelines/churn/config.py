@@ -34,7 +34,9 @@ class ModelConfig(ConfigModel):
     """LightGBM + optuna + calibration (see kpredict.modeling.BoostedClassifier)."""
 
     n_trials: int = Field(30, ge=1)
-    timeout_s: float | None = Field(600, gt=0)
+    timeout_s: float | None = Field(
+        3600, gt=0, description="safety net only: n_trials decides; when this fires the run says so, because the model then depends on machine speed"
+    )
     seed: int = 0
     early_stopping_rounds: int = Field(50, ge=1)
     calibration: Literal["auto", "isotonic", "sigmoid", "none"] = "auto"

@@ -17,6 +17,7 @@ from kpredict.features.sources import read_source
 from kpredict.hashing import frame_hash
 from kpredict.pipelines.churn.config import ChurnConfig
 from kpredict.pipelines.churn.labels import ENTITY_TS, build_labels, snapshot_dates
+from kpredict.progress import progress_bar
 from kpredict.tracking.publish import TrainingResult
 
 __all__ = ["evaluate", "prepare_training_data", "train"]
@@ -168,11 +169,12 @@ def train(config: ChurnConfig | str | Path | None = None, *, force: bool = False
         inputs={"training_frame": data.frame},
         feature_view_hashes=data.store.view_hashes(config.views),
     ) as run:
-        model = BoostedClassifier(
-            n_trials=config.model.n_trials, timeout=config.model.timeout_s, seed=config.model.seed,
-            early_stopping_rounds=config.model.early_stopping_rounds, calibration=config.model.calibration,
-            imbalance=config.model.imbalance,
-        ).fit(data.train[features], y_train, X_valid=data.valid[features], y_valid=y_valid)
+        with progress_bar("churn: tuning LightGBM", config.model.n_trials) as advance:
+            model = BoostedClassifier(
+                n_trials=config.model.n_trials, timeout=config.model.timeout_s, seed=config.model.seed,
+                early_stopping_rounds=config.model.early_stopping_rounds, calibration=config.model.calibration,
+                imbalance=config.model.imbalance,
+            ).fit(data.train[features], y_train, X_valid=data.valid[features], y_valid=y_valid, progress=advance)
         baseline = logistic_baseline(data.train, features, config.model.seed)
 
         p_model = model.predict_proba(data.holdout[features])[:, 1]

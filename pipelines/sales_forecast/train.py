@@ -18,6 +18,7 @@ from kpredict.forecasting.series import ID, TARGET, TIME
 from kpredict.hashing import frame_hash
 from kpredict.pipelines.sales_forecast.config import SalesForecastConfig
 from kpredict.pipelines.sales_forecast.data import future_covariates, load_history
+from kpredict.progress import progress_bar
 from kpredict.tracking.publish import TrainingResult
 
 __all__ = ["SalesHoldout", "evaluate", "forecaster_settings", "train"]
@@ -130,7 +131,9 @@ def train(config: SalesForecastConfig | str | Path | None = None, *, force: bool
         pipeline=PIPELINE, config=config.model_dump(mode="json"), seed=config.seed,
         inputs={"sales_history": series}, feature_view_hashes={},
     ) as run:
-        forecaster = Forecaster(settings, progress=True).fit(train_part, engine=engine)
+        # statsforecast's per-series bars (hundreds of lines in a log) stay off: one display for the stage
+        with progress_bar(f"sales_forecast: cross-validating {series[ID].nunique():,} series", None):
+            forecaster = Forecaster(settings, progress=False).fit(train_part, engine=engine)
         holdout = SalesHoldout(train_part, actuals, future_covariates(config, store, actuals))
         evaluated, scores = evaluate(forecaster, holdout, season_length=config.season_length, levels=config.levels, engine=engine)
         evaluated = evaluated.merge(seasonal_naive(train_part, config), on=[ID, TIME], how="left")
