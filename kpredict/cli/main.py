@@ -188,6 +188,28 @@ def features_materialize(
     print_materialisation(infos)
 
 
+@features_app.command("export", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+@handle_errors
+def features_export(
+    context: typer.Context,
+    pipeline: Annotated[str, typer.Argument(help="A pipeline that scores per row (churn, risk_anomaly).")],
+    as_of: Annotated[str, typer.Option("--as-of", help="Features as of this date (YYYY-MM-DD).")],
+    out: Annotated[Path, typer.Option("--out", help="File to write: .csv or .parquet.")],
+    model: Annotated[str, typer.Option("--model", help="'champion' (or another alias) or a version number: its feature columns.")] = "champion",
+    config: Annotated[Optional[Path], typer.Option("--config", "-c", help="Pipeline YAML (default configs/<pipeline>.yaml).")] = None,
+) -> None:
+    """Export the features a registered model reads as of a date (keys + feature columns), e.g. for 'mlflow models predict'.
+
+    The pipeline's own parameters follow as options, as for 'kpredict score'.
+    """
+    from kpredict.scoring.export import export_features, write_features
+    from kpredict.scoring.plugin import parse_cli_params
+
+    frame = export_features(pipeline, as_of, model=model, config=config, **parse_cli_params(context.args))
+    path = write_features(frame, out)
+    _console().print(f"wrote {len(frame):,} rows x {frame.shape[1]} columns to {path}")
+
+
 def print_materialisation(infos) -> None:
     """A summary table of materialised views."""
     table = _table("view", "rows", "definition hash", "data hash", "path")
