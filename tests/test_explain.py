@@ -111,7 +111,10 @@ def _one_row(features, name, value, shap=1.0):
         ("days_since_last_order", 45.2, "45", "days since the last order: 45 days", "距上次下单天数：45天"),
         ("days_since_last_order", 1.0, "1", "days since the last order: 1 day", "距上次下单天数：1天"),
         ("hours_since_last_txn", 3.0, "3", "hours since the previous payment: 3 hours", "距上笔交易小时数：3小时"),
-        ("contract", "monthly", "monthly", "contract type: monthly", "合约类型：monthly"),
+        ("contract", "monthly", "monthly", "contract type: monthly", "合约类型：月付"),
+        ("segment", "small_business", "small_business", "customer segment: small business", "客户分群：小微企业"),
+        ("days_since_last_ticket", 0.5, "0.5", "days since the last support ticket: 12 hours", "距上次工单天数：12小时"),
+        ("days_since_last_ticket", 0.01, "0.01", "days since the last support ticket: less than an hour", "距上次工单天数：不到1小时"),
         ("is_weekend", 1, "true", "weekend day: yes", "是否周末：是"),
         ("is_weekend", False, "false", "weekend day: no", "是否周末：否"),
         ("day_of_week", 2, "2", "day of the week (0 = Monday): Wednesday", "星期几（0为周一）：周三"),
@@ -136,12 +139,33 @@ def test_missing_values_read_as_no_record(features, name, en, zh):
     assert _one_row(features, name, np.nan) == ("NA", en, zh)
 
 
+def test_a_missing_count_reads_as_zero_with_no_record(features):
+    assert _one_row(features, "orders_30d", np.nan) == ("NA", "orders in the last 30 days: 0 (no record)", "近30天订单数：0（无记录）")
+
+
+def test_reasons_say_which_way_they_push_the_score(features):
+    values = pd.DataFrame({"orders_30d": [0.0], "spend_90d": [10.0]})
+    words = {"up": {"en": "raises the risk", "zh": "提高流失风险"}, "down": {"en": "lowers the risk", "zh": "降低流失风险"}}
+    reasons = top_reasons(np.array([[1.5, -0.5, 0.0]]), values, features, k=3, direction="both", effect_words=words)
+    assert reasons.loc[0, "reason_1_en"] == "orders in the last 30 days: 0 (raises the risk)"
+    assert reasons.loc[0, "reason_2_zh"] == "近90天消费金额：10（降低流失风险）"
+    assert reasons.loc[0, "reason_3_en"] == ""  # a blank slot stays blank
+
+
+def test_every_category_value_of_the_demo_has_a_chinese_label(features, small_demo):
+    """The zh retention list shows no English category values (issue: "合约类型：monthly")."""
+    tables = {"region": "customers", "segment": "customers", "acquisition_channel": "customers", "plan": "subscriptions", "contract": "subscriptions"}
+    for name, table in tables.items():
+        values = set(pd.read_parquet(small_demo / f"{table}.parquet")[name].dropna().astype(str))
+        assert values <= set(features[name].value_labels), (name, values - set(features[name].value_labels))
+
+
 def test_missing_category_and_none_read_as_no_record(features):
     values = pd.DataFrame({"contract": pd.Categorical([None, "annual"]), "plan": [None, "pro"]})
     contributions = np.array([[2.0, 1.0, 0.0], [2.0, 1.0, 0.0]])
     reasons = top_reasons(contributions, values, features, k=2)
     assert reasons["reason_1_en"].tolist() == ["contract type: no record", "contract type: annual"]
-    assert reasons["reason_2_zh"].tolist() == ["订阅套餐：无记录", "订阅套餐：pro"]
+    assert reasons["reason_2_zh"].tolist() == ["订阅套餐：无记录", "订阅套餐：pro"]  # a value without a label stays as it is
 
 
 def test_a_feature_without_a_definition_is_described_by_its_name(features):

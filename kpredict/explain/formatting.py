@@ -95,18 +95,23 @@ def _as_float(value: Any) -> float | None:
         return None
 
 
-def format_cell(value: Any, kind: str) -> tuple[str, str, str]:
+def format_cell(value: Any, kind: str, labels: Mapping[str, Any] | None = None) -> tuple[str, str, str]:
     """``(value_text, english, chinese)`` for one value of a feature written as ``kind``.
 
     ``value_text`` is language-neutral (numbers, signed percentages, labels; ``"NA"`` when missing).
+    ``labels`` maps a category's values to their business words (``.en`` / ``.zh``, the feature's
+    ``value_labels``); a value without one is written as it is.
     """
     if _is_missing(value):
+        if kind == "count":  # a count with nothing behind it: say the count, not just "no record"
+            return _NEUTRAL_MISSING, f"0 ({NO_RECORD['en']})", f"0（{NO_RECORD['zh']}）"
         return _NEUTRAL_MISSING, NO_RECORD["en"], NO_RECORD["zh"]
     if kind == "auto":
         kind = _auto_kind(value)
     if kind == "label":
         text = str(value)
-        return text, text, text
+        label = (labels or {}).get(text)
+        return (text, label.en, label.zh) if label is not None else (text, text, text)
     number = _as_float(value)
     if number is None:  # a label where a number was expected: show it as it is
         text = str(value)
@@ -116,6 +121,12 @@ def format_cell(value: Any, kind: str) -> tuple[str, str, str]:
         return text, text, text
     if kind == "change":
         return _format_change(number)
+    if kind == "recency_days" and 0 <= number < 1:  # "0.5 days" reads oddly: hours, or less than one
+        neutral, hours = format_number(number, max_decimals=2), number * 24
+        if hours < 1:
+            return neutral, "less than an hour", "不到1小时"
+        text = format_number(hours, max_decimals=0)
+        return neutral, f"{text} {'hour' if text == '1' else 'hours'}", f"{text}小时"
     if kind == "recency_days" or kind == "recency_hours":
         text = format_number(number, max_decimals=0 if abs(number) >= 10 else 1)
         if kind == "recency_days":

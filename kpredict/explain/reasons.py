@@ -34,6 +34,7 @@ def top_reasons(
     *,
     k: int = 3,
     direction: Literal["increase", "both"] = "increase",
+    effect_words: Mapping[str, Mapping[str, str]] | None = None,
 ) -> pd.DataFrame:
     """The ``k`` features that move each row's score most, with their values in business words.
 
@@ -46,6 +47,9 @@ def top_reasons(
         k: reasons per row.
         direction: ``"increase"`` — only features that raise the score (churn risk), largest first;
             ``"both"`` — features moving the score either way, largest absolute contribution first.
+        effect_words: what raising and lowering the score means, ``{"up": {"en": ..., "zh": ...},
+            "down": {...}}`` (churn: "raises the risk" / "提高流失风险"); added to each sentence in
+            brackets, so a reason says which way it pushes. None: the sentence states the fact only.
 
     Returns:
         One row per input row (same index) with, for i in 1..k, ``reason_i_feature``,
@@ -82,7 +86,8 @@ def top_reasons(
     names = [str(column) for column in values.columns]
     kinds = [_kind(features.get(name), values.iloc[:, position]) for position, name in enumerate(names)]
     descriptions = {lang: [describe(name, features, lang) for name in names] for lang in ("en", "zh")}
-    renderer = _Renderer(values, kinds, descriptions)
+    labels = [getattr(features.get(name), "value_labels", None) or {} for name in names]
+    renderer = _Renderer(values, kinds, descriptions, labels)
 
     out: dict[str, np.ndarray] = {}
     for slot in range(k):
@@ -91,6 +96,8 @@ def top_reasons(
             feature_col = np.array([""] + names, dtype=object)[positions + 1]
             shap_col = np.where(present[:, slot], np.take_along_axis(shap, chosen[:, slot : slot + 1], 1)[:, 0], np.nan)
             value_col, en_col, zh_col = renderer.render(positions)
+            if effect_words is not None:
+                en_col, zh_col = _with_effect(en_col, zh_col, shap_col, effect_words)
         else:
             feature_col = value_col = en_col = zh_col = np.full(n_rows, "", dtype=object)
             shap_col = np.full(n_rows, np.nan)
@@ -126,6 +133,19 @@ def _feature_contributions(contributions: np.ndarray, values: pd.DataFrame) -> n
     if bad:
         raise SchemaError(f"contributions hold {bad} non-finite value(s) (NaN or infinite); expected finite numbers")
     return shap
+
+
+_BRACKETS = {"en": (" (", ")"), "zh": ("（", "）")}
+
+
+def _with_effect(en: np.ndarray, zh: np.ndarray, shap: np.ndarray, words: Mapping[str, Mapping[str, str]]) -> tuple[np.ndarray, np.ndarray]:
+    """Sentences with which way each one pushes the score, in brackets (blank slots stay blank)."""
+    out = []
+    for lang, column in (("en", en), ("zh", zh)):
+        open_, close = _BRACKETS[lang]
+        effect = np.where(shap > 0, f"{open_}{words['up'][lang]}{close}", f"{open_}{words['down'][lang]}{close}")
+        out.append(np.where(column != "", column + effect, column).astype(object))
+    return out[0], out[1]
 
 
 def _kind(feature: Feature | None, column: pd.Series) -> str:
@@ -169,9 +189,10 @@ def _top_k(key: np.ndarray, k: int) -> np.ndarray:
 class _Renderer:
     """Texts for selected cells, each distinct (feature, value) formatted once and reused."""
 
-    def __init__(self, values: pd.DataFrame, kinds: list[str], descriptions: dict[str, list[str]]) -> None:
+    def __init__(self, values: pd.DataFrame, kinds: list[str], descriptions: dict[str, list[str]], labels: list[Mapping[str, object]]) -> None:
         self._values = values
         self._kinds = kinds
+        self._labels = labels
         self._descriptions = descriptions
         self._columns: dict[int, np.ndarray] = {}
         self._cache: dict[int, dict[object, tuple[str, str, str]]] = {}
@@ -213,7 +234,7 @@ class _Renderer:
         key = "\0missing" if value is None else value
         texts = cache.get(key)
         if texts is None:
-            neutral, en, zh = format_cell(value, self._kinds[position])
+            neutral, en, zh = format_cell(value, self._kinds[position], self._labels[position])
             texts = (
                 neutral,
                 sentence(self._descriptions["en"][position], en, "en"),

@@ -246,6 +246,9 @@ class Feature(ConfigModel):
     transform: Transform
     dtype: Dtype = "float64"
     description: Text
+    value_labels: dict[str, Text] = Field(
+        default_factory=dict, description="a category's values in business words, e.g. monthly: {en: monthly, zh: 月付}"
+    )
 
 
 class FeatureView(ConfigModel):
@@ -360,8 +363,12 @@ class FeatureRepoConfig(ConfigModel):
         Changing any of them changes the hash, so the hash versions the view.
         """
         view = self.feature_views[view_name]
+        dumped = view.model_dump(mode="json")
+        for feature in dumped["features"]:  # a view without value labels keeps the hash it had before they existed
+            if not feature["value_labels"]:
+                del feature["value_labels"]
         payload = {
-            "view": view.model_dump(mode="json"),
+            "view": dumped,
             "join_keys": self.join_keys(view_name),
             "source": self.sources[view.source].model_dump(mode="json") if view.source else None,
         }

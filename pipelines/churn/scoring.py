@@ -14,6 +14,9 @@ from kpredict.scoring.plugin import RowScoring, ScoringContext, ScoringInput, de
 
 __all__ = ["PLUGIN", "ChurnScoring"]
 
+#: what a reason's push on the churn score means, said after each reason
+EFFECT_WORDS = {"up": {"en": "raises the risk", "zh": "提高流失风险"}, "down": {"en": "lowers the risk", "zh": "降低流失风险"}}
+
 
 class ChurnScoring(RowScoring):
     """Active customers as of the date → calibrated probability → band, rank, contact → reasons."""
@@ -62,11 +65,11 @@ class ChurnScoring(RowScoring):
         definitions = load_yaml_config(context.config.features, FeatureRepoConfig).feature_definitions()
         rows = features.iloc[chosen][names]
         contributions = estimator.contributions(rows) if len(rows) else np.zeros((0, len(names) + 1))
-        reasons = top_reasons(contributions, rows.reset_index(drop=True), definitions, k=k)
+        reasons = top_reasons(contributions, rows.reset_index(drop=True), definitions, k=k, effect_words=EFFECT_WORDS)
         reasons.index = chosen
         full = reasons.reindex(range(len(result)))
         text = [c for c in full.columns if not c.endswith("_shap")]
-        full[text] = full[text].fillna("")
+        full[text] = full[text].astype(object).where(full[text].notna() & (full[text] != ""), None)  # no reason: null, not ""
         return full
 
 
