@@ -275,3 +275,19 @@ def test_importing_reports_stays_light():
     code = "import sys, kpredict.reports; print(','.join(m for m in ('pandas', 'xlsxwriter', 'matplotlib') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == ""
+
+
+@pytest.mark.parametrize(("lang", "words"), [("en", ("Contact now", "To contact now: 2 (contact capacity 2)", "the next 30 days")), ("zh", ("本期联系", "本期联系客户数：2（联系能力2）", "未来30天"))])
+def test_the_list_says_whom_to_contact_the_capacity_and_the_horizon_in_days(tmp_path, lang, words):
+    scored = _scored()
+    scored["contact"] = scored["rank"] <= 2
+    paths = write_retention_report(scored, tmp_path, lang=lang, horizon_days=30, capacity=2)
+    page = paths["html"].read_text(encoding="utf-8")
+    for text in words:
+        assert text in page
+    assert "within the horizon" not in page and "预测期内" not in page
+    header, *rows = _sheet_rows(paths["xlsx"])
+    column = header.index(words[0])
+    marked = {row[1]: row[column] for row in rows}
+    yes = "yes" if lang == "en" else "是"
+    assert marked["=1+1"] == yes and marked["C-3"] is None  # rank 2 is contacted, rank 3 is not

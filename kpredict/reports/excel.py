@@ -15,12 +15,12 @@ from pathlib import Path
 import pandas as pd
 
 from kpredict.errors import MissingExtraError
-from kpredict.reports.i18n import BANDS, LANGS, band_label, t
+from kpredict.reports.i18n import BANDS, LANGS, band_label, how_to_read, t
 from kpredict.reports.retention_list import RetentionList
 
 __all__ = ["BAND_COLOURS", "COLUMNS", "write_workbook"]
 
-COLUMNS = ("rank", "customer_id", "probability", "band", "reason_1", "reason_2", "reason_3", "action")
+COLUMNS = ("rank", "customer_id", "probability", "band", "reason_1", "reason_2", "reason_3", "action")  # without "contact"
 # (fill, font): Excel's own "Bad" / "Neutral" / "Good" cell styles.
 BAND_COLOURS = {"high": ("#FFC7CE", "#9C0006"), "medium": ("#FFEB9C", "#9C5700"), "low": ("#C6EFCE", "#006100")}
 _HEADER_FILL = "#D9E1F2"
@@ -77,27 +77,33 @@ def _list_sheet(workbook, report: RetentionList) -> None:
         fills[band] = workbook.add_format({"bg_color": fill, "font_color": font})
         percent[band] = workbook.add_format({"num_format": "0.0%", "bg_color": fill, "font_color": font})
 
-    headers = [t(f"col_{column}", lang) for column in COLUMNS]
+    columns = report.columns
+    headers = [t(f"col_{column}", lang) for column in columns]
     for col, text in enumerate(headers):
         sheet.write_string(0, col, text, header)
 
     rows = report.rows
     band_text = {band: band_label(band, lang) for band in BANDS}
+    texts = [c for c in columns if c.startswith("reason_") or c == "action"]
     for r, row in enumerate(rows.itertuples(index=False), start=1):
-        rank = float(row.rank)
-        sheet.write_number(r, 0, rank, rank_format)
+        values = row._asdict()
+        sheet.write_number(r, 0, float(row.rank), rank_format)
         sheet.write_string(r, 1, row.customer_id)
         sheet.write_number(r, 2, row.probability, percent[row.band])
         sheet.write_string(r, 3, band_text[row.band], fills[row.band])
-        for col, text in ((4, row.reason_1), (5, row.reason_2), (6, row.reason_3), (7, row.action)):
-            if text:  # an unexplained row leaves a blank cell, which Excel's filter lists as (Blanks)
-                sheet.write_string(r, col, text)
+        if "contact" in columns and values["contact"]:
+            sheet.write_string(r, columns.index("contact"), t("yes", lang))
+        for column in texts:
+            if values[column]:  # an unexplained row leaves a blank cell, which Excel's filter lists as (Blanks)
+                sheet.write_string(r, columns.index(column), values[column])
     if rows.empty:
-        sheet.merge_range(1, 0, 1, len(COLUMNS) - 1, t("no_customers", lang, as_of=report.as_of))
+        sheet.merge_range(1, 0, 1, len(columns) - 1, t("no_customers", lang, as_of=report.as_of))
 
-    for col, column in enumerate(COLUMNS):
+    for col, column in enumerate(columns):
         if column == "probability":
             content = 7
+        elif column == "contact":
+            content = _display_width(pd.Series([t("yes", lang)]))
         elif column == "band":
             content = _display_width(pd.Series(list(band_text.values())))
         else:
@@ -105,7 +111,7 @@ def _list_sheet(workbook, report: RetentionList) -> None:
         width = max(_MIN_WIDTH, min(_MAX_WIDTH, max(content, _display_width(pd.Series([headers[col]]))) + 2))
         sheet.set_column(col, col, width)
     sheet.freeze_panes(1, 0)
-    sheet.autofilter(0, 0, max(len(rows), 1), len(COLUMNS) - 1)
+    sheet.autofilter(0, 0, max(len(rows), 1), len(columns) - 1)
     sheet.repeat_rows(0)
     sheet.set_landscape()
     sheet.fit_to_pages(1, 0)
@@ -128,6 +134,8 @@ def _about_sheet(workbook, report: RetentionList) -> None:
         (t("model_version", lang), report.model_version),
         (t("run_id", lang), report.run_id),
     ]
+    if report.horizon_days:
+        facts.append((t("horizon", lang), t("horizon_days", lang, days=report.horizon_days)))
     row = 2
     for label, value in facts:
         sheet.write_string(row, 0, label, bold)
@@ -137,6 +145,8 @@ def _about_sheet(workbook, report: RetentionList) -> None:
     numbers = [(t("scored", lang), report.scored)]
     numbers += [(band_label(band, lang), report.counts[band]) for band in BANDS]
     numbers.append((t("listed", lang), report.listed))
+    if report.contacted is not None:
+        numbers.append((t("to_contact", lang), report.contacted))
     for label, value in numbers:
         sheet.write_string(row, 0, label, bold)
         sheet.write_number(row, 1, value, count)
@@ -145,7 +155,7 @@ def _about_sheet(workbook, report: RetentionList) -> None:
     # How to read: the reader's language first, then the other one.
     for text_lang in sorted(LANGS, key=lambda code: code != lang):
         sheet.write_string(row, 0, t("how_to_read_heading", text_lang), bold)
-        text = t("how_to_read", text_lang)
+        text = how_to_read(text_lang, report.horizon_days, report.capacity)
         sheet.write_string(row, 1, text, wrap)
         lines = math.ceil(_display_width(pd.Series([text])) / 88)
         sheet.set_row(row, 15 * max(lines, 1))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 from html import escape
 
-from kpredict.reports.i18n import BANDS, band_label, t
+from kpredict.reports.i18n import BANDS, band_label, how_to_read, t
 from kpredict.reports.retention_list import RetentionList
 
 __all__ = ["render_html"]
@@ -31,7 +31,6 @@ figure img{max-width:100%;height:auto}
 .how{color:#57606a;font-size:.9rem;max-width:60rem}
 """.strip()
 
-_COLUMNS = ("rank", "customer_id", "probability", "band", "reason_1", "reason_2", "reason_3", "action")
 
 
 def _rank_text(rank: float) -> str:
@@ -62,7 +61,14 @@ def render_html(report: RetentionList, drivers_png: bytes | None = None) -> str:
         f'<span class="neutral">{e(t("scored", lang))}{colon}{report.scored:,}</span>',
     ]
     parts += [f'<span class="band-{band}">{e(band_label(band, lang))}{colon}{report.counts[band]:,}</span>' for band in BANDS]
-    parts += [f'<span class="neutral">{e(t("listed", lang))}{colon}{report.listed:,}</span>', "</p>", "</header>"]
+    parts.append(f'<span class="neutral">{e(t("listed", lang))}{colon}{report.listed:,}</span>')
+    if report.contacted is not None:
+        open_, close = (" (", ")") if lang == "en" else ("（", "）")
+        capacity = f"{open_}{e(t('capacity', lang, capacity=report.capacity))}{close}" if report.capacity else ""
+        parts.append(f'<span class="neutral">{e(t("to_contact", lang))}{colon}{report.contacted:,}{capacity}</span>')
+    if report.horizon_days:
+        parts.append(f'<span class="neutral">{e(t("horizon", lang))}{colon}{e(t("horizon_days", lang, days=report.horizon_days))}</span>')
+    parts += ["</p>", "</header>"]
     if drivers_png:
         data = base64.b64encode(bytes(drivers_png)).decode("ascii")
         parts += [
@@ -76,7 +82,7 @@ def render_html(report: RetentionList, drivers_png: bytes | None = None) -> str:
         parts.append(f'<p class="empty">{e(t("no_customers", lang, as_of=report.as_of))}</p>')
     else:
         parts.append("<table>")
-        parts.append("<thead><tr>" + "".join(f"<th>{e(t(f'col_{c}', lang))}</th>" for c in _COLUMNS) + "</tr></thead>")
+        parts.append("<thead><tr>" + "".join(f"<th>{e(t(f'col_{c}', lang))}</th>" for c in report.columns) + "</tr></thead>")
         parts.append("<tbody>")
         band_text = {band: e(band_label(band, lang)) for band in BANDS}
         for row in report.rows.itertuples(index=False):
@@ -84,7 +90,8 @@ def render_html(report: RetentionList, drivers_png: bytes | None = None) -> str:
                 f'<tr class="row-{row.band}"><td class="num">{_rank_text(row.rank)}</td><td>{e(row.customer_id)}</td>'
                 f'<td class="num">{row.probability:.1%}</td>'
                 f'<td class="band-{row.band}">{band_text[row.band]}</td>'
-                f"<td>{e(row.reason_1)}</td><td>{e(row.reason_2)}</td><td>{e(row.reason_3)}</td>"
+                + (f"<td>{e(t('yes', lang)) if row.contact else ''}</td>" if "contact" in report.columns else "")
+                + f"<td>{e(row.reason_1)}</td><td>{e(row.reason_2)}</td><td>{e(row.reason_3)}</td>"
                 f"<td>{e(row.action)}</td></tr>"
             )
         parts.append("</tbody></table>")
@@ -92,7 +99,7 @@ def render_html(report: RetentionList, drivers_png: bytes | None = None) -> str:
         "</main>",
         '<footer class="how">',
         f"<h2>{e(t('how_to_read_heading', lang))}</h2>",
-        f"<p>{e(t('how_to_read', lang))}</p>",
+        f"<p>{e(how_to_read(lang, report.horizon_days, report.capacity))}</p>",
         "</footer>",
         "</body>",
         "</html>",

@@ -42,6 +42,8 @@ def write_retention_report(
     title: str | None = None,
     as_of: str | None = None,
     at_risk_only: bool = True,
+    horizon_days: int | None = None,
+    capacity: int | None = None,
 ) -> dict[str, Path]:
     """Write the retention list as ``retention_list_<as_of>_<lang>.xlsx`` and ``.html`` in ``out_dir``.
 
@@ -55,6 +57,8 @@ def write_retention_report(
         title: page and workbook title (default: "Customers at risk of leaving" / "流失风险客户名单").
         as_of: the scoring date shown and used in the file names (default: the ``as_of`` column).
         at_risk_only: list only high and medium risk customers (True) or everyone.
+        horizon_days: the days the churn probability looks ahead (said in the header and how-to-read).
+        capacity: how many customers the team can contact (shown beside how many are marked).
 
     Returns:
         ``{"xlsx": path, "html": path}``.
@@ -72,7 +76,9 @@ def write_retention_report(
     from kpredict.reports.excel import write_workbook
     from kpredict.reports.html import render_html
 
-    report = build_retention_list(scored, lang=lang, title=title, as_of=as_of, at_risk_only=at_risk_only)
+    report = build_retention_list(
+        scored, lang=lang, title=title, as_of=as_of, at_risk_only=at_risk_only, horizon_days=horizon_days, capacity=capacity
+    )
     if drivers_png is not None and not bytes(drivers_png).startswith(_PNG_SIGNATURE):
         raise SchemaError("drivers_png is not a PNG image (expected PNG bytes, e.g. from kpredict.explain.figure_to_png)")
     stem = f"retention_list_{_file_token(report.as_of)}_{report.lang}"
@@ -95,6 +101,8 @@ def build_retention_list(
     title: str | None = None,
     as_of: str | None = None,
     at_risk_only: bool = True,
+    horizon_days: int | None = None,
+    capacity: int | None = None,
 ) -> RetentionList:
     """Check ``scored`` and prepare the rows and header facts of the retention list (see
     :func:`write_retention_report` for the arguments)."""
@@ -119,6 +127,10 @@ def build_retention_list(
         texts = chosen[column] if column in chosen.columns else pd.Series("", index=chosen.index)
         rows[f"reason_{i}"] = texts.where(texts.notna(), "").astype(str).to_numpy(dtype=object)
     rows["action"] = suggest_actions(chosen, lang).to_numpy(dtype=object)
+    contacted = None
+    if "contact" in chosen.columns:
+        rows.insert(4, "contact", chosen["contact"].fillna(False).astype(bool).to_numpy())
+        contacted = int(scored["contact"].fillna(False).astype(bool).sum())
 
     return RetentionList(
         lang=lang,
@@ -131,6 +143,9 @@ def build_retention_list(
         rows=rows,
         scored=len(scored),
         at_risk_only=at_risk_only,
+        horizon_days=horizon_days,
+        capacity=capacity,
+        contacted=contacted,
     )
 
 

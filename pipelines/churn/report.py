@@ -23,4 +23,7 @@ def write_report(as_of: str, *, lang: str, model: str | int, output_dir: Path, c
     run_id = str(frame["run_id"].iloc[0]) if len(frame) else None
     drivers = training_chart(run_id, f"explain/shap_importance_{lang}.png") if run_id else None
     stamp = pd.Timestamp(as_of).date().isoformat()
-    return write_retention_report(frame, Path(output_dir), lang=lang, drivers_png=drivers, as_of=stamp)
+    capacity = config.decision.capacity if config.decision.policy == "capacity" else None
+    return write_retention_report(
+        frame, Path(output_dir), lang=lang, drivers_png=drivers, as_of=stamp, horizon_days=config.label.horizon_days, capacity=capacity
+    )
