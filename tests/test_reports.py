@@ -151,6 +151,17 @@ def test_html_page_lists_the_rows_escapes_text_and_embeds_the_chart(tmp_path):
     assert "kpredict-churn" in page and "run-abc" in page
 
 
+def test_the_workbook_carries_the_drivers_chart_on_its_about_sheet(tmp_path):
+    from matplotlib.figure import Figure
+
+    from kpredict.explain import figure_to_png
+
+    figure = Figure(figsize=(2, 1))
+    figure.subplots().barh([0, 1], [1.0, 2.0])
+    paths = write_retention_report(_scored(), tmp_path, lang="en", drivers_png=figure_to_png(figure))
+    assert len(load_workbook(paths["xlsx"]).worksheets[1]._images) == 1
+
+
 def test_html_without_a_chart_has_no_image(tmp_path):
     page = write_retention_report(_scored(), tmp_path, lang="en")["html"].read_text(encoding="utf-8")
     assert "<img" not in page and '<html lang="en">' in page and "Customers at risk of leaving" in page
@@ -195,7 +206,7 @@ def test_a_failing_rewrite_keeps_the_previous_report(tmp_path, monkeypatch):
     paths = write_retention_report(_scored(), tmp_path)
     before = {kind: path.read_bytes() for kind, path in paths.items()}
 
-    def broken_about(workbook, report):
+    def broken_about(workbook, report, drivers_png=None):
         raise RuntimeError("crash while writing the About sheet")
 
     monkeypatch.setattr(excel, "_about_sheet", broken_about)

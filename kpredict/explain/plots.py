@@ -30,7 +30,7 @@ logger = logging.getLogger(__name__)
 
 _TEXT = {
     "importance_title": {"en": "What drives the score", "zh": "影响得分的主要因素"},
-    "importance_x": {"en": "mean |contribution| (log-odds)", "zh": "平均绝对贡献（对数几率）"},
+    "importance_x": {"en": "how far it moves a customer's score, on average", "zh": "对单个客户得分的平均影响"},
     "beeswarm_title": {"en": "How each feature moves the score", "zh": "各因素对得分的影响"},
     "beeswarm_x": {"en": "contribution to the score (log-odds)", "zh": "对得分的贡献（对数几率）"},
     "value": {"en": "feature value", "zh": "特征取值"},

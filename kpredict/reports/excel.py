@@ -9,6 +9,7 @@ text. The creation time is fixed to the report date, so the same input gives the
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import math
 from pathlib import Path
 
@@ -20,6 +21,8 @@ from kpredict.reports.retention_list import RetentionList
 
 __all__ = ["BAND_COLOURS", "COLUMNS", "write_workbook"]
 
+logger = logging.getLogger(__name__)
+
 COLUMNS = ("rank", "customer_id", "probability", "band", "reason_1", "reason_2", "reason_3", "action")  # without "contact"
 # (fill, font): Excel's own "Bad" / "Neutral" / "Good" cell styles.
 BAND_COLOURS = {"high": ("#FFC7CE", "#9C0006"), "medium": ("#FFEB9C", "#9C5700"), "low": ("#C6EFCE", "#006100")}
@@ -27,8 +30,9 @@ _HEADER_FILL = "#D9E1F2"
 _MIN_WIDTH, _MAX_WIDTH = 8, 60
 
 
-def write_workbook(report: RetentionList, path: str | Path) -> None:
-    """Write ``report`` to ``path`` (any name: the caller renames the temporary file)."""
+def write_workbook(report: RetentionList, path: str | Path, drivers_png: bytes | None = None) -> None:
+    """Write ``report`` to ``path`` (any name: the caller renames the temporary file); the drivers
+    chart, when given, goes on the About sheet."""
     try:
         import xlsxwriter
     except ImportError as exc:  # pragma: no cover - exercised only without the dependency
@@ -43,7 +47,7 @@ def write_workbook(report: RetentionList, path: str | Path) -> None:
     try:
         workbook.set_properties({"title": report.title, "created": _created(report.as_of)})
         _list_sheet(workbook, report)
-        _about_sheet(workbook, report)
+        _about_sheet(workbook, report, drivers_png)
     finally:
         workbook.close()
 
@@ -117,7 +121,7 @@ def _list_sheet(workbook, report: RetentionList) -> None:
     sheet.fit_to_pages(1, 0)
 
 
-def _about_sheet(workbook, report: RetentionList) -> None:
+def _about_sheet(workbook, report: RetentionList, drivers_png: bytes | None = None) -> None:
     lang = report.lang
     sheet = workbook.add_worksheet(t("sheet_about", lang))
     bold = workbook.add_format({"bold": True, "valign": "top"})
@@ -160,3 +164,19 @@ def _about_sheet(workbook, report: RetentionList) -> None:
         lines = math.ceil(_display_width(pd.Series([text])) / 88)
         sheet.set_row(row, 15 * max(lines, 1))
         row += 1
+    if drivers_png:
+        _drivers_chart(sheet, row + 1, t("drivers", lang), bold, drivers_png)
+
+
+def _drivers_chart(sheet, row: int, label: str, bold, png: bytes) -> None:
+    """The drivers chart under the how-to-read text; an image XlsxWriter cannot read is left out, with a warning."""
+    import io
+
+    from xlsxwriter.exceptions import UndefinedImageSize, UnsupportedImageFormat
+
+    try:
+        sheet.insert_image(row, 1, "drivers.png", {"image_data": io.BytesIO(bytes(png)), "x_scale": 0.8, "y_scale": 0.8, "object_position": 3})
+    except (UndefinedImageSize, UnsupportedImageFormat) as exc:
+        logger.warning("the drivers chart cannot be placed in the workbook (%s); the workbook goes without it", type(exc).__name__)
+        return
+    sheet.write_string(row, 0, label, bold)

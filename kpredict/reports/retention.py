@@ -87,7 +87,7 @@ def write_retention_report(
     page = render_html(report, drivers_png)
     # Both temporary files are complete before either replaces its target.
     with atomic_path(paths["xlsx"]) as xlsx_tmp, atomic_path(paths["html"]) as html_tmp:
-        write_workbook(report, xlsx_tmp)
+        write_workbook(report, xlsx_tmp, drivers_png)
         html_tmp.write_text(page, encoding="utf-8")
         for tmp in (xlsx_tmp, html_tmp):
             tmp.chmod(_REPORT_MODE)  # temporary files are private (0600); reports are for readers
