@@ -59,7 +59,7 @@ def _print_views(console: Any, store: Any, infos: dict) -> None:
 
     table = Table(header_style="bold", title="Feature views")
     table.add_column("feature view", no_wrap=True)
-    table.add_column("keys")
+    table.add_column("keys", overflow="fold")
     table.add_column("features", justify="right")
     table.add_column("rows", justify="right", no_wrap=True)
     table.add_column("ttl", no_wrap=True)
@@ -69,7 +69,7 @@ def _print_views(console: Any, store: Any, infos: dict) -> None:
         info = infos.get(name)
         table.add_row(
             name,
-            ", ".join(store.repo.join_keys(name)) or "(entity time)",
+            "\n".join(store.repo.join_keys(name)) or "(entity time)",  # one key a line: readable at 80 columns
             str(len(view.features)),
             f"{info.rows:,}" if info else "on demand",
             view.ttl or "-",
