@@ -102,6 +102,7 @@ class BudgetScoring(FrameScoring):
         missing = [c for c in channels if c not in config.channels]
         if missing:
             raise ConfigError(f"the model's channel(s) {missing} are not in the config's channels {sorted(config.channels)}")
+        plans = read_scenarios(params.scenario, channels) if params.scenario is not None else None  # a bad file fails before the solve
         store = config.open_store()
         frame = load_marketing(config, store, before=context.as_of if config.time_column else None)
         weeks = params.weeks or config.allocation.weeks
@@ -144,8 +145,8 @@ class BudgetScoring(FrameScoring):
             "refits": len(estimator.refits),
         }])
         companions = {"summary": summary}
-        if params.scenario is not None:
-            companions["scenarios"] = self._scenarios(estimator, problem, read_scenarios(params.scenario, channels), weeks, current_kpi.sum())
+        if plans is not None:
+            companions["scenarios"] = self._scenarios(estimator, problem, plans, weeks, current_kpi.sum())
         info = {
             "data_dir": str(config.data_dir), "history_rows": len(frame), "data_hash": frame_hash(frame),
             "history_end": str(frame[config.time_column].max().date()) if config.time_column else None,
