@@ -36,7 +36,9 @@ def test_the_mlflow_predict_example_runs_as_written(churn_project, tmp_path):
     session_db = os.environ["MLFLOW_TRACKING_URI"].removeprefix("sqlite:///")
     shutil.copy(session_db, project / "models" / "mlflow.db")  # the session's registry, its artifacts where they are
 
-    env = {k: v for k, v in os.environ.items() if k not in ("MLFLOW_TRACKING_URI", "KPREDICT_MODELS_DIR")}
+    # a new user's shell: none of the store variables this test session (and MLflow, which exports
+    # MLFLOW_REGISTRY_URI whenever a registry is set in-process) have put in the environment
+    env = {k: v for k, v in os.environ.items() if k not in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI", "KPREDICT_MODELS_DIR")}
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     block = _block_after("a test runs this block as written")
     done = subprocess.run(["bash", "-e", "-c", block], cwd=project, env=env, capture_output=True, text=True, timeout=600)
