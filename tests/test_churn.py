@@ -53,11 +53,26 @@ def test_training_logs_registers_and_promotes(churn_project):
     champion = resolve("churn")
     assert champion.run_id == result.run_id
     run = MlflowClient().get_run(result.run_id)
-    for metric in ("holdout_roc_auc", "holdout_pr_auc", "holdout_brier", "holdout_log_loss", "holdout_lift_at_10", "holdout_recall_at_20", "baseline_holdout_roc_auc"):
+    for metric in ("holdout_roc_auc", "holdout_pr_auc", "holdout_brier", "holdout_log_loss", "holdout_lift_at_10", "holdout_recall_at_20",
+                   "baseline_holdout_roc_auc", "holdout_recall_at_capacity", "baseline_holdout_recall_at_capacity"):
         assert metric in run.data.metrics, metric
+    from kpredict.tracking import list_models
+
+    registered = list_models("churn").set_index("version").loc[result.model_version]
+    assert registered["metric_name"] == "recall_at_capacity"  # the gate reads the list as the team works it
+    assert registered["metric_value"] == pytest.approx(result.metrics["holdout_recall_at_capacity"])
     artifacts = {a.path for a in MlflowClient().list_artifacts(result.run_id, "plots")} | {a.path for a in MlflowClient().list_artifacts(result.run_id, "explain")}
     assert {"plots/roc_pr.png", "plots/calibration.png", "explain/shap_beeswarm.png", "explain/shap_importance_zh.png"} <= artifacts
     assert {a.path for a in MlflowClient().list_artifacts(result.run_id, "study")} >= {"study/summary.json", "study/trials.csv", "study/optimization_history.png"}
+
+
+def test_recall_and_lift_at_capacity_read_the_list_as_a_team_of_that_size_works_it():
+    from kpredict.evaluation.classification import classification_metrics
+
+    m = classification_metrics([1, 0, 1, 0, 0, 1], [0.9, 0.8, 0.7, 0.3, 0.2, 0.1], capacity=2)
+    assert m["recall_at_capacity"] == pytest.approx(1 / 3)  # of 3 churners, 1 is among the 2 riskiest
+    assert m["lift_at_capacity"] == pytest.approx((1 / 2) / (3 / 6))
+    assert classification_metrics([1, 0], [0.9, 0.1], capacity=50)["recall_at_capacity"] == 1.0  # capacity beyond the rows
 
 
 def test_a_worse_model_does_not_replace_the_champion(churn_project):

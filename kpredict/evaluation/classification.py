@@ -14,8 +14,12 @@ __all__ = ["calibration_table", "classification_metrics", "plot_calibration", "p
 TOP_FRACTIONS = (0.05, 0.10, 0.20)
 
 
-def classification_metrics(y_true, probability, *, prefix: str = "") -> dict[str, float]:
-    """ROC-AUC, PR-AUC, Brier, log-loss, and lift / recall in the top 5, 10 and 20 %."""
+def classification_metrics(y_true, probability, *, prefix: str = "", capacity: int | None = None) -> dict[str, float]:
+    """ROC-AUC, PR-AUC, Brier, log-loss, and lift / recall in the top 5, 10 and 20 %.
+
+    ``capacity``: also lift and recall among the ``capacity`` highest rows (``lift_at_capacity``,
+    ``recall_at_capacity``): how a list worked from the top by a team of that size does.
+    """
     from sklearn.metrics import average_precision_score, brier_score_loss, log_loss, roc_auc_score
 
     y = np.asarray(y_true, dtype=int)
@@ -35,6 +39,11 @@ def classification_metrics(y_true, probability, *, prefix: str = "") -> dict[str
         label = f"{int(fraction * 100)}"
         metrics[f"lift_at_{label}"] = (found / len(top)) / max(y.mean(), 1e-12)
         metrics[f"recall_at_{label}"] = found / positives
+    if capacity is not None:
+        top = order[: max(1, min(int(capacity), len(y)))]
+        found = int(y[top].sum())
+        metrics["lift_at_capacity"] = (found / len(top)) / max(y.mean(), 1e-12)
+        metrics["recall_at_capacity"] = found / positives
     return {f"{prefix}{name}": float(value) for name, value in metrics.items()}
 
 

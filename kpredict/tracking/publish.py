@@ -38,6 +38,8 @@ METRIC_DIRECTIONS: dict[str, bool] = {
     "pr_auc": True,
     "log_loss": False,
     "brier": False,
+    "recall_at_capacity": True,
+    "lift_at_capacity": True,
     # forecasting
     "mase": False,
     "rmsse": False,

@@ -93,4 +93,7 @@ class ChurnConfig(StoreSettings):
     decision: DecisionConfig = Field(default_factory=DecisionConfig)
     risk_bands: BandConfig = Field(default_factory=BandConfig)
     explain: ExplainConfig = Field(default_factory=ExplainConfig)
-    gate_metric: Literal["roc_auc", "pr_auc", "log_loss", "brier"] = "roc_auc"
+    gate_metric: Literal["recall_at_capacity", "lift_at_capacity", "roc_auc", "pr_auc", "log_loss", "brier"] = Field(
+        "recall_at_capacity",
+        description="the gate compares this on the holdout; recall_at_capacity: churners found among the decision.capacity riskiest, as the list is used",
+    )

@@ -126,7 +126,7 @@ def decision_threshold(config: ChurnConfig) -> float | None:
     return None
 
 
-def evaluate(estimator: Any, holdout: pd.DataFrame, metric: str) -> float:
+def evaluate(estimator: Any, holdout: pd.DataFrame, metric: str, capacity: int | None = None) -> float:
     """A fitted classifier's ``metric`` on labelled holdout rows (NaN when it needs features they lack).
 
     The gate scores the challenger and, when the holdouts differ, the champion with it.
@@ -136,7 +136,8 @@ def evaluate(estimator: Any, holdout: pd.DataFrame, metric: str) -> float:
     needed = list(estimator.feature_names_in_)
     if any(column not in holdout.columns for column in needed):
         return float("nan")
-    return classification_metrics(holdout["churned"].to_numpy(), estimator.predict_proba(holdout[needed])[:, 1])[metric]
+    probability = estimator.predict_proba(holdout[needed])[:, 1]
+    return classification_metrics(holdout["churned"].to_numpy(), probability, capacity=capacity)[metric]
 
 
 def train(config: ChurnConfig | str | Path | None = None, *, force: bool = False, **overrides: Any) -> TrainingResult:
@@ -179,8 +180,9 @@ def train(config: ChurnConfig | str | Path | None = None, *, force: bool = False
 
         p_model = model.predict_proba(data.holdout[features])[:, 1]
         p_base = baseline.predict_proba(_as_object(data.holdout[features]))[:, 1]
-        metrics = classification_metrics(y_hold, p_model, prefix="holdout_")
-        metrics |= classification_metrics(y_hold, p_base, prefix="baseline_holdout_")
+        capacity = config.decision.capacity
+        metrics = classification_metrics(y_hold, p_model, prefix="holdout_", capacity=capacity)
+        metrics |= classification_metrics(y_hold, p_base, prefix="baseline_holdout_", capacity=capacity)
         metrics |= {f"validation_{k}": v for k, v in model.validation_scores_.items()}
         run.log_metrics(metrics)
         run.log_figure(plot_roc_pr(y_hold, {"LightGBM (calibrated)": p_model, "logistic baseline": p_base}), "plots/roc_pr.png")
@@ -214,6 +216,6 @@ def train(config: ChurnConfig | str | Path | None = None, *, force: bool = False
         gate = Gate(
             metric=config.gate_metric, value=metrics[f"holdout_{config.gate_metric}"],
             holdout_hash=frame_hash(holdout[[*KEYS, ENTITY_TS, "churned"]]),
-            rescore=lambda champion: evaluate(champion, holdout, config.gate_metric),
+            rescore=lambda champion: evaluate(champion, holdout, config.gate_metric, capacity),
         )
         return publish(run, packaged, gate, metrics=metrics, force=force, holdout=data.holdout.assign(churn_probability=p_model))
