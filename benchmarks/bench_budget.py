@@ -117,9 +117,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         f"one SLSQP from the equal split {slsqp_s:.2f} s (KPI {slsqp_kpi:,.0f}) = {alloc_s / slsqp_s:.1f}x the time for {ours_kpi / slsqp_kpi - 1:+.2%} KPI"
     )
 
-    three = search.model({**best, "display.half_saturation": best["display.half_saturation"]})
-    three.channels, three.max_lag = ["tv", "radio", "social"], d.max_lag
-    three.fit(d.X, d.y)
+    three = search.model(best).set_params(channels=["tv", "radio", "social"]).fit(d.X, d.y)
     small = AllocationProblem(30000.0 * 13, 13, np.zeros(3), np.full(3, np.inf), frame[["tv", "radio", "social"]].to_numpy()[-13:])
     plan3 = allocate(three, small)
     step = 30000.0 / 300

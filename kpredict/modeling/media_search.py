@@ -12,7 +12,6 @@ only of the linear coefficients.
 
 from __future__ import annotations
 
-import logging
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -30,20 +29,9 @@ from kpredict.modeling.media import (
     SignConstrainedRidge,
 )
 
-__all__ = ["MediaSearch", "bootstrap_models", "cross_validation_folds", "moving_blocks"]
-
-logger = logging.getLogger(__name__)
+__all__ = ["MediaSearch", "bootstrap_models", "moving_blocks"]
 
 Folds = list[tuple[np.ndarray, np.ndarray]]
-
-
-def cross_validation_folds(n_rows: int, *, time_ordered: bool, n_splits: int, test_size: int | None, seed: int) -> Folds:
-    """Expanding-window folds (``TimeSeriesSplit``) for weekly data; shuffled ``KFold`` otherwise."""
-    from sklearn.model_selection import KFold, TimeSeriesSplit
-
-    index = np.arange(n_rows)
-    splitter = TimeSeriesSplit(n_splits=n_splits, test_size=test_size) if time_ordered else KFold(n_splits, shuffle=True, random_state=seed)
-    return [(train, test) for train, test in splitter.split(index)]
 
 
 def moving_blocks(n_rows: int, block: int, rng: np.random.Generator) -> np.ndarray:

@@ -120,7 +120,7 @@ class BudgetScoring(FrameScoring):
         recommended = allocate(estimator.point, problem, seed=config.allocation.seed)
 
         expected, kpi_lo, kpi_hi = estimator.plan_effects(problem, recommended)
-        current_kpi = estimator.plan_effects(problem, reference)[0][0]
+        current_kpi = plan_effects(estimator.point, problem, reference)[0]  # the point model only: no interval is shown for it
         reading = estimator.difference_reading(problem, recommended, reference)
         uplift, uplift_lo, uplift_hi = estimator.spread(reading)
         draws = estimator.draws(reading)
