@@ -10,6 +10,9 @@ Callers catch ours, or the builtin each one also is::
     ├── ModelNotFoundError(KPredictError, LookupError)       exit 3  no such model / alias / version
     ├── InfeasibleAllocationError(KPredictError, ValueError) exit 4  e.g. minimums exceed budget
     ├── MissingExtraError(KPredictError, ImportError)        exit 2  an optional extra is not installed
+    ├── StorageError(KPredictError, OSError)        exit 2  a path cannot be read or written (permission,
+    │                                                       read-only or full disk, another run's lock)
+    ├── TrackingUnavailableError(KPredictError, ConnectionError)  exit 3  the tracking server does not answer
     └── DeliveryError(KPredictError)                exit 5  output written, handing it on failed
 
 Messages name columns, files, options and counts, never data values: they end up in scheduler logs.
@@ -27,6 +30,8 @@ __all__ = [
     "ModelNotFoundError",
     "PointInTimeError",
     "SchemaError",
+    "StorageError",
+    "TrackingUnavailableError",
 ]
 
 
@@ -74,6 +79,21 @@ class MissingExtraError(KPredictError, ImportError):
     """An optional dependency group is needed; the message gives the exact install line."""
 
     exit_code = 2
+
+
+class StorageError(KPredictError, OSError):
+    """A file or folder cannot be read or written: permission, read-only or full disk, a lock.
+
+    The message names the path and the cause in one line; what was written before stays intact.
+    """
+
+    exit_code = 2
+
+
+class TrackingUnavailableError(KPredictError, ConnectionError):
+    """The MLflow tracking server cannot be reached (checked before any work is done)."""
+
+    exit_code = 3
 
 
 class DeliveryError(KPredictError):

@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from kpredict.cli.main import app
-from kpredict.errors import ConfigError, ModelNotFoundError, SchemaError
+from kpredict.errors import ConfigError, ModelNotFoundError, SchemaError, StorageError
+from kpredict.fileset import sets_dir
 from kpredict.hashing import file_hash
 from kpredict.scoring import score
 
@@ -220,10 +221,12 @@ def test_a_crash_mid_write_keeps_the_previous_output(scored, tmp_path, monkeypat
         raise OSError("disk full")
 
     monkeypatch.setattr(pq, "write_table", explode)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(StorageError, match=rf"cannot write {tmp_path / first.output.name}: disk full"):
         score("churn", AS_OF, config=config, output_dir=tmp_path)
     assert file_hash(first.output) == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([first.output.name, first.manifest.name])
+    assert json.loads(first.manifest.read_text())["output"]["sha256"] == before
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(".")) == sorted([first.output.name, first.manifest.name])
+    assert len([p for p in sets_dir(first.output).iterdir() if p.name != "current"]) == 1  # no staging folder left
 
 
 def test_csv_output_by_extension(scored, tmp_path):

@@ -25,7 +25,7 @@ from kpredict import __version__
 from kpredict.errors import ConfigError, DataNotFoundError, DeliveryError
 from kpredict.hashing import frame_hash
 from kpredict.scoring.bundle import load_bundle
-from kpredict.scoring.output import companion_path, rejects_path, resolve_output_path, write_manifest, write_table
+from kpredict.scoring.output import companion_path, resolve_output_path, write_output_set
 from kpredict.scoring.plugin import (
     FrameScoringPlugin,
     RowScoringPlugin,
@@ -196,34 +196,23 @@ def score(
     if not write:
         return ScoreResult(result, None, None, counts, timings, companions)
     t = time.perf_counter()
-    write_table(result, output)
-    written = {}
-    for name, table in companions.items():
-        written[name] = companion_path(output, name)
-        write_table(table, written[name])
-    if len(rejects):
-        write_table(rejects, rejects_path(output))
-    else:
-        rejects_path(output).unlink(missing_ok=True)
+    written = {name: companion_path(output, name) for name in companions}
+    content = {
+        "pipeline": pipeline,
+        "as_of": stamp.isoformat(),
+        "model": {"name": bundle.name, "version": bundle.version, "run_id": bundle.run_id, "uri": bundle.uri},
+        "input": input_info,
+        "params": parameters.model_dump(mode="json"),
+        "counts": counts,
+        "dropped_columns": dropped,
+        "engine": engine,
+        "chunk_rows": chunk_rows,
+        "kpredict_version": __version__,
+    }
+    timings["total_s"] = time.perf_counter() - started  # up to the write: the write's own time is in write_s
+    content["timings_s"] = {k: round(v, 4) for k, v in timings.items()}
+    manifest = write_output_set(output, result, content, companions=companions, rejects=rejects)
     timings["write_s"] = time.perf_counter() - t
-    timings["total_s"] = time.perf_counter() - started
-    manifest = write_manifest(
-        output,
-        {
-            "pipeline": pipeline,
-            "as_of": stamp.isoformat(),
-            "model": {"name": bundle.name, "version": bundle.version, "run_id": bundle.run_id, "uri": bundle.uri},
-            "input": input_info,
-            "params": parameters.model_dump(mode="json"),
-            "counts": counts,
-            "dropped_columns": dropped,
-            "companions": written,
-            "timings_s": {k: round(v, 4) for k, v in timings.items()},
-            "engine": engine,
-            "chunk_rows": chunk_rows,
-            "kpredict_version": __version__,
-        },
-    )
     logger.info("scored %d rows of %s as of %s -> %s", len(result), pipeline, stamp.date(), output)
     done = ScoreResult(result, output, manifest, counts, timings, companions, written)
     try:

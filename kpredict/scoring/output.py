@@ -1,8 +1,9 @@
-"""Where scoring output goes and how it is written: atomically, reproducibly, manifest last.
+"""Where scoring output goes and how it is written: as one set, reproducibly, manifest last.
 
-Readers treat an output without its manifest as incomplete, so the manifest is written after the
-output and the rejects file. Output paths from the command line are confined to the output
-directory, and re-running the same job gives byte-identical files.
+The table, its companions, its rejects and the manifest (with every file's sha256) are switched
+into place together (:mod:`kpredict.fileset`): a kill at any instant leaves the complete previous
+set or the complete new one. Output paths from the command line are confined to the output
+directory unless absolute, and re-running the same job gives byte-identical files.
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ import pandas as pd
 
 from kpredict.errors import ConfigError
 from kpredict.hashing import file_hash
+from kpredict.fileset import publish_set
 from kpredict.io import atomic_path, write_parquet, write_text
 
-__all__ = ["companion_path", "manifest_path", "rejects_path", "resolve_output_path", "write_manifest", "write_table"]
+__all__ = ["companion_path", "manifest_path", "rejects_path", "resolve_output_path", "write_output_set", "write_table"]
 
 _FORMATS = {".parquet": "parquet", ".csv": "csv"}
 
@@ -31,11 +33,13 @@ def resolve_output_path(output_dir: str | Path, out: str | Path | None, *, defau
     """
     root = Path(output_dir).resolve()
     candidate = Path(out) if out is not None else Path(default_name)
+    # The folder is resolved, the file name is not: the name is a link into the current output set
+    # (kpredict.fileset), and following it would write into the previous run's folder.
     if candidate.is_absolute():
-        path = candidate.resolve()
+        path = candidate.parent.resolve() / candidate.name
     else:
-        path = (root / candidate).resolve()
-        if root != path and root not in path.parents:
+        path = (root / candidate).parent.resolve() / candidate.name
+        if candidate.name in ("..", ".", "") or (root != path.parent and root not in path.parents):
             raise ConfigError(
                 f"output path {str(candidate)!r} is outside the output directory {str(root)!r}; "
                 "give an absolute --out, or another output_dir (CLI: --output-dir), to write elsewhere"
@@ -69,15 +73,33 @@ def write_table(frame: pd.DataFrame, path: Path) -> None:
             frame.to_csv(tmp, index=False, lineterminator="\n", date_format="%Y-%m-%dT%H:%M:%S")
 
 
-def write_manifest(output: Path, content: dict[str, Any]) -> Path:
-    """Write the run manifest (with the output's sha256) beside the output; call it last."""
-    content = dict(content)
-    content["output"] = {"path": output.name, "sha256": file_hash(output)}
-    for name, companion in content.pop("companions", {}).items():
-        content.setdefault("companion_files", {})[name] = {"path": companion.name, "sha256": file_hash(companion)}
-    rejects = rejects_path(output)
-    if rejects.exists():
-        content["rejects_file"] = {"path": rejects.name, "sha256": file_hash(rejects)}
-    path = manifest_path(output)
-    write_text(json.dumps(content, indent=2, sort_keys=True, default=str) + "\n", path)
-    return path
+def write_output_set(output: Path, table: pd.DataFrame, content: dict[str, Any], *, companions: dict[str, pd.DataFrame], rejects: pd.DataFrame) -> Path:
+    """Write the table, its companions, its rejects (if any) and the manifest as one set.
+
+    The manifest records each file's name and sha256; it is written last, into the same run folder.
+
+    Returns:
+        The manifest's path (beside ``output``).
+    """
+    writers = {output.name: lambda path: write_table(table, path)}
+    companion_names = {}
+    for name, frame in companions.items():
+        companion_names[name] = companion_path(output, name).name
+        writers[companion_names[name]] = lambda path, frame=frame: write_table(frame, path)
+    if len(rejects):
+        writers[rejects_path(output).name] = lambda path: write_table(rejects, path)
+
+    def manifest(folder: Path) -> str:
+        described = dict(content)
+        described["output"] = {"path": output.name, "sha256": file_hash(folder / output.name)}
+        if companion_names:
+            described["companion_files"] = {name: {"path": file, "sha256": file_hash(folder / file)} for name, file in companion_names.items()}
+        if len(rejects):
+            file = rejects_path(output).name
+            described["rejects_file"] = {"path": file, "sha256": file_hash(folder / file)}
+        path = manifest_path(folder / output.name)
+        write_text(json.dumps(described, indent=2, sort_keys=True, default=str) + "\n", path)
+        return path.name
+
+    publish_set(output, writers, manifest)
+    return manifest_path(output)

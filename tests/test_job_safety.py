@@ -1,0 +1,181 @@
+"""Scheduled-job safety: kills at any instant, unwritable outputs, leftovers of killed runs, locks.
+
+The kill test runs the real writer in a child process and SIGKILLs it at points spread over the
+whole write window, then reads the output the way a consumer does (manifest, then the files it
+names) and checks that what it finds is one complete run: the previous one or the new one.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from kpredict.errors import StorageError
+from kpredict.fileset import OutputLockedError, output_lock, sets_dir
+from kpredict.hashing import file_hash
+from kpredict.scoring.output import manifest_path, write_output_set
+
+WRITER = """
+import sys
+from pathlib import Path
+import numpy as np, pandas as pd
+import kpredict.fileset as fileset
+from kpredict.scoring.output import write_output_set
+out, version, rows, links = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4] == "links"
+if not links:
+    fileset._links_supported = lambda sets: False
+frame = pd.DataFrame({"id": np.arange(rows), "version": version, "x": np.random.default_rng(version).random(rows)})
+rejects = frame.head(7) if version % 2 else frame.head(0)
+print("ready", flush=True)
+write_output_set(out, frame, {"version": version}, companions={"replenishment": frame.iloc[::3]}, rejects=rejects)
+print("done", flush=True)
+"""
+
+
+def _start(script: Path, out: Path, version: int, rows: int, links: bool) -> subprocess.Popen:
+    child = subprocess.Popen(
+        [sys.executable, str(script), str(out), str(version), str(rows), "links" if links else "nolinks"],
+        stdout=subprocess.PIPE, text=True,
+    )
+    assert child.stdout.readline().strip() == "ready"
+    return child
+
+
+def _complete_version(out: Path) -> int | None:
+    """What a consumer finds: the version of a complete set, None when there is no manifest.
+
+    Asserts the set is whole: every file the manifest names has its recorded hash and holds
+    that version's rows, and a file the manifest does not name is absent.
+    """
+    manifest = manifest_path(out)
+    if not manifest.exists():
+        return None
+    content = json.loads(manifest.read_text())
+    version = content["version"]
+    files = {"output": content["output"], **content.get("companion_files", {})}
+    if "rejects_file" in content:
+        files["rejects"] = content["rejects_file"]
+    for described in files.values():
+        assert file_hash(out.parent / described["path"]) == described["sha256"]
+        assert (pd.read_csv(out.parent / described["path"])["version"] == version).all()
+    assert (out.with_name(out.stem + ".rejects.csv").exists()) == ("rejects_file" in content)
+    return version
+
+
+@pytest.mark.parametrize("links", [True, False], ids=["links", "no-links"])
+def test_a_kill_at_any_instant_leaves_the_previous_set_or_the_new_one(tmp_path, links):
+    script = tmp_path / "writer.py"
+    script.write_text(WRITER)
+    out = tmp_path / "out" / "scores.csv"
+    rows = 150_000
+    first = _start(script, out, 0, rows, links)
+    started = time.perf_counter()
+    assert first.wait(60) == 0
+    window = time.perf_counter() - started
+    assert _complete_version(out) == 0
+
+    previous, states = 0, {"previous": 0, "new": 0, "incomplete": 0}
+    points = 8 if links else 4
+    for step in range(1, points + 1):
+        child = _start(script, out, step, rows, links)
+        time.sleep(window * (step - 0.5) / (points - 1))  # the last one lands just after the write
+        child.send_signal(signal.SIGKILL)
+        child.wait(60)
+        found = _complete_version(out)
+        if found is None:
+            assert not links, "with links a kill never leaves a set without its manifest"
+            states["incomplete"] += 1
+        else:
+            assert found in (previous, step)
+            states["previous" if found == previous else "new"] += 1
+            previous = found
+    assert states["previous"] and states["new"], states  # the kills did land inside the write window
+
+    last = _start(script, out, 99, 10, links)
+    assert last.wait(60) == 0 and _complete_version(out) == 99
+    leftovers = [p.name for p in out.parent.iterdir() if p.name.endswith((".tmp", ".link"))]
+    assert not leftovers  # temporary files of the killed runs were removed by the next run
+    if links:
+        assert sorted(p.name for p in sets_dir(out).iterdir() if p.name != "current") == [os.readlink(sets_dir(out) / "current")]
+
+
+def _set(out: Path, version: int, rejects: int = 0) -> None:
+    frame = pd.DataFrame({"id": np.arange(5), "version": version})
+    write_output_set(out, frame, {"version": version}, companions={"replenishment": frame}, rejects=frame.head(rejects))
+
+
+def test_a_file_the_new_set_lacks_disappears_with_the_switch(tmp_path):
+    out = tmp_path / "scores.csv"
+    _set(out, 1, rejects=2)
+    assert out.with_name("scores.rejects.csv").is_file()
+    _set(out, 2, rejects=0)
+    assert _complete_version(out) == 2
+    assert not os.path.lexists(out.with_name("scores.rejects.csv"))
+
+
+def test_files_of_an_older_writer_are_taken_over(tmp_path):
+    out = tmp_path / "scores.csv"
+    for name in ("scores.csv", "scores.manifest.json", "scores.rejects.csv", "scores.replenishment.csv"):
+        (tmp_path / name).write_text("old\n")
+    (tmp_path / ".scores.csv.abc123.tmp").write_text("")  # what a killed atomic write used to leave
+    _set(out, 3)
+    assert _complete_version(out) == 3 and out.is_symlink()
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [".scores.csv.lock", ".scores.csv.sets", "scores.csv", "scores.manifest.json", "scores.replenishment.csv"]
+    )
+
+
+def test_a_second_writer_of_the_same_output_is_refused_while_the_first_holds_it(tmp_path):
+    out = tmp_path / "scores.csv"
+    with output_lock(out), pytest.raises(OutputLockedError, match=r"another kpredict run is writing .*scores\.csv"):
+        _set(out, 1)
+    _set(out, 1)  # released with the first writer
+    assert _complete_version(out) == 1
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders; the disk-full case below covers the path")
+def test_a_read_only_folder_is_one_clear_error_and_the_previous_set_stays(tmp_path):
+    out = tmp_path / "scores.csv"
+    _set(out, 1)
+    tmp_path.chmod(0o555)
+    try:
+        with pytest.raises(StorageError, match=r"cannot write .*: permission denied"):
+            _set(out, 2)
+    finally:
+        tmp_path.chmod(0o755)
+    assert _complete_version(out) == 1
+
+
+@pytest.mark.parametrize(
+    ("code", "cause"),
+    [(errno.ENOSPC, "no space left on the device"), (errno.EROFS, "the file system is read-only"), (errno.EACCES, "permission denied")],
+)
+def test_a_failing_disk_mid_write_is_one_clear_error_and_the_previous_set_stays(tmp_path, monkeypatch, code, cause):
+    out = tmp_path / "scores.csv"
+    _set(out, 1)
+
+    def failing(self, *args, **kwargs):
+        raise OSError(code, os.strerror(code))
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", failing)
+    with pytest.raises(StorageError, match=rf"cannot write {out}: {cause}"):
+        _set(out, 2)
+    assert _complete_version(out) == 1
+    assert [p.name for p in sets_dir(out).iterdir() if p.name.startswith("staging-")] == []
+
+
+def test_a_folder_that_cannot_be_created_is_one_clear_error(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(StorageError, match=rf"cannot write {blocker / 'sub'}"):
+        _set(blocker / "sub" / "scores.csv", 1)
