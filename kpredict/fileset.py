@@ -25,7 +25,6 @@ that also stops two runs from writing the same output at once.
 from __future__ import annotations
 
 import contextlib
-import errno
 import logging
 import os
 import secrets
@@ -34,8 +33,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from kpredict.errors import StorageError
+from kpredict.io import storage_error
 
-__all__ = ["OutputLockedError", "output_lock", "publish_set", "sets_dir", "storage_error"]
+__all__ = ["OutputLockedError", "output_lock", "publish_set", "sets_dir"]
 
 logger = logging.getLogger(__name__)
 
@@ -46,18 +46,6 @@ _STAGING_PREFIX = "staging-"
 
 class OutputLockedError(StorageError):
     """Another process is writing the same output right now."""
-
-
-def storage_error(path: Path, exc: OSError, action: str = "write") -> StorageError:
-    """One line naming the path and the cause: what a scheduler log needs, not a traceback."""
-    cause = exc.strerror or str(exc) or type(exc).__name__
-    if exc.errno == errno.ENOSPC:
-        cause = "no space left on the device"
-    elif exc.errno == errno.EROFS:
-        cause = "the file system is read-only"
-    elif exc.errno in (errno.EACCES, errno.EPERM):
-        cause = "permission denied"
-    return StorageError(f"cannot {action} {path}: {cause}")
 
 
 def sets_dir(output: Path) -> Path:
@@ -231,9 +219,9 @@ def _clean_leftovers(output: Path, names: set[str]) -> None:
                 entry.unlink(missing_ok=True)
     ours = names | {p.name for p in _our_names(output)}
     for entry in output.parent.iterdir():
-        if entry.name.startswith(".") and entry.name.endswith((".tmp", ".link")):
-            if any(entry.name.startswith(f".{name}.") for name in ours):
-                entry.unlink(missing_ok=True)
+        stale = entry.name.startswith(".") and entry.name.endswith((".tmp", ".link"))
+        if stale and any(entry.name.startswith(f".{name}.") for name in ours):
+            entry.unlink(missing_ok=True)
 
 
 _LINK_SUPPORT: dict[Path, bool] = {}

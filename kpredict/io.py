@@ -7,6 +7,7 @@ Each writer writes a temporary file in the target's own directory (same file sys
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import tempfile
 from collections.abc import Iterator
@@ -14,24 +15,55 @@ from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["atomic_path", "write_parquet", "write_text"]
+from kpredict.errors import StorageError
+
+__all__ = ["atomic_path", "storage_error", "write_parquet", "write_text"]
 
 # Read once at import: os.umask can only be read by setting it, which is not thread-safe later.
 _UMASK = os.umask(0)
 os.umask(_UMASK)
 
 
+def storage_error(path: Path, exc: OSError, action: str = "write") -> StorageError:
+    """One line naming the path and the cause: what a scheduler log needs, not a traceback.
+
+    A StorageError from a lower level (a staged file) is re-said for ``path`` with its cause.
+    """
+    cause = getattr(exc, "cause", None) or exc.strerror or str(exc) or type(exc).__name__
+    if exc.errno == errno.ENOSPC:
+        cause = "no space left on the device"
+    elif exc.errno == errno.EROFS:
+        cause = "the file system is read-only"
+    elif exc.errno in (errno.EACCES, errno.EPERM):
+        cause = "permission denied"
+    error = StorageError(f"cannot {action} {path}: {cause}")
+    error.cause = cause
+    return error
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; on success it replaces ``path`` atomically."""
+    """Yield a temporary path beside ``path``; on success it replaces ``path`` atomically.
+
+    Raises:
+        StorageError: the folder cannot be created or written, or the disk is full; one line
+            naming ``path`` and the cause. The previous file is untouched.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        os.close(fd)
+    except OSError as exc:
+        raise storage_error(path, exc) from None
     try:
         yield Path(tmp)
         os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp creates 0600; give the file the usual mode
         os.replace(tmp, path)
+    except StorageError:
+        raise
+    except OSError as exc:
+        raise storage_error(path, exc) from None
     finally:
         Path(tmp).unlink(missing_ok=True)
 

@@ -56,26 +56,62 @@ def _configure_logging(verbose: int) -> None:
     logging.basicConfig(level=level, handlers=[handler], format="%(message)s", force=True)
 
 
+_DEBUG = {"on": False}
+
+
 def handle_errors(command):
-    """Turn our errors into a one-paragraph message and the documented exit code."""
+    """Turn errors into one clear line and the documented exit code; tracebacks only under --debug.
+
+    Ours carry their exit code; an ``OSError`` naming a file (permission, read-only or full disk)
+    is exit 2 like our StorageError; anything else is exit 1, "unexpected", with its type.
+    """
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
         try:
             return command(*args, **kwargs)
+        except (typer.Exit, typer.Abort, KeyboardInterrupt):
+            raise
         except KPredictError as exc:
-            _console(stderr=True).print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+            if _DEBUG["on"]:
+                raise
+            _error_line(str(exc))
             raise typer.Exit(exc.exit_code) from None
+        except OSError as exc:
+            if _DEBUG["on"] or exc.filename is None:
+                if _DEBUG["on"]:
+                    raise
+                _error_line(f"unexpected error: {type(exc).__name__}: {exc} (run with --debug for the traceback)")
+                raise typer.Exit(1) from None
+            from kpredict.fileset import storage_error
+
+            _error_line(str(storage_error(Path(exc.filename), exc, action="use")))
+            raise typer.Exit(2) from None
+        except Exception as exc:
+            if _DEBUG["on"]:
+                raise
+            logger.debug("unexpected error", exc_info=True)
+            _error_line(f"unexpected error: {type(exc).__name__}: {exc} (run with --debug for the traceback)")
+            raise typer.Exit(1) from None
 
     return wrapper
+
+
+def _error_line(message: str) -> None:
+    from rich.markup import escape
+
+    _console(stderr=True).print(f"[bold red]error:[/] {escape(message)}", markup=True, highlight=False)
 
 
 @app.callback()
 def main_callback(
     verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="More logging (-v, -vv).")] = 0,
+    debug: Annotated[bool, typer.Option("--debug", help="Show the full traceback of an error.")] = False,
 ) -> None:
     """kpredict command line."""
     import os
+
+    _DEBUG["on"] = debug
 
     # MLflow's per-download progress bars interleave with ours; our own progress and logs remain.
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")

@@ -132,9 +132,9 @@ class FeatureStore:
         Writes are atomic per view: data first, then ``meta.json``; a reader trusts a view
         only when its meta exists and names the same definition hash.
         """
-        names = [v for v in (views or self.view_names()) if self._has_materialised_features(v)]
-        for name in names:
+        for name in views or []:
             self._require_view(name)
+        names = [v for v in (views or self.view_names()) if self._has_materialised_features(v)]
         infos: dict[str, MaterialisationInfo] = {}
         iterator = names
         if progress:

@@ -22,9 +22,10 @@ import numpy as np
 import pandas as pd
 
 from kpredict import __version__
-from kpredict.errors import ConfigError, DataNotFoundError, DeliveryError
+from kpredict.errors import ConfigError, DeliveryError
 from kpredict.hashing import frame_hash
 from kpredict.scoring.bundle import load_bundle
+from kpredict.scoring.input_file import read_features_table
 from kpredict.scoring.output import companion_path, resolve_output_path, write_output_set
 from kpredict.scoring.plugin import (
     FrameScoringPlugin,
@@ -76,14 +77,38 @@ def _plugin(pipeline: str) -> tuple[PipelineDescriptor, RowScoringPlugin | Frame
     return descriptor, plugin
 
 
+_AS_OF_FORMS = "a date like 2026-11-01 or a time like 2026-11-01T06:00:00, without a time zone"
+
+
 def _parse_as_of(as_of: str | pd.Timestamp) -> pd.Timestamp:
+    """An explicit, time-zone-free point in time.
+
+    Words such as "now" or "today" are refused: a scheduled job re-run tomorrow must score the
+    same date, and the feature store's timestamps carry no time zone to compare an offset with.
+    """
+    text = str(as_of).strip()
+    if isinstance(as_of, str) and not text[:1].isdigit():
+        raise ConfigError(f"as_of must be {_AS_OF_FORMS}; got {text[:40]!r} (words like 'now' are refused: re-runs must score the same date)")
     try:
         stamp = pd.Timestamp(as_of)
-    except (ValueError, TypeError):
-        raise ConfigError(f"as_of must be a date like 2026-11-01; got {str(as_of)[:40]!r}") from None
+    except (ValueError, TypeError, OverflowError):
+        raise ConfigError(f"as_of must be {_AS_OF_FORMS}; got {text[:40]!r}") from None
     if stamp is pd.NaT:
-        raise ConfigError(f"as_of must be a date like 2026-11-01; got {str(as_of)[:40]!r}")
+        raise ConfigError(f"as_of must be {_AS_OF_FORMS}; got {text[:40]!r}")
+    if stamp.tzinfo is not None:
+        raise ConfigError(f"as_of must be {_AS_OF_FORMS}; got {text[:40]!r} with a time zone (give the local date and time of the data)")
     return stamp
+
+
+def _check_model_choice(model: str | int) -> None:
+    """A version number (1, 2, ...) or an alias name; anything else is refused before MLflow is asked."""
+    import re
+
+    if isinstance(model, (int, np.integer)) and not isinstance(model, bool) and model >= 1:
+        return
+    if isinstance(model, str) and (model.strip().isdigit() and int(model) >= 1 or re.fullmatch(r"[A-Za-z_][A-Za-z0-9_-]{0,255}", model.strip())):
+        return
+    raise ConfigError(f"model must be an alias such as 'champion' or a version number 1, 2, ...; got {str(model)[:40]!r}")
 
 
 def _explain_count(explain_top: str | int | float | None, rows: int, default_fraction: float) -> int:
@@ -161,10 +186,12 @@ def score(
     _check_choice("engine", engine, ENGINES)
     _check_choice("bad_rows", bad_rows, BAD_ROWS)
     _explain_count(explain_top, 0, 0.0)  # a bad value fails now, not after the whole scoring
+    _check_model_choice(model)
     parameters = validate_params(plugin.params_model, params, pipeline=pipeline)
     if isinstance(plugin, FrameScoringPlugin) and input_path is not None:
         raise ConfigError(f"input_path does not apply to pipeline {pipeline!r}: it reads its history from the feature store as of as_of")
     output = resolve_output_path(output_dir, out, default_name=f"{pipeline}_{stamp.date().isoformat()}.parquet") if write else None
+    supplied = read_features_table(input_path) if input_path is not None else None  # a bad file fails before the model loads
 
     settings = descriptor.load_config(config)
     bundle = load_bundle(pipeline, model, allow_version_mismatch=allow_version_mismatch)
@@ -188,7 +215,7 @@ def score(
     else:
         result, input_info, counts, rejects, dropped = _score_rows(
             plugin, estimator, context, standard, timings,
-            input_path=input_path, explain_top=explain_top, chunk_rows=chunk_rows, strict=strict, bad_rows=bad_rows,
+            supplied=supplied, input_path=input_path, explain_top=explain_top, chunk_rows=chunk_rows, strict=strict, bad_rows=bad_rows,
         )
         companions = plugin.companions(context, result)
     counts |= {f"{name}_rows": len(table) for name, table in companions.items()}
@@ -236,12 +263,12 @@ def _with_standard(frame: pd.DataFrame, keys: list[str], standard: dict[str, Any
     return pd.concat([out.reset_index(drop=True), rest.reset_index(drop=True)], axis=1)
 
 
-def _score_rows(plugin: RowScoringPlugin, estimator, context: ScoringContext, standard, timings, *, input_path, explain_top, chunk_rows, strict, bad_rows):
+def _score_rows(plugin: RowScoringPlugin, estimator, context: ScoringContext, standard, timings, *, supplied, input_path, explain_top, chunk_rows, strict, bad_rows):
     """One output row per input row: build or read the input, validate, predict in chunks, finalize, explain."""
     t = time.perf_counter()
     bundle = context.bundle
-    if input_path is not None:
-        raw, input_info = _read_input(Path(input_path)), {"path": str(input_path)}
+    if supplied is not None:
+        raw, input_info = supplied, {"path": str(input_path)}
     else:
         built = plugin.scoring_input(context)
         raw, input_info = built.frame, dict(built.info)
@@ -298,13 +325,3 @@ def _predict(plugin, estimator, frame: pd.DataFrame, spec: FeatureSpec, chunk_ro
     if not parts:
         return plugin.predict_chunk(estimator, frame.head(0))
     return pd.concat(parts, ignore_index=True)
-
-
-def _read_input(path: Path) -> pd.DataFrame:
-    if not path.is_file():
-        raise DataNotFoundError(f"input file {path} does not exist")
-    if path.suffix.lower() == ".parquet":
-        return pd.read_parquet(path)
-    if path.suffix.lower() == ".csv":
-        return pd.read_csv(path)
-    raise ConfigError(f"input file {path.name!r} must end with .parquet or .csv; got {path.suffix!r}")

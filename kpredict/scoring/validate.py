@@ -69,6 +69,9 @@ def validate_input(frame: pd.DataFrame, spec: FeatureSpec, *, strict: bool = Fal
             f"scoring input is missing columns {missing}; got {list(frame.columns)}. "
             "Check the feature views in the pipeline config or run 'kpredict features materialize'."
         )
+    nested = [c for c in expected if frame[c].dtype == object and frame[c].map(_is_nested).any()]
+    if nested:
+        raise SchemaError(f"scoring input columns {nested} hold nested values (lists, arrays or dicts); expected one number or text per cell")
     extra = [c for c in frame.columns if c not in expected]
     if extra and strict:
         raise SchemaError(f"scoring input has columns the model does not use: {extra} (strict mode)")
@@ -108,6 +111,10 @@ def validate_input(frame: pd.DataFrame, spec: FeatureSpec, *, strict: bool = Fal
     if rejected.any():  # only then is a filtered copy needed
         data, unseen = data.loc[~rejected].reset_index(drop=True), unseen[~rejected]
     return ValidatedInput(frame=data, rejects=rejects, unseen_category=unseen, dropped_columns=extra)
+
+
+def _is_nested(value: object) -> bool:
+    return isinstance(value, (list, tuple, dict, set, np.ndarray))
 
 
 def _recode(values: pd.Series, categories: list[str]) -> tuple[pd.Categorical, np.ndarray]:
