@@ -179,3 +179,90 @@ def test_a_folder_that_cannot_be_created_is_one_clear_error(tmp_path):
     blocker.write_text("")
     with pytest.raises(StorageError, match=rf"cannot write {blocker / 'sub'}"):
         _set(blocker / "sub" / "scores.csv", 1)
+
+
+# ---------------------------------------------------------------------------- tracking server
+
+
+@pytest.fixture
+def closed_port():
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def silent_server():
+    """A port that accepts connections (the kernel's backlog) but never answers a byte."""
+    import socket
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(8)
+    yield sock.getsockname()[1]
+    sock.close()
+
+
+def _tracking_at(monkeypatch, port: int, timeout: str = "1") -> str:
+    from kpredict.tracking import store
+
+    uri = f"http://127.0.0.1:{port}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    monkeypatch.delenv("MLFLOW_REGISTRY_URI", raising=False)
+    monkeypatch.setenv("KPREDICT_TRACKING_TIMEOUT_S", timeout)
+    monkeypatch.setattr(store, "_configured", None)
+    return uri
+
+
+@pytest.mark.parametrize("server", ["closed_port", "silent_server"])
+@pytest.mark.parametrize("command", [["models", "list"], ["score", "churn", "--as-of", "2026-10-01"], ["train", "churn"]])
+def test_an_unreachable_tracking_server_is_one_line_exit_3_within_the_timeout_and_nothing_is_written(request, monkeypatch, tmp_path, server, command):
+    from typer.testing import CliRunner
+
+    from kpredict.cli.main import app
+
+    uri = _tracking_at(monkeypatch, request.getfixturevalue(server))
+    monkeypatch.chdir(tmp_path)  # whatever the command would write lands here
+    started = time.perf_counter()
+    result = CliRunner().invoke(app, command)
+    elapsed = time.perf_counter() - started
+    assert result.exit_code == 3, result.output
+    text = " ".join(result.output.split())
+    assert text.startswith(f"error: the MLflow tracking server at {uri} cannot be reached within 1 s"), text
+    assert ("no answer" in text) == (server == "silent_server")
+    assert elapsed < 10  # MLflow's own retries would take minutes
+    assert list(tmp_path.iterdir()) == []  # no feature store, no output, no mlflow.db
+
+
+def test_the_tracking_timeout_setting_is_checked(monkeypatch, closed_port):
+    from kpredict.errors import ConfigError
+    from kpredict.tracking.store import check_reachable
+
+    _tracking_at(monkeypatch, closed_port, timeout="soon")
+    with pytest.raises(ConfigError, match=r"KPREDICT_TRACKING_TIMEOUT_S must be a positive number of seconds; got 'soon'"):
+        check_reachable()
+
+
+def test_a_server_that_answers_even_with_an_error_status_counts_as_reachable(monkeypatch):
+    import http.server
+    import threading
+
+    from kpredict.tracking.store import check_reachable
+
+    class NotFound(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - the http.server interface
+            self.send_error(404)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), NotFound)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        _tracking_at(monkeypatch, server.server_address[1])
+        check_reachable()  # no error
+    finally:
+        server.shutdown()

@@ -57,6 +57,14 @@ def _configure_logging(verbose: int) -> None:
 
 
 _DEBUG = {"on": False}
+_MLFLOW_HTTP_DEFAULTS = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2", "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1", "MLFLOW_HTTP_REQUEST_TIMEOUT": "30"}
+
+
+def _require_tracking() -> None:
+    """Stop at once, before anything is done or written, when the tracking server does not answer."""
+    from kpredict.tracking.store import check_reachable
+
+    check_reachable()
 
 
 def handle_errors(command):
@@ -238,6 +246,7 @@ def features_export(
 
     The pipeline's own parameters follow as options, as for 'kpredict score'.
     """
+    _require_tracking()
     from kpredict.scoring.export import export_features, write_features
     from kpredict.scoring.plugin import parse_cli_params
 
@@ -278,6 +287,7 @@ def models_list(
     as_json: Annotated[bool, typer.Option("--json", help="Every field of every version as JSON, for scripts.")] = False,
 ) -> None:
     """List registered model versions with their aliases and gate metric."""
+    _require_tracking()
     from kpredict.tracking import list_models
 
     frame = list_models(pipeline)
@@ -303,6 +313,7 @@ def models_promote(
     version: Annotated[int, typer.Argument(help="Model version to make @champion.")],
 ) -> None:
     """Make VERSION the @champion of a pipeline's model (a deliberate, forced promotion)."""
+    _require_tracking()
     from kpredict.tracking import promote_if_better
 
     decision = promote_if_better(pipeline, version, force=True)
@@ -343,6 +354,7 @@ def train(
     force: Annotated[bool, typer.Option("--force", help="Promote to @champion even if it does not beat the champion.")] = False,
 ) -> None:
     """Train a pipeline, log the run to MLflow, register the model and apply the champion gate."""
+    _require_tracking()
     from kpredict.pipeline import get_pipeline
 
     descriptor = get_pipeline(pipeline)
@@ -382,6 +394,7 @@ def score(
 
     The pipeline's own parameters follow as options, e.g. '--budget 100000' (see 'kpredict pipelines').
     """
+    _require_tracking()
     from kpredict.scoring import score as run_score
     from kpredict.scoring.plugin import parse_cli_params
 
@@ -407,6 +420,7 @@ def report(
     config: Annotated[Optional[Path], typer.Option("--config", "-c", help="Pipeline YAML (default configs/<pipeline>.yaml).")] = None,
 ) -> None:
     """Write a pipeline's business report (churn: the retention list as Excel + HTML)."""
+    _require_tracking()
     from kpredict.reports import write_report
 
     paths = write_report(pipeline, as_of, lang=lang, model=model, output_dir=output_dir, config=config)
@@ -424,6 +438,7 @@ def demo(
     seed: Annotated[Optional[int], typer.Option(help="Generator seed (overrides configs/demo.yaml)")] = None,
 ) -> None:
     """Generate the demo company, materialise its features, then train, score and report each pipeline of configs/demo.yaml."""
+    _require_tracking()
     from kpredict.demo import run_demo
 
     run_demo(size=size, seed=seed, console=_console())

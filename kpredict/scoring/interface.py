@@ -35,6 +35,7 @@ from kpredict.scoring.plugin import (
     validate_params,
 )
 from kpredict.scoring.validate import FeatureSpec, validate_input
+from kpredict.tracking.store import check_reachable
 
 if TYPE_CHECKING:  # pragma: no cover
     from kpredict.pipeline import PipelineDescriptor
@@ -187,6 +188,7 @@ def score(
     _check_choice("bad_rows", bad_rows, BAD_ROWS)
     _explain_count(explain_top, 0, 0.0)  # a bad value fails now, not after the whole scoring
     _check_model_choice(model)
+    check_reachable()  # a dead tracking server stops the job here, before anything is read or written
     parameters = validate_params(plugin.params_model, params, pipeline=pipeline)
     if isinstance(plugin, FrameScoringPlugin) and input_path is not None:
         raise ConfigError(f"input_path does not apply to pipeline {pipeline!r}: it reads its history from the feature store as of as_of")

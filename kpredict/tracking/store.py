@@ -31,6 +31,7 @@ __all__ = [
     "MLFLOW_REGISTRY_URI",
     "MLFLOW_TRACKING_URI",
     "artifact_root",
+    "check_reachable",
     "configure",
     "experiment_artifact_location",
     "tracking_uri",
@@ -42,6 +43,8 @@ logger = logging.getLogger(__name__)
 MLFLOW_TRACKING_URI = "MLFLOW_TRACKING_URI"
 #: MLflow's variable for the model registry; defaults to the tracking URI (str, unset).
 MLFLOW_REGISTRY_URI = "MLFLOW_REGISTRY_URI"
+#: Seconds to wait for a tracking server's answer before giving up (float, default 5).
+KPREDICT_TRACKING_TIMEOUT_S = "KPREDICT_TRACKING_TIMEOUT_S"
 #: Folder holding kpredict's local store instead of ``<root>/models`` (path, default unset).
 #: A relative path is taken relative to the project root.
 KPREDICT_MODELS_DIR = "KPREDICT_MODELS_DIR"
@@ -52,6 +55,8 @@ _DEFAULT_MODELS_DIR = "models"
 
 _lock = threading.Lock()
 _configured: tuple[str, str] | None = None
+_reachable: set[str] = set()
+_DEFAULT_TIMEOUT_S = 5.0
 
 
 def tracking_uri(root: Path | None = None) -> str:
@@ -105,6 +110,7 @@ def configure(uri: str | None = None) -> str:
     """
     global _configured
     uri = uri or tracking_uri()
+    check_reachable(uri)
     with _lock:
         registry = _registry_uri(uri)
         if _configured == (uri, registry) and _same_uri_in_mlflow(uri, registry):
@@ -119,6 +125,64 @@ def configure(uri: str | None = None) -> str:
         _configured = (uri, registry)
     logger.debug("MLflow tracking store configured (%s)", _redact(uri))
     return uri
+
+
+def check_reachable(uri: str | None = None, *, timeout_s: float | None = None) -> None:
+    """Fail fast when an HTTP tracking server (or registry) does not answer.
+
+    Why: MLflow retries a dead server for minutes (7 retries with exponential back-off by
+    default), and a scheduled job should rather say so in one line and stop before it has done
+    or written anything. One request to the server's ``/health``; any HTTP answer, even an
+    error status, means a server is there. Checked once per URI and process.
+
+    Raises:
+        TrackingUnavailableError: no answer within ``timeout_s`` (default
+            ``KPREDICT_TRACKING_TIMEOUT_S`` or 5 s), naming the URI without its credentials.
+    """
+    uri = uri or tracking_uri()
+    for target in dict.fromkeys([uri, _registry_uri(uri)]):
+        if urlparse(target).scheme not in ("http", "https") or target in _reachable:
+            continue
+        _probe(target, _timeout(timeout_s))
+        _reachable.add(target)
+
+
+def _timeout(timeout_s: float | None) -> float:
+    from kpredict.errors import ConfigError
+
+    if timeout_s is not None:
+        return float(timeout_s)
+    text = os.environ.get(KPREDICT_TRACKING_TIMEOUT_S, "").strip()
+    if not text:
+        return _DEFAULT_TIMEOUT_S
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value > 0:
+        raise ConfigError(f"{KPREDICT_TRACKING_TIMEOUT_S} must be a positive number of seconds; got {text[:20]!r}")
+    return value
+
+
+def _probe(uri: str, timeout_s: float) -> None:
+    import socket
+    import urllib.error
+    import urllib.request
+
+    from kpredict.errors import TrackingUnavailableError
+
+    try:
+        with urllib.request.urlopen(uri.rstrip("/") + "/health", timeout=timeout_s):  # noqa: S310 - http(s) only, checked above
+            return
+    except urllib.error.HTTPError:
+        return  # a server answered, with whatever status: it is there
+    except (urllib.error.URLError, TimeoutError, socket.timeout, ConnectionError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        cause = "no answer" if isinstance(reason, (TimeoutError, socket.timeout)) else str(getattr(reason, "strerror", None) or reason)
+        raise TrackingUnavailableError(
+            f"the MLflow tracking server at {_redact(uri)} cannot be reached within {timeout_s:g} s ({cause}); "
+            f"check {MLFLOW_TRACKING_URI} or start the server (timeout: {KPREDICT_TRACKING_TIMEOUT_S})"
+        ) from None
 
 
 def _registry_uri(uri: str) -> str:
