@@ -266,3 +266,86 @@ def test_a_server_that_answers_even_with_an_error_status_counts_as_reachable(mon
         check_reachable()  # no error
     finally:
         server.shutdown()
+
+
+# ---------------------------------------------------------------------------- model stores
+
+
+def _snapshot(folder: Path) -> dict[str, tuple[int, int]]:
+    return {str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns) for p in sorted(folder.rglob("*"))}
+
+
+def _recorded_paths(db: Path, needle: str) -> int:
+    import sqlite3
+
+    from kpredict.tracking.relocate import _text_columns
+
+    with sqlite3.connect(db) as connection:
+        return sum(
+            connection.execute(f'SELECT count(*) FROM "{t}" WHERE "{c}" LIKE ?', (f"%{needle}%",)).fetchone()[0]
+            for t, c in _text_columns(connection)
+        )
+
+
+@pytest.fixture
+def copied_store(churn_project, tmp_path, monkeypatch):
+    """A copy of the session's model store (holding the churn model), and the original's folder."""
+    import shutil
+
+    from kpredict.tracking import store
+
+    original = Path(store._sqlite_path(os.environ["MLFLOW_TRACKING_URI"])).parent
+    copy = tmp_path / "moved" / "models"
+    shutil.copytree(original, copy)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{copy / 'mlflow.db'}")
+    monkeypatch.delenv("MLFLOW_REGISTRY_URI", raising=False)
+    monkeypatch.setattr(store, "_configured", None)
+    yield original, copy
+    monkeypatch.undo()
+    store._configured = None
+    store.configure()  # back to the session's store for the tests that follow
+
+
+def test_a_copied_store_is_rewritten_to_stand_on_its_own(copied_store):
+    from kpredict.scoring.bundle import load_bundle
+
+    original, copy = copied_store
+    assert _recorded_paths(copy / "mlflow.db", str(original)) > 0
+    bundle = load_bundle("churn")
+    assert bundle.directory.is_relative_to(copy)  # read from the copy, not from the original
+    assert _recorded_paths(copy / "mlflow.db", str(original)) == 0  # new runs in the copy write into the copy
+    assert _recorded_paths(original / "mlflow.db", str(copy)) == 0  # the original is untouched
+
+
+def test_scoring_from_a_read_only_store_reads_in_place_and_writes_nothing_into_it(copied_store, churn_project, tmp_path, monkeypatch):
+    from kpredict.scoring import score
+    from kpredict.scoring.bundle import load_bundle
+    from kpredict.tracking import relocate
+
+    original, copy = copied_store
+    monkeypatch.setattr(relocate, "store_is_writable", lambda db: False)  # root ignores file modes: say it
+    for store in (copy, original):
+        for written_by_mlflow in store.rglob("registered_model_meta"):  # as fresh from training, before any load
+            written_by_mlflow.unlink()
+    before, original_before = _snapshot(copy), _snapshot(original)
+    result = score("churn", "2026-10-01", config=churn_project[1], output_dir=tmp_path / "out")
+    assert result.frame["churn_probability"].between(0, 1).all()
+    assert load_bundle("churn").directory.is_relative_to(copy)  # the copy's own files
+    assert _snapshot(copy) == before  # not one byte written into the store
+    assert _snapshot(original) == original_before  # nor into the store it was copied from
+    assert _recorded_paths(copy / "mlflow.db", str(original)) > 0  # a read-only store is translated, not rewritten
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root ignores file modes; the test above says read-only by hand")
+def test_scoring_from_a_store_the_user_cannot_write(copied_store, churn_project, tmp_path):
+    from kpredict.scoring import score
+
+    _, copy = copied_store
+    for path in [copy, *copy.rglob("*")]:
+        path.chmod(path.stat().st_mode & ~0o222)
+    try:
+        result = score("churn", "2026-10-01", config=churn_project[1], output_dir=tmp_path / "out")
+    finally:
+        for path in [copy, *copy.rglob("*")]:
+            path.chmod(path.stat().st_mode | 0o200)
+    assert result.frame["churn_probability"].between(0, 1).all()

@@ -57,6 +57,22 @@ def check_library_versions(meta: dict[str, Any], *, allow_mismatch: bool) -> Non
         logger.warning("scoring with mismatched library versions: %s", "; ".join(mismatched))
 
 
+def _files_uri(resolved) -> str:
+    """Where the version's files are, asked of the registry rather than through ``models:/``.
+
+    Why: downloading ``models:/...`` from a local store writes a metadata file into the model's
+    own folder, which fails on a read-only store; the plain location is read in place (local) or
+    downloaded to a fresh temporary folder (a server). A moved store's location is translated.
+    """
+    from mlflow import MlflowClient
+
+    from kpredict.tracking.relocate import local_artifact_uri
+    from kpredict.tracking.store import local_store_db
+
+    location = MlflowClient().get_model_version_download_uri(resolved.name, str(resolved.version))
+    return local_artifact_uri(location, local_store_db())
+
+
 def load_bundle(pipeline: str, model: str | int = "champion", *, allow_version_mismatch: bool = False) -> ModelBundle:
     """Resolve ``kpredict-<pipeline>`` at ``model`` (alias or version) and download its files.
 
@@ -70,7 +86,7 @@ def load_bundle(pipeline: str, model: str | int = "champion", *, allow_version_m
     configure()
     resolved = resolve(pipeline, model)
     try:
-        local = Path(mlflow.artifacts.download_artifacts(artifact_uri=resolved.uri))
+        local = Path(mlflow.artifacts.download_artifacts(artifact_uri=_files_uri(resolved)))
     except Exception as exc:  # MLflow raises several types for missing artifacts
         raise ModelNotFoundError(f"model {resolved.name} version {resolved.version} cannot be downloaded: {type(exc).__name__}") from exc
     candidates = list(local.rglob(MODEL_META))

@@ -118,6 +118,7 @@ def configure(uri: str | None = None) -> str:
         db_path = _sqlite_path(uri)
         if db_path is not None:
             db_path.parent.mkdir(parents=True, exist_ok=True)
+            _follow_a_moved_store(db_path)
         import mlflow
 
         mlflow.set_tracking_uri(uri)
@@ -183,6 +184,24 @@ def _probe(uri: str, timeout_s: float) -> None:
             f"the MLflow tracking server at {_redact(uri)} cannot be reached within {timeout_s:g} s ({cause}); "
             f"check {MLFLOW_TRACKING_URI} or start the server (timeout: {KPREDICT_TRACKING_TIMEOUT_S})"
         ) from None
+
+
+def _follow_a_moved_store(db_path: Path) -> None:
+    """A store folder that was moved or copied: rewrite its recorded locations if it can be written.
+
+    A read-only one is translated when artifacts are read (kpredict.tracking.relocate).
+    """
+    from kpredict.tracking.relocate import recorded_artifact_root, relocate_store, store_is_writable
+
+    new_root = db_path.parent / ARTIFACTS_DIRNAME
+    old_root = recorded_artifact_root(db_path)
+    if old_root is not None and old_root != new_root and store_is_writable(db_path):
+        relocate_store(db_path, new_root)
+
+
+def local_store_db() -> Path | None:
+    """The database file of the configured local sqlite store; None for a server or another database."""
+    return _sqlite_path(tracking_uri())
 
 
 def _registry_uri(uri: str) -> str:
