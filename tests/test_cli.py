@@ -58,7 +58,7 @@ def test_features_list_show_and_materialize(project, small_demo):
     assert unknown.exit_code == 2 and "unknown feature view 'nope'" in unknown.output
     done = runner.invoke(app, ["features", "materialize", "--data", str(small_demo), "--store", "fs", "--view", "customer_orders"])
     assert done.exit_code == 0, done.output
-    assert list((project / "fs" / "customer_orders").glob("*/data.parquet"))
+    assert list((project / "fs" / "customer_orders").glob("*/data-*.parquet"))
 
 
 def test_materialize_with_missing_data_exits_2_naming_the_file(project):

@@ -266,6 +266,33 @@ def test_materialised_parquet_is_reused_and_refreshed_when_the_source_changes(tm
     assert fresh.training_frame(entity, ["things"]).loc[0, "latest_v"] == 40.0
 
 
+def test_a_materialisation_that_fails_before_its_meta_leaves_the_previous_one_usable(tmp_path, monkeypatch):
+    import json
+
+    import kpredict.features.store as store_module
+    from kpredict.errors import StorageError
+    from kpredict.hashing import frame_hash
+
+    store = make_store(_simple_events(), oracle_repo(), tmp_path, store_dir=tmp_path / "fs")
+    info = store.materialize()["things"]
+    meta_path = info.path.parent / "meta.json"
+    meta_before = meta_path.read_text()
+    changed = _simple_events()
+    changed.loc[2, "v"] = 40.0
+    changed.to_parquet(tmp_path / "events.parquet", index=False)
+
+    def full(*args, **kwargs):
+        raise StorageError("cannot write meta.json: no space left on the device")
+
+    monkeypatch.setattr(store_module, "write_text", full)
+    with pytest.raises(StorageError, match="no space left"):
+        FeatureStore(oracle_repo(), tmp_path, store_dir=tmp_path / "fs").materialize()
+    monkeypatch.undo()
+    assert meta_path.read_text() == meta_before  # the previous materialisation, whole
+    meta = json.loads(meta_before)
+    assert frame_hash(pd.read_parquet(meta_path.parent / meta["data_file"])) == meta["data_hash"]  # and its own data
+
+
 def test_a_view_over_a_sql_source_is_reused_until_a_file_it_reads_changes(tmp_path, caplog):
     import logging
 

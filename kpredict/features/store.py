@@ -164,11 +164,17 @@ class FeatureStore:
         }
         path = None
         if self.store_dir is not None:
+            # The data file is named by its content and meta.json names it: replacing meta.json is the
+            # one atomic step, so a kill or a failure before it leaves the previous materialisation
+            # (its meta and its data file) exactly as it was.
             directory = self._view_dir(view)
-            directory.mkdir(parents=True, exist_ok=True)
-            path = directory / _DATA
+            path = directory / f"data-{data_hash[:16]}.parquet"
+            meta["data_file"] = path.name
             write_parquet(mat.frame, path)
             write_text(json.dumps(meta, indent=2, sort_keys=True), directory / _META)
+            for stale in directory.glob("data*.parquet"):
+                if stale.name != path.name:
+                    stale.unlink(missing_ok=True)
         self._cache[view] = (definition_hash, fingerprint, mat)
         return MaterialisationInfo(view, definition_hash, data_hash, len(mat.frame), path, fingerprint)
 
@@ -186,7 +192,7 @@ class FeatureStore:
             if meta_path.is_file():
                 meta = json.loads(meta_path.read_text())
                 if meta["definition_hash"] == definition_hash and meta["source_fingerprint"] == fingerprint:
-                    frame = pd.read_parquet(self._view_dir(view) / _DATA)
+                    frame = pd.read_parquet(self._view_dir(view) / meta.get("data_file", _DATA))
                     mat = MaterialisedView(frame, meta["keys"], meta["tz_aware"], meta["categories"])
                     self._cache[view] = (definition_hash, fingerprint, mat)
                     return mat
