@@ -111,6 +111,9 @@ def test_candidate_plans_get_their_expected_kpi_with_an_interval(budget_project,
     bad.to_csv(tmp_path / "bad.csv", index=False)
     with pytest.raises(SchemaError, match=r"unknown: \['billboards'\]; missing: \['display'\]"):
         score("budget", "2026-11-01", model=result.model_version, config=config, write=False, budget=100000, scenario=str(tmp_path / "bad.csv"))
+    (tmp_path / "empty.csv").write_bytes(b"")
+    with pytest.raises(SchemaError, match=r"scenario file .*empty\.csv is empty"):
+        score("budget", "2026-11-01", model=result.model_version, config=config, write=False, budget=100000, scenario=str(tmp_path / "empty.csv"))
 
 
 def test_the_cli_reports_bad_requests_with_exit_2_and_impossible_ones_with_exit_4(budget_project, tmp_path):

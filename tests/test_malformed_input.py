@@ -219,3 +219,13 @@ def test_random_malformed_tables_and_options_end_in_exit_0_or_2_never_a_tracebac
         assert _visible(folder / "out")[-2:] == ["scores.manifest.json", "scores.parquet"]
         scored = pd.read_parquet(folder / "out" / "scores.parquet")
         assert len(scored) <= rows and scored["churn_probability"].between(0, 1).all()
+
+
+def test_an_output_folder_that_cannot_be_created_is_exit_2_naming_it(churn_cli, tmp_path):
+    config, _ = churn_cli
+    blocker = tmp_path / "not_a_folder"
+    blocker.write_text("")
+    result = CliRunner().invoke(app, ["score", "churn", "--as-of", AS_OF, "--config", str(config), "--out", str(blocker / "scores.parquet")])
+    assert result.exit_code == 2, result.output
+    assert " ".join(result.output.split()).startswith(f"error: cannot write {blocker}")
+    assert "Traceback" not in result.output

@@ -20,7 +20,7 @@ import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["local_artifact_uri", "recorded_artifact_root", "relocate_store", "store_is_writable"]
+__all__ = ["local_artifact_uri", "moved_from", "recorded_artifact_root", "relocate_store", "store_is_writable"]
 
 logger = logging.getLogger(__name__)
 
@@ -52,10 +52,27 @@ def recorded_artifact_root(db_path: Path) -> Path | None:
     return parents.pop()
 
 
+def moved_from(db_path: Path) -> Path | None:
+    """The artifacts folder a moved store was created with; None when it was not moved.
+
+    Moved means: the recorded folder is not ``<db folder>/artifacts``, and that folder holds the
+    recorded experiments (the artifacts travelled with the database). A database copied alone
+    still reads the artifacts where they are, and is left as it is.
+    """
+    old_root = recorded_artifact_root(db_path)
+    new_root = db_path.parent / "artifacts"
+    if old_root is None or old_root == new_root or not new_root.is_dir():
+        return None
+    with _connect(db_path, write=False) as connection:
+        rows = connection.execute("SELECT artifact_location FROM experiments WHERE name LIKE ?", (_KPREDICT_EXPERIMENT_PREFIX + "%",)).fetchall()
+    names = {path.name for (location,) in rows if location and (path := _path_of(location)) is not None}
+    return old_root if all((new_root / name).is_dir() for name in names) else None
+
+
 def relocate_store(db_path: Path, new_root: Path) -> int:
     """Point every location recorded under the old artifacts folder to ``new_root``; returns rows changed."""
-    old_root = recorded_artifact_root(db_path)
-    if old_root is None or old_root == new_root:
+    old_root = moved_from(db_path)
+    if old_root is None or new_root != db_path.parent / "artifacts":
         return 0
     changed = 0
     with _connect(db_path, write=True) as connection:
@@ -74,10 +91,10 @@ def local_artifact_uri(uri: str, db_path: Path | None) -> str:
     """``uri`` translated into this store's artifacts folder when the store was moved but not rewritten."""
     if db_path is None or not uri.startswith("file:"):
         return uri
-    old_root = recorded_artifact_root(db_path)
+    old_root = moved_from(db_path)
     new_root = db_path.parent / "artifacts"
     path = _path_of(uri)
-    if old_root is None or path is None or old_root == new_root or not path.is_relative_to(old_root):
+    if old_root is None or path is None or not path.is_relative_to(old_root):
         return uri
     return (new_root / path.relative_to(old_root)).as_uri()
 

@@ -191,12 +191,10 @@ def _follow_a_moved_store(db_path: Path) -> None:
 
     A read-only one is translated when artifacts are read (kpredict.tracking.relocate).
     """
-    from kpredict.tracking.relocate import recorded_artifact_root, relocate_store, store_is_writable
+    from kpredict.tracking.relocate import moved_from, relocate_store, store_is_writable
 
-    new_root = db_path.parent / ARTIFACTS_DIRNAME
-    old_root = recorded_artifact_root(db_path)
-    if old_root is not None and old_root != new_root and store_is_writable(db_path):
-        relocate_store(db_path, new_root)
+    if moved_from(db_path) is not None and store_is_writable(db_path):
+        relocate_store(db_path, db_path.parent / ARTIFACTS_DIRNAME)
 
 
 def local_store_db() -> Path | None:

@@ -61,16 +61,10 @@ def read_scenarios(path: str | Path, channels: list[str]) -> pd.DataFrame:
         DataNotFoundError: no such file. ConfigError / SchemaError: another format, unknown or
         missing channel columns, spend that is negative or not a number.
     """
+    from kpredict.scoring.input_file import read_table
+
     path = Path(path)
-    if not path.is_file():
-        raise DataNotFoundError(f"scenario file {path} does not exist")
-    suffix = path.suffix.lower()
-    if suffix not in (".csv", ".parquet"):
-        raise ConfigError(f"scenario file {path.name!r} must end with .csv or .parquet; got {suffix!r}")
-    try:
-        plans = pd.read_parquet(path) if suffix == ".parquet" else pd.read_csv(path)
-    except (ValueError, OSError, pd.errors.ParserError) as exc:
-        raise SchemaError(f"scenario file {path.name!r} cannot be read as {suffix[1:]}: {type(exc).__name__}") from None
+    plans = read_table(path, role="scenario file")
     if "plan" not in plans.columns:
         raise SchemaError(f"scenario file {path.name!r} needs a 'plan' column naming each plan; it has {list(plans.columns)}")
     unknown = [c for c in plans.columns if c != "plan" and c not in channels]
