@@ -252,7 +252,7 @@ def test_a_server_that_answers_even_with_an_error_status_counts_as_reachable(mon
     from kpredict.tracking.store import check_reachable
 
     class NotFound(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 - the http.server interface
+        def do_GET(self):  # the http.server interface names it so
             self.send_error(404)
 
         def log_message(self, *args):

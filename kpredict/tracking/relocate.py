@@ -79,7 +79,7 @@ def relocate_store(db_path: Path, new_root: Path) -> int:
         for table, column in _text_columns(connection):
             for old, new in ((old_root.as_uri(), new_root.as_uri()), (str(old_root), str(new_root))):
                 cursor = connection.execute(
-                    f'UPDATE "{table}" SET "{column}" = ? || substr("{column}", ?) WHERE "{column}" = ? OR substr("{column}", 1, ?) = ?',  # noqa: S608 - names from sqlite_master
+                    f'UPDATE "{table}" SET "{column}" = ? || substr("{column}", ?) WHERE "{column}" = ? OR substr("{column}", 1, ?) = ?',  # table and column names come from sqlite_master
                     (new, len(old) + 1, old, len(old) + 1, old + "/"),
                 )
                 changed += cursor.rowcount

@@ -166,20 +166,19 @@ def _timeout(timeout_s: float | None) -> float:
 
 
 def _probe(uri: str, timeout_s: float) -> None:
-    import socket
     import urllib.error
     import urllib.request
 
     from kpredict.errors import TrackingUnavailableError
 
     try:
-        with urllib.request.urlopen(uri.rstrip("/") + "/health", timeout=timeout_s):  # noqa: S310 - http(s) only, checked above
+        with urllib.request.urlopen(uri.rstrip("/") + "/health", timeout=timeout_s):  # http(s) only, checked by the caller
             return
     except urllib.error.HTTPError:
         return  # a server answered, with whatever status: it is there
-    except (urllib.error.URLError, TimeoutError, socket.timeout, ConnectionError, OSError) as exc:
+    except OSError as exc:  # URLError, timeouts and refused connections are all OSErrors
         reason = getattr(exc, "reason", exc)
-        cause = "no answer" if isinstance(reason, (TimeoutError, socket.timeout)) else str(getattr(reason, "strerror", None) or reason)
+        cause = "no answer" if isinstance(reason, TimeoutError) else str(getattr(reason, "strerror", None) or reason)
         raise TrackingUnavailableError(
             f"the MLflow tracking server at {_redact(uri)} cannot be reached within {timeout_s:g} s ({cause}); "
             f"check {MLFLOW_TRACKING_URI} or start the server (timeout: {KPREDICT_TRACKING_TIMEOUT_S})"
