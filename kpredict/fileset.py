@@ -146,9 +146,11 @@ def _switch(output: Path, run: Path, names: set[str], manifest: str) -> None:
                 path.unlink(missing_ok=True)
         legacy = [path for path in legacy if path.name in names]
     for name in sorted(names):
-        visible = folder / name
+        visible, target = folder / name, Path(sets.name) / CURRENT / name
         if not visible.is_symlink() and not visible.exists():
-            os.symlink(Path(sets.name) / CURRENT / name, visible)  # dangles (= absent) until the switch
+            os.symlink(target, visible)  # dangles (= absent) until the switch
+        elif visible.is_symlink() and Path(os.readlink(visible)) != target:
+            _replace_link(visible, target)  # a link someone else put here: ours replaces it, its target is untouched
     previous = _current_run(sets)
     _replace_link(sets / CURRENT, Path(run.name))  # the one atomic step
     for visible in sorted(legacy, key=lambda p: p.name == manifest):  # the manifest last

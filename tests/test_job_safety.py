@@ -349,3 +349,36 @@ def test_scoring_from_a_store_the_user_cannot_write(copied_store, churn_project,
         for path in [copy, *copy.rglob("*")]:
             path.chmod(path.stat().st_mode | 0o200)
     assert result.frame["churn_probability"].between(0, 1).all()
+
+
+def test_a_link_planted_at_the_output_name_is_replaced_and_its_target_untouched(tmp_path):
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me\n")
+    out = tmp_path / "out" / "scores.csv"
+    out.parent.mkdir()
+    os.symlink(victim, out)
+    _set(out, 1)
+    assert victim.read_text() == "keep me\n"
+    assert _complete_version(out) == 1 and out.resolve().is_relative_to(sets_dir(out).resolve())
+
+
+def test_training_into_a_store_that_cannot_be_written_stops_before_any_work(monkeypatch, tmp_path):
+    from typer.testing import CliRunner
+
+    from kpredict.cli.main import app
+    from kpredict.tracking import store
+
+    models = tmp_path / "models"
+    models.mkdir()
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{models / 'mlflow.db'}")
+    monkeypatch.setattr(store, "_configured", None)
+    real_access = os.access
+    monkeypatch.setattr(store.os, "access", lambda path, mode: False if Path(path).is_relative_to(models) else real_access(path, mode))
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    result = CliRunner().invoke(app, ["train", "churn"])
+    assert result.exit_code == 2, result.output
+    assert " ".join(result.output.split()).startswith(f"error: cannot write the model store {models}: permission denied or a read-only file system")
+    assert list(work.iterdir()) == [] and list(models.iterdir()) == []
+    store._configured = None

@@ -229,3 +229,29 @@ def test_an_output_folder_that_cannot_be_created_is_exit_2_naming_it(churn_cli, 
     assert result.exit_code == 2, result.output
     assert " ".join(result.output.split()).startswith(f"error: cannot write {blocker}")
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("pipeline", "options", "expected"),
+    [
+        ("risk_anomaly", ["--window", "abc"], r"window"),
+        ("risk_anomaly", ["--window", "-1d"], r"window"),
+        ("risk_anomaly", ["--windw", "1d"], r"windw"),
+        ("risk_anomaly", ["--explain-top", "inf"], r"explain_top must be"),
+        ("budget", ["--budget", "nan"], r"budget"),
+        ("budget", ["--weeks", "1.5"], r"weeks"),
+        ("budget", ["--as-of", "now"], r"as_of must be a date"),
+        ("sales_forecast", ["--input", "x.csv"], r"input_path does not apply"),
+        ("sales_forecast", ["--as-of", "2026-11-01T00:00:00Z"], r"with a time zone"),
+    ],
+)
+def test_the_other_pipelines_refuse_bad_values_with_exit_2_before_a_model_is_needed(tmp_path, pipeline, options, expected):
+    import re
+
+    args = ["score", pipeline, "--output-dir", str(tmp_path)]
+    if "--as-of" not in options:
+        args += ["--as-of", AS_OF]
+    result = CliRunner().invoke(app, [*args, *options])
+    assert result.exit_code == 2, result.output
+    assert re.search(expected, " ".join(result.output.split())) and "Traceback" not in result.output
+    assert list(tmp_path.iterdir()) == []

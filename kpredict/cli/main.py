@@ -60,11 +60,14 @@ _DEBUG = {"on": False}
 _MLFLOW_HTTP_DEFAULTS = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2", "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1", "MLFLOW_HTTP_REQUEST_TIMEOUT": "30"}
 
 
-def _require_tracking() -> None:
-    """Stop at once, before anything is done or written, when the tracking server does not answer."""
-    from kpredict.tracking.store import check_reachable
+def _require_tracking(*, write: bool = False) -> None:
+    """Stop at once, before anything is done or written, when the tracking server does not answer
+    (or, for commands that record runs, when the local model store cannot be written)."""
+    from kpredict.tracking.store import check_reachable, require_writable_store
 
     check_reachable()
+    if write:
+        require_writable_store()
 
 
 def handle_errors(command):
@@ -354,7 +357,7 @@ def train(
     force: Annotated[bool, typer.Option("--force", help="Promote to @champion even if it does not beat the champion.")] = False,
 ) -> None:
     """Train a pipeline, log the run to MLflow, register the model and apply the champion gate."""
-    _require_tracking()
+    _require_tracking(write=True)
     from kpredict.pipeline import get_pipeline
 
     descriptor = get_pipeline(pipeline)
@@ -438,7 +441,7 @@ def demo(
     seed: Annotated[Optional[int], typer.Option(help="Generator seed (overrides configs/demo.yaml)")] = None,
 ) -> None:
     """Generate the demo company, materialise its features, then train, score and report each pipeline of configs/demo.yaml."""
-    _require_tracking()
+    _require_tracking(write=True)
     from kpredict.demo import run_demo
 
     run_demo(size=size, seed=seed, console=_console())

@@ -33,6 +33,7 @@ __all__ = [
     "artifact_root",
     "check_reachable",
     "configure",
+    "require_writable_store",
     "experiment_artifact_location",
     "tracking_uri",
 ]
@@ -183,6 +184,29 @@ def _probe(uri: str, timeout_s: float) -> None:
             f"the MLflow tracking server at {_redact(uri)} cannot be reached within {timeout_s:g} s ({cause}); "
             f"check {MLFLOW_TRACKING_URI} or start the server (timeout: {KPREDICT_TRACKING_TIMEOUT_S})"
         ) from None
+
+
+def require_writable_store(uri: str | None = None) -> None:
+    """Training records runs and models: a local store that cannot be written fails before any work.
+
+    Raises:
+        StorageError: the store's folder (or the nearest folder that exists above it) or its
+            database file cannot be written; checked with ``os.access``, which also sees a
+            read-only file system.
+    """
+    from kpredict.errors import StorageError
+
+    db_path = _sqlite_path(uri or tracking_uri())
+    if db_path is None:
+        return
+    existing = db_path.parent
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not os.access(existing, os.W_OK) or (db_path.exists() and not os.access(db_path, os.W_OK)):
+        raise StorageError(
+            f"cannot write the model store {db_path.parent}: permission denied or a read-only file system "
+            f"(training records its runs and models there; point {KPREDICT_MODELS_DIR} or {MLFLOW_TRACKING_URI} at a writable store)"
+        )
 
 
 def _follow_a_moved_store(db_path: Path) -> None:
