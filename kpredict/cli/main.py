@@ -431,6 +431,28 @@ def report(
         _console().print(f"{kind}: {path}")
 
 
+@app.command("run-jobs")
+@handle_errors
+def run_jobs_command(
+    as_of: Annotated[str, typer.Option("--as-of", help="Run every job as of this date (YYYY-MM-DD).")],
+    jobs: Annotated[Path, typer.Option("--jobs", help="The jobs file.")] = Path("configs/jobs.yaml"),
+    only: Annotated[Optional[list[str]], typer.Option("--only", help="Only this job (repeatable).")] = None,
+) -> None:
+    """Run the scheduled jobs of configs/jobs.yaml; a failing job does not stop the others.
+
+    Exit code: 0 when every job succeeded, else the first failed job's (2 input/config, 3 model, ...).
+    A summary of every job is written to <output_dir>/run-jobs_<as_of>.json.
+    """
+    _require_tracking()
+    from kpredict.jobs import run_jobs
+
+    run = run_jobs(jobs, as_of, only=only, console=_console())
+    failed = [o.name for o in run.outcomes if o.status != "ok"]
+    _console().print(f"{len(run.outcomes) - len(failed)} of {len(run.outcomes)} job(s) ok" + (f"; failed: {', '.join(failed)}" if failed else "") + f"; summary {run.summary}")
+    if run.exit_code:
+        raise typer.Exit(run.exit_code)
+
+
 # ---------------------------------------------------------------------------- demo
 
 

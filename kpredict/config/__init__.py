@@ -22,6 +22,7 @@ __all__ = ["SCHEMAS", "ConfigModel", "check_configs", "load_config", "load_yaml"
 SCHEMAS: dict[str, str] = {
     "features": "kpredict.features.definitions:FeatureRepoConfig",
     "demo": "kpredict.config.demo:DemoConfig",
+    "jobs": "kpredict.jobs:JobsConfig",
 }
 
 
