@@ -60,7 +60,10 @@ def test_training_logs_registers_and_promotes(churn_project):
 
     registered = list_models("churn").set_index("version").loc[result.model_version]
     assert registered["metric_name"] == "recall_at_capacity"  # the gate reads the list as the team works it
-    assert registered["metric_value"] == pytest.approx(result.metrics["holdout_recall_at_capacity"])
+    assert registered["metric_value"] == pytest.approx(result.metrics["served_holdout_recall_at_capacity"])
+    served = run.data.tags["kpredict.served_model"]
+    prefix = "holdout_" if served == "lightgbm" else "baseline_holdout_"
+    assert result.metrics["served_holdout_recall_at_capacity"] == result.metrics[f"{prefix}recall_at_capacity"]
     artifacts = {a.path for a in MlflowClient().list_artifacts(result.run_id, "plots")} | {a.path for a in MlflowClient().list_artifacts(result.run_id, "explain")}
     assert {"plots/roc_pr.png", "plots/calibration.png", "explain/shap_beeswarm.png", "explain/shap_importance_zh.png"} <= artifacts
     assert {a.path for a in MlflowClient().list_artifacts(result.run_id, "study")} >= {"study/summary.json", "study/trials.csv", "study/optimization_history.png"}
@@ -73,6 +76,50 @@ def test_recall_and_lift_at_capacity_read_the_list_as_a_team_of_that_size_works_
     assert m["recall_at_capacity"] == pytest.approx(1 / 3)  # of 3 churners, 1 is among the 2 riskiest
     assert m["lift_at_capacity"] == pytest.approx((1 / 2) / (3 / 6))
     assert classification_metrics([1, 0], [0.9, 0.1], capacity=50)["recall_at_capacity"] == 1.0  # capacity beyond the rows
+
+
+def test_the_served_model_is_the_one_that_ranks_the_validation_list_better():
+    from kpredict.pipelines.churn.config import ChurnConfig
+    from kpredict.pipelines.churn.train import choose_served
+
+    best = ChurnConfig()
+    assert choose_served(best, {"lightgbm": 0.40, "logistic": 0.45}) == "logistic"
+    assert choose_served(best, {"lightgbm": 0.45, "logistic": 0.40}) == "lightgbm"
+    assert choose_served(best, {"lightgbm": 0.40, "logistic": 0.40}) == "lightgbm"  # a tie keeps the trees
+    lower = best.model_copy(update={"gate_metric": "brier"})
+    assert choose_served(lower, {"lightgbm": 0.10, "logistic": 0.08}) == "logistic"  # lower is better there
+    forced = best.model_copy(update={"model": best.model.model_copy(update={"serve": "lightgbm"})})
+    assert choose_served(forced, {"lightgbm": 0.1, "logistic": 0.9}) == "lightgbm"
+
+
+def test_a_served_logistic_model_scores_with_reasons_that_add_up_and_loads_without_pickle(churn_project, tmp_path, monkeypatch):
+    from kpredict.pipelines.churn import PIPELINE
+    from kpredict.scoring import score
+    from kpredict.scoring.bundle import load_bundle
+    from kpredict.tracking import store
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'store' / 'mlflow.db'}")  # its own store
+    monkeypatch.delenv("MLFLOW_REGISTRY_URI", raising=False)
+    monkeypatch.setattr(store, "_configured", None)
+    monkeypatch.setenv("MLFLOW_ALLOW_PICKLE_DESERIALIZATION", "false")
+    _, config, _ = churn_project
+    forced = config.model_copy(update={"model": config.model.model_copy(update={"serve": "logistic"})})
+    result = PIPELINE.train(forced)
+    assert result.metrics["served_holdout_recall_at_capacity"] == result.metrics["baseline_holdout_recall_at_capacity"]
+    bundle = load_bundle("churn", result.model_version)
+    assert bundle.meta["served_model"] == "logistic"
+    estimator = PIPELINE.scoring_plugin().load_estimator(bundle)
+    features = bundle.meta["feature_spec"]["numeric"] + list(bundle.meta["feature_spec"]["categorical"])
+    sample = result.holdout.head(40)
+    assert np.array_equal(estimator.predict_proba(sample[features])[:, 1], sample["churn_probability"].to_numpy())
+    contributions = estimator.contributions(sample[features])
+    assert np.allclose(contributions.sum(axis=1), estimator.decision_function(sample[features]), atol=1e-9)
+    scored = score("churn", "2026-10-01", model=result.model_version, config=forced, explain_top=5, output_dir=tmp_path / "out")
+    explained = scored.frame.sort_values("rank").head(5)
+    assert explained["reason_1_en"].notna().all() and explained["reason_1_zh"].notna().all()
+    assert scored.frame["churn_probability"].between(0, 1).all()
+    monkeypatch.undo()
+    store._configured = None
 
 
 def test_a_worse_model_does_not_replace_the_champion(churn_project):
@@ -133,7 +180,10 @@ def test_demo_holdout_auc_is_close_to_the_true_probabilities(tmp_path):
 
     data = tmp_path / "demo"
     generate(data, size="default", seed=0)
-    config = load_churn_test_config(tmp_path, data).model_copy(update={"model": load_churn_test_config(tmp_path, data).model.model_copy(update={"n_trials": 30})})
+    # the tree model's ranking against the truth: served by force here, whichever the validation picks
+    config = load_churn_test_config(tmp_path, data).model_copy(
+        update={"model": load_churn_test_config(tmp_path, data).model.model_copy(update={"n_trials": 30, "serve": "lightgbm"})}
+    )
     result = PIPELINE.train(config)
     truth = pd.read_parquet(data / "truth" / "churn.parquet")
     holdout = result.holdout.merge(truth, left_on=["customer_id", "event_timestamp"], right_on=["customer_id", "snapshot_date"], how="left")

@@ -376,3 +376,30 @@ def test_cross_val_score_runs(data):
     assert np.all(scores > 0.7)
     accuracy = cross_val_score(model, X, y, cv=3)
     assert np.all((accuracy > 0.6) & (accuracy <= 1.0))
+
+
+def test_the_linear_classifier_scores_a_row_the_same_in_any_batch_and_its_reasons_add_up(tmp_path):
+    from kpredict.modeling import LinearClassifier
+    from kpredict.scoring.kinds import KINDS, load_sklearn
+
+    rng = np.random.default_rng(3)
+    n = 400
+    X = pd.DataFrame({
+        "amount": rng.normal(size=n),
+        "gaps": np.where(rng.random(n) < 0.2, np.nan, rng.exponential(size=n)),
+        "plan": pd.Categorical(rng.choice(["basic", "pro", "team"], n)),
+    })
+    y = ((X["amount"] + (X["plan"] == "team") * 1.5 + rng.normal(size=n)) > 0.7).astype(int).to_numpy()
+    model = LinearClassifier(random_state=0).fit(X, y)
+    whole = model.predict_proba(X)[:, 1]
+    one_by_one = np.array([model.predict_proba(X.iloc[[i]])[0, 1] for i in range(0, n, 37)])
+    assert np.array_equal(whole[::37], one_by_one)
+    order = rng.permutation(n)
+    assert np.array_equal(model.predict_proba(X.iloc[order])[:, 1], whole[order])
+    contributions = model.contributions(X)
+    assert contributions.shape == (n, 4)
+    assert np.allclose(contributions.sum(axis=1), model.decision_function(X), atol=1e-12)
+    assert np.abs(contributions[:, 0]).mean() > np.abs(contributions[:, 1]).mean()  # the amount drives it, not the noise
+    KINDS["sklearn_classifier"].save(model, tmp_path)
+    loaded = load_sklearn(tmp_path, {})  # only scikit-learn and kpredict types (and a dtype) are trusted
+    assert np.array_equal(loaded.predict_proba(X)[:, 1], whole)

@@ -73,11 +73,11 @@ def test_chunk_size_and_shuffled_rows_do_not_change_per_row_results(scored, tmp_
 
 
 def test_explanations_add_up_to_the_raw_score(scored):
-    from kpredict.modeling import BoostedClassifier
+    from kpredict.pipelines.churn import PIPELINE
     from kpredict.scoring.bundle import load_bundle
 
     bundle = load_bundle("churn")
-    estimator = BoostedClassifier.from_artifacts(bundle.directory)
+    estimator = PIPELINE.scoring_plugin().load_estimator(bundle)  # the served model, trees or logistic
     features = _features_table(scored).head(200)
     x = features[list(estimator.feature_names_in_)]
     contributions = estimator.contributions(x)

@@ -7,6 +7,7 @@ turns a table into the model's output table, for ``mlflow models predict``. Buil
     classifier   kpredict.modeling.BoostedClassifier   LightGBM text + JSON calibrator
     forecaster   kpredict.forecasting.Forecaster       JSON choices + LightGBM text
     sklearn      any scikit-learn estimator            skops (arrays + a JSON schema)
+    sklearn_classifier  a scikit-learn classifier served like ``classifier`` (LinearClassifier)
 
 Why skops for scikit-learn: its format stores arrays and a schema, and loading builds only the types
 it is told to trust; here every type of scikit-learn and of kpredict is trusted and anything else
@@ -31,6 +32,8 @@ __all__ = ["KINDS", "ModelKind", "load_sklearn", "predict_classifier", "predict_
 
 SKOPS_FILE = "estimator.skops"
 _TRUSTED_PREFIXES = ("sklearn.", "kpredict.")
+#: plain data types skops asks about: a dtype describes numbers, it builds no code (SimpleImputer keeps one)
+_TRUSTED_TYPES = frozenset({"numpy.dtype"})
 
 
 @dataclass(frozen=True)
@@ -117,7 +120,7 @@ def load_sklearn(directory: Path, meta: dict[str, Any]) -> Any:
 
     path = directory / SKOPS_FILE
     untrusted = skops.io.get_untrusted_types(file=path)
-    foreign = sorted(name for name in untrusted if not name.startswith(_TRUSTED_PREFIXES))
+    foreign = sorted(name for name in untrusted if not name.startswith(_TRUSTED_PREFIXES) and name not in _TRUSTED_TYPES)
     if foreign:
         raise ModelNotFoundError(
             f"model file {path.name} holds types outside scikit-learn and kpredict {foreign}; "
@@ -138,6 +141,7 @@ KINDS: dict[str, ModelKind] = {
     "classifier": ModelKind("classifier", _save_to_artifacts, f"{__name__}:load_classifier", f"{__name__}:predict_classifier"),
     "forecaster": ModelKind("forecaster", _save_to_artifacts, f"{__name__}:load_forecaster", f"{__name__}:predict_forecaster"),
     "sklearn": ModelKind("sklearn", _save_sklearn, f"{__name__}:load_sklearn", f"{__name__}:predict_sklearn"),
+    "sklearn_classifier": ModelKind("sklearn_classifier", _save_sklearn, f"{__name__}:load_sklearn", f"{__name__}:predict_classifier"),
 }
 
 

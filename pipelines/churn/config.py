@@ -41,6 +41,11 @@ class ModelConfig(ConfigModel):
     early_stopping_rounds: int = Field(50, ge=1)
     calibration: Literal["auto", "isotonic", "sigmoid", "none"] = "auto"
     imbalance: Literal["auto", "balanced", "none"] = "auto"
+    serve: Literal["best", "lightgbm", "logistic"] = Field(
+        "best",
+        description="best: whichever of LightGBM and the logistic baseline scores higher on the gate metric over the "
+        "validation snapshots (a simpler model that ranks the list better is the better model); or force one",
+    )
 
 
 class DecisionConfig(ConfigModel):

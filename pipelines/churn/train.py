@@ -1,5 +1,6 @@
 """Churn training recipe: labels → point-in-time features → out-of-time split → tune → calibrate →
-evaluate against a logistic baseline → explain → publish (log, register, gate).
+evaluate against a logistic baseline and serve whichever ranks the validation list better → explain →
+publish (log, register, gate).
 """
 
 from __future__ import annotations
@@ -89,34 +90,27 @@ def prepare_training_data(config: ChurnConfig) -> ChurnData:
 
 
 def logistic_baseline(train: pd.DataFrame, features: list[str], seed: int):
-    """One-hot + scaled logistic regression on the same features: the reference every model must beat."""
-    from sklearn.compose import ColumnTransformer
-    from sklearn.impute import SimpleImputer
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+    """Logistic regression on the same features (scaled numbers, one-hot categories): the reference
+    every model must beat, and the model that serves when it ranks the list better."""
+    from kpredict.modeling import LinearClassifier
 
-    categorical = [c for c in features if isinstance(train[c].dtype, pd.CategoricalDtype)]
-    numeric = [c for c in features if c not in categorical]
-    prep = ColumnTransformer(
-        [
-            ("num", make_pipeline(SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True), StandardScaler()), numeric),
-            ("cat", make_pipeline(SimpleImputer(strategy="most_frequent", keep_empty_features=True), OneHotEncoder(handle_unknown="ignore")), categorical),
-        ]
-    )
-    model = make_pipeline(prep, LogisticRegression(max_iter=2000, random_state=seed))
-    x = train[features].copy()
-    for column in categorical:
-        x[column] = x[column].astype(object)
-    return model.fit(x, train["churned"].to_numpy())
+    return LinearClassifier(random_state=seed).fit(train[features], train["churned"].to_numpy())
 
 
-def _as_object(frame: pd.DataFrame) -> pd.DataFrame:
-    frame = frame.copy()
-    for column in frame.columns:
-        if isinstance(frame[column].dtype, pd.CategoricalDtype):
-            frame[column] = frame[column].astype(object)
-    return frame
+def choose_served(config: ChurnConfig, validation: dict[str, float]) -> str:
+    """"lightgbm" or "logistic": the config's choice, or the higher gate metric on the validation snapshots.
+
+    Why validation: the holdout judges the served model against the champion; choosing on it too
+    would flatter the figure the gate compares. A tie keeps LightGBM.
+    """
+    if config.model.serve != "best":
+        return config.model.serve
+    from kpredict.tracking.publish import METRIC_DIRECTIONS
+
+    better = METRIC_DIRECTIONS.get(config.gate_metric, True)
+    lightgbm, logistic = validation["lightgbm"], validation["logistic"]
+    wins = logistic > lightgbm if better else logistic < lightgbm
+    return "logistic" if wins else "lightgbm"
 
 
 def decision_threshold(config: ChurnConfig) -> float | None:
@@ -178,23 +172,35 @@ def train(config: ChurnConfig | str | Path | None = None, *, force: bool = False
             ).fit(data.train[features], y_train, X_valid=data.valid[features], y_valid=y_valid, progress=advance)
         baseline = logistic_baseline(data.train, features, config.model.seed)
 
-        p_model = model.predict_proba(data.holdout[features])[:, 1]
-        p_base = baseline.predict_proba(_as_object(data.holdout[features]))[:, 1]
         capacity = config.decision.capacity
+        candidates = {"lightgbm": model, "logistic": baseline}
+        p_hold = {name: m.predict_proba(data.holdout[features])[:, 1] for name, m in candidates.items()}
+        p_model, p_base = p_hold["lightgbm"], p_hold["logistic"]
+        validation = {
+            name: classification_metrics(y_valid, m.predict_proba(data.valid[features])[:, 1], capacity=capacity)[config.gate_metric]
+            for name, m in candidates.items()
+        }
+        served = choose_served(config, validation)
+        estimator = candidates[served]
         metrics = classification_metrics(y_hold, p_model, prefix="holdout_", capacity=capacity)
         metrics |= classification_metrics(y_hold, p_base, prefix="baseline_holdout_", capacity=capacity)
+        metrics |= classification_metrics(y_hold, p_hold[served], prefix="served_holdout_", capacity=capacity)
         metrics |= {f"validation_{k}": v for k, v in model.validation_scores_.items()}
+        metrics |= {f"choice_validation_{config.gate_metric}_{name}": value for name, value in validation.items()}
+        metrics["served_logistic"] = float(served == "logistic")  # 1: the baseline serves (tag kpredict.served_model)
         run.log_metrics(metrics)
+        run.set_tags({"kpredict.served_model": served})
+        logger.info("serving %s (validation %s: LightGBM %.4f, logistic %.4f)", served, config.gate_metric, validation["lightgbm"], validation["logistic"])
         run.log_figure(plot_roc_pr(y_hold, {"LightGBM (calibrated)": p_model, "logistic baseline": p_base}), "plots/roc_pr.png")
         tables = {"LightGBM (calibrated)": calibration_table(y_hold, p_model), "logistic baseline": calibration_table(y_hold, p_base)}
         run.log_figure(plot_calibration(tables), "plots/calibration.png")
-        run.log_table(tables["LightGBM (calibrated)"], "tables/calibration_holdout.csv")
+        run.log_table(tables["LightGBM (calibrated)" if served == "lightgbm" else "logistic baseline"], "tables/calibration_holdout.csv")
         if getattr(model, "study_", None) is not None:
             run.log_study(model.study_, best_params=model.best_params_)
-        log_global_explanations(run, model.contributions, data.holdout[features], list(model.feature_names_in_), data.store.repo.feature_definitions())
+        log_global_explanations(run, estimator.contributions, data.holdout[features], list(estimator.feature_names_in_), data.store.repo.feature_definitions())
 
         threshold = decision_threshold(config)
-        spec = FeatureSpec(keys=KEYS, numeric=[f for f in features if f not in model.categories_], categorical=model.categories_)
+        spec = FeatureSpec(keys=KEYS, numeric=[f for f in features if f not in estimator.categories_], categorical=estimator.categories_)
         meta = {
             "pipeline": PIPELINE,
             "prediction_column": PREDICTION,
@@ -207,15 +213,16 @@ def train(config: ChurnConfig | str | Path | None = None, *, force: bool = False
             "explain": config.explain.model_dump(),
         }
         run.set_tags({"kpredict.decision_policy": config.decision.policy})
+        meta["served_model"] = served
         packaged = PackagedModel(
-            model, "classifier", meta, data.holdout[features].head(5),
+            estimator, "classifier" if served == "lightgbm" else "sklearn_classifier", meta, data.holdout[features].head(5),
             outputs=[(PREDICTION, "double"), ("unseen_category", "boolean")],
-            libraries=["lightgbm", "scikit-learn", "pandas", "numpy"],
+            libraries=["lightgbm", "scikit-learn", "pandas", "numpy"] if served == "lightgbm" else ["scikit-learn", "pandas", "numpy"],
         )
         holdout = data.holdout[[*KEYS, ENTITY_TS, "churned", *features]]
         gate = Gate(
-            metric=config.gate_metric, value=metrics[f"holdout_{config.gate_metric}"],
+            metric=config.gate_metric, value=metrics[f"served_holdout_{config.gate_metric}"],
             holdout_hash=frame_hash(holdout[[*KEYS, ENTITY_TS, "churned"]]),
             rescore=lambda champion: evaluate(champion, holdout, config.gate_metric, capacity),
         )
-        return publish(run, packaged, gate, metrics=metrics, force=force, holdout=data.holdout.assign(churn_probability=p_model))
+        return publish(run, packaged, gate, metrics=metrics, force=force, holdout=data.holdout.assign(churn_probability=p_hold[served]))
