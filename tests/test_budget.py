@@ -191,3 +191,13 @@ def test_the_registered_model_loads_without_pickle_and_predicts_as_in_memory(bud
     served = mlflow.pyfunc.load_model(uri).predict(d.X.tail(10))
     assert np.allclose(served["kpi"].to_numpy(), model.predict(d.X.tail(10)))
     assert np.allclose(d.y[-10:], model.predict(d.X.tail(10)), rtol=0.1)
+
+
+def test_the_dask_engine_gives_the_same_plan_as_the_local_engine(budget_project):
+    from kpredict.scoring import score
+
+    _project, config, result = budget_project
+    local = score("budget", "2026-11-01", model=result.model_version, config=config, write=False, budget=100000, weeks=4)
+    distributed = score("budget", "2026-11-01", model=result.model_version, config=config, write=False, budget=100000, weeks=4, engine="dask")
+    pd.testing.assert_frame_equal(distributed.frame, local.frame)
+    pd.testing.assert_frame_equal(distributed.companions["summary"], local.companions["summary"])

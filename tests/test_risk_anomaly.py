@@ -223,6 +223,16 @@ def test_the_window_parameter_is_checked_and_reruns_give_the_same_bytes(risk_pro
     assert pd.to_datetime(written["ts"]).min() >= pd.Timestamp("2026-10-30")
 
 
+def test_the_dask_engine_gives_the_same_rows_and_alerts_as_the_local_engine(risk_project):
+    _, config, result, scored = risk_project
+    from kpredict.scoring import score
+
+    distributed = score("risk_anomaly", "2026-11-01", model=result.model_version, config=config, write=False, window="30d", engine="dask", chunk_rows=500)
+    pd.testing.assert_frame_equal(distributed.frame, scored.frame)
+    for name, table in scored.companions.items():
+        pd.testing.assert_frame_equal(distributed.companions[name], table)
+
+
 # ------------------------------------------------------------------------------------ quality
 
 

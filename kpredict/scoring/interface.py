@@ -318,11 +318,16 @@ def _predict(plugin, estimator, frame: pd.DataFrame, spec: FeatureSpec, chunk_ro
         require_extra("dask.dataframe", "dask")
         import dask.dataframe as dd
 
+        from kpredict.forecasting.dask_engine import dask_client
+
         features = frame[spec.features]  # only the features travel to the workers
         partitions = max(1, int(np.ceil(len(features) / chunk_rows)))
         ddf = dd.from_pandas(features, npartitions=partitions, sort=False)
         meta = plugin.predict_chunk(estimator, features.head(0))
-        return ddf.map_partitions(lambda part: plugin.predict_chunk(estimator, part), meta=meta).compute().reset_index(drop=True)
+        # the active client, DASK_SCHEDULER_ADDRESS's scheduler, or a local cluster for this call
+        with dask_client(n_workers=2) as client:
+            scored = ddf.map_partitions(lambda part: plugin.predict_chunk(estimator, part), meta=meta)
+            return client.compute(scored).result().reset_index(drop=True)
     parts = [plugin.predict_chunk(estimator, frame.iloc[start : start + chunk_rows]) for start in range(0, len(frame), chunk_rows)]
     if not parts:
         return plugin.predict_chunk(estimator, frame.head(0))

@@ -15,6 +15,7 @@ alone gains; the last weeks' actual spend is the ``last_period_spend`` column.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,8 @@ from kpredict.modeling.allocation import AllocationProblem, allocate, plan_effec
 from kpredict.scoring.plugin import FrameScoring, Scored, ScoringContext
 
 __all__ = ["PLUGIN", "BudgetParams", "BudgetScoring", "allocation_bounds", "read_scenarios"]
+
+logger = logging.getLogger(__name__)
 
 
 class BudgetParams(ConfigModel):
@@ -96,6 +99,8 @@ class BudgetScoring(FrameScoring):
         missing = [c for c in channels if c not in config.channels]
         if missing:
             raise ConfigError(f"the model's channel(s) {missing} are not in the config's channels {sorted(config.channels)}")
+        if context.engine == "dask":
+            logger.info("the budget plan is one small optimisation over %d channels: it runs in this process whatever the engine", len(channels))
         plans = read_scenarios(params.scenario, channels) if params.scenario is not None else None  # a bad file fails before the solve
         store = config.open_store()
         frame = load_marketing(config, store, before=context.as_of if config.time_column else None)
