@@ -8,6 +8,7 @@ through their descriptors: a new pipeline joins the demo by declaring a demo ste
 from __future__ import annotations
 
 import logging
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -50,8 +51,47 @@ def run_demo(*, size: str | None = None, seed: int | None = None, config_path: s
         console.rule(f"{name}: {descriptor.summary}")
         settings = descriptor.load_config(None, **config.store_settings())  # configs/<name>.yaml when present
         summary[name] = resolve(descriptor.demo)(DemoContext(name, console, settings, config.as_of, config.output_dir))
+    _print_where_it_went(console, summary, config)
     console.print(f"done in {time.perf_counter() - started:.1f} s")
     return summary
+
+
+def written_files(value: Any) -> list[Path]:
+    """Every file a demo step reports: scoring outputs with their companions and manifest, report files."""
+    from kpredict.scoring.interface import ScoreResult
+
+    if isinstance(value, ScoreResult):
+        found = [value.output, *value.companion_paths.values(), value.manifest]
+        return [Path(p) for p in found if p is not None]
+    if isinstance(value, (str, Path)) and Path(value).suffix:
+        return [Path(value)]
+    if isinstance(value, dict):
+        return [path for item in value.values() for path in written_files(item)]
+    return []
+
+
+def _print_where_it_went(console: Any, summary: dict[str, Any], config: DemoConfig) -> None:
+    """The closing summary: which files each pipeline wrote, and how to look further."""
+    from kpredict.tracking.store import tracking_uri
+
+    console.rule("where everything went")
+    for name in config.pipelines:  # one path a line, never wrapped: users copy them
+        files = sorted(dict.fromkeys(str(_relative(path)) for path in written_files(summary.get(name, {}))))
+        console.print(f"{name}:", markup=False)
+        for file in files or ["-"]:
+            console.print(f"  {file}", markup=False, soft_wrap=True)
+    console.print(f"browse the runs and models: mlflow ui --backend-store-uri {tracking_uri()}")
+    console.print(f"score again as a schedule would: kpredict run-jobs --as-of {config.as_of} (configs/jobs.yaml)")
+
+
+def _relative(path: Path) -> Path:
+    """The path as the user reads it: relative to the working folder, links not followed (an
+    output name is a link into its current run folder, and the name is what to open)."""
+    absolute = Path(os.path.abspath(path))
+    try:
+        return absolute.relative_to(Path.cwd().absolute())
+    except ValueError:
+        return absolute
 
 
 def _print_views(console: Any, store: Any, infos: dict) -> None:

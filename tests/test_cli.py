@@ -74,6 +74,11 @@ def test_demo_generates_materialises_and_summarises(project):
     assert (project / "data" / "demo" / "manifest.json").is_file()
     assert list((project / "data" / "feature_store").glob("*/*/meta.json"))
     assert "replenishment table" in result.output and list((project / "output").glob("sales_forecast_*.replenishment.parquet"))
+    text = " ".join(result.output.split())
+    assert "where everything went" in text and "browse the runs and models: mlflow ui --backend-store-uri sqlite:///" in text
+    assert "kpredict run-jobs --as-of" in text
+    for written in ("churn_2026-11-01.parquet", "retention_list_2026-11-01_zh.html", "budget_2026-11-01.parquet", "risk_anomaly_2026-11-01.alerts.parquet"):
+        assert f"\n  output/{written}\n" in result.output, written  # its own line, the name to open
 
 
 def test_train_score_report_and_models_commands(project, churn_project, tmp_path):
