@@ -237,6 +237,7 @@ def _links_supported(sets: Path) -> bool:
             os.symlink(".", probe)
             probe.unlink()
             _LINK_SUPPORT[sets] = True
-        except (OSError, NotImplementedError):
+        except (OSError, NotImplementedError) as exc:  # the documented fallback, said once per folder
+            logger.warning("no symbolic links in %s (%s): output sets are moved into place, the manifest last", sets.parent, exc)
             _LINK_SUPPORT[sets] = False
     return _LINK_SUPPORT[sets]

@@ -47,6 +47,15 @@ class Job(ConfigModel):
             raise ValueError(f"job name must be letters, digits, '_' or '-' (it names a file); got {value!r}")
         return value
 
+    @field_validator("out")
+    @classmethod
+    def _known_placeholders(cls, value: str) -> str:
+        try:
+            value.format(name="job", as_of="2026-01-01")
+        except (KeyError, IndexError, ValueError):
+            raise ValueError(f"out may only use the placeholders {{name}} and {{as_of}}; got {value!r}") from None
+        return value
+
 
 class JobsConfig(ConfigModel):
     """``configs/jobs.yaml``: where outputs go and the jobs, run in the order listed."""
@@ -145,9 +154,6 @@ def _run_one(job: Job, stamp, output_dir: Path) -> JobOutcome:
     except KPredictError as exc:
         outcome.status, outcome.exit_code, outcome.message = "failed", exc.exit_code, str(exc)
         logger.info("job %s failed (exit %d): %s", job.name, exc.exit_code, exc)
-    except (KeyError, IndexError) as exc:  # a placeholder other than {name}/{as_of} in `out`
-        outcome.status, outcome.exit_code = "failed", 2
-        outcome.message = f"job {job.name!r}: out {job.out!r} may only use {{name}} and {{as_of}} ({type(exc).__name__}: {exc})"
     except Exception as exc:  # one job's surprise must not stop the others; its traceback is logged (-v)
         logger.info("job %s failed unexpectedly", job.name, exc_info=True)
         outcome.status, outcome.exit_code, outcome.message = "failed", 1, f"unexpected error: {type(exc).__name__}: {exc}"

@@ -94,6 +94,9 @@ def test_a_jobs_file_is_checked_before_anything_runs(tmp_path):
     bad.write_text("jobs:\n  - {name: a, pipeline: churn}\n  - {name: a, pipeline: budget}\n", encoding="utf-8")
     with pytest.raises(ConfigError, match=r"repeated: \['a'\]"):
         run_jobs(bad, AS_OF)
+    bad.write_text("jobs:\n  - {name: a, pipeline: churn, out: '{date}.parquet'}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"out may only use the placeholders \{name\} and \{as_of\}"):
+        run_jobs(bad, AS_OF)
     good = tmp_path / "good.yaml"
     good.write_text("jobs:\n  - {name: a, pipeline: churn}\n", encoding="utf-8")
     with pytest.raises(ConfigError, match=r"no job named \['b'\]; the jobs are \['a'\]"):

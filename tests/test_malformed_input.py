@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import re
 
 import numpy as np
 import pandas as pd
@@ -89,8 +90,6 @@ def test_a_malformed_input_file_is_exit_2_naming_the_file_and_writes_nothing(chu
     assert result.exit_code == 2, result.output
     assert "Traceback" not in result.output and str(path.name) in result.output
     assert len(result.output.strip().splitlines()) <= 3  # one message (wrapped at most a little)
-    import re
-
     assert re.search(expected, " ".join(result.output.split())), result.output
     assert _visible(tmp_path / "out") == []
 
@@ -120,8 +119,6 @@ def test_bad_option_values_are_exit_2_with_the_allowed_forms_before_any_work(chu
     config, _ = churn_cli
     result = _invoke(config, None, tmp_path / "out", *options)
     assert result.exit_code == 2, result.output
-    import re
-
     assert re.search(expected, " ".join(result.output.split())), result.output
     assert "Traceback" not in result.output and _visible(tmp_path / "out") == []
 
@@ -246,8 +243,6 @@ def test_an_output_folder_that_cannot_be_created_is_exit_2_naming_it(churn_cli, 
     ],
 )
 def test_the_other_pipelines_refuse_bad_values_with_exit_2_before_a_model_is_needed(tmp_path, pipeline, options, expected):
-    import re
-
     args = ["score", pipeline, "--output-dir", str(tmp_path)]
     if "--as-of" not in options:
         args += ["--as-of", AS_OF]

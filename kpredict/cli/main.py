@@ -88,19 +88,14 @@ def handle_errors(command):
                 raise
             _error_line(str(exc))
             raise typer.Exit(exc.exit_code) from None
-        except OSError as exc:
-            if _DEBUG["on"] or exc.filename is None:
-                if _DEBUG["on"]:
-                    raise
-                _error_line(f"unexpected error: {type(exc).__name__}: {exc} (run with --debug for the traceback)")
-                raise typer.Exit(1) from None
-            from kpredict.fileset import storage_error
-
-            _error_line(str(storage_error(Path(exc.filename), exc, action="use")))
-            raise typer.Exit(2) from None
         except Exception as exc:
             if _DEBUG["on"]:
                 raise
+            if isinstance(exc, OSError) and exc.filename is not None:
+                from kpredict.io import storage_error
+
+                _error_line(str(storage_error(Path(exc.filename), exc, action="use")))
+                raise typer.Exit(2) from None
             logger.debug("unexpected error", exc_info=True)
             _error_line(f"unexpected error: {type(exc).__name__}: {exc} (run with --debug for the traceback)")
             raise typer.Exit(1) from None

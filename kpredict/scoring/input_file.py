@@ -65,15 +65,19 @@ def _read_parquet(path: Path, head: bytes, role: str) -> pd.DataFrame:
         raise SchemaError(f"{role} {path} is not a parquet file (no parquet header){hint}; expected a parquet table")
     try:
         schema = pq.read_schema(path)
-        nested = [f.name for f in schema if pa.types.is_nested(f.type)]
-        if nested:
-            raise SchemaError(f"{role} {path} has nested columns {nested} (lists, structs or maps); expected one number or text per cell")
+    except (pa.ArrowException, OSError) as exc:
+        raise SchemaError(f"{role} {path} cannot be read as parquet (truncated or damaged?): {_first_line(exc)}") from None
+    nested = [f.name for f in schema if pa.types.is_nested(f.type)]
+    if nested:
+        raise SchemaError(f"{role} {path} has nested columns {nested} (lists, structs or maps); expected one number or text per cell")
+    try:
         return pd.read_parquet(path)
     except (pa.ArrowException, OSError, ValueError) as exc:
-        if isinstance(exc, SchemaError):
-            raise
-        first = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
-        raise SchemaError(f"{role} {path} cannot be read as parquet (truncated or damaged?): {first}") from None
+        raise SchemaError(f"{role} {path} cannot be read as parquet (truncated or damaged?): {_first_line(exc)}") from None
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
 
 
 def _read_csv(path: Path, role: str) -> pd.DataFrame:
@@ -84,8 +88,7 @@ def _read_csv(path: Path, role: str) -> pd.DataFrame:
     except pd.errors.EmptyDataError:
         raise SchemaError(f"{role} {path} has no header row; expected a CSV whose first line names the columns") from None
     except (pd.errors.ParserError, csv.Error, ValueError) as exc:
-        first = str(exc).splitlines()[0][:160]
-        raise SchemaError(f"{role} {path} cannot be parsed as comma-separated values: {first}") from None
+        raise SchemaError(f"{role} {path} cannot be parsed as comma-separated values: {_first_line(exc)}") from None
     if frame.shape[1] == 1:
         header = str(frame.columns[0])
         for delimiter, name in _OTHER_DELIMITERS.items():

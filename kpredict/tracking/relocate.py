@@ -5,8 +5,8 @@ model versions), so a copied ``models/`` folder would read, and write, the origi
 kpredict's experiments all live in ``<store>/artifacts/<experiment>``, so the folder they were
 created in is known; when it is not the folder the database sits in now, the store was moved.
 
-- A writable store is rewritten in place, once (``relocate_store``; also ``kpredict models
-  relocate``): every recorded location under the old artifacts folder now points under the new.
+- A writable store is rewritten in place, once, when it is first configured (``relocate_store``):
+  every recorded location under the old artifacts folder now points under the new.
 - A read-only store is left as it is and locations are translated when read
   (:func:`local_artifact_uri`), so scoring from a read-only copy works too.
 """
@@ -35,18 +35,23 @@ def _connect(db_path: Path, *, write: bool) -> Iterator[sqlite3.Connection]:
         yield connection
 
 
-def recorded_artifact_root(db_path: Path) -> Path | None:
-    """The artifacts folder the store's kpredict experiments were created in (None: no such experiment)."""
+def _experiment_folders(db_path: Path) -> list[Path]:
+    """The artifact folders of the store's kpredict experiments (none for a new or absent database)."""
     if not db_path.is_file():
-        return None
+        return []
     with _connect(db_path, write=False) as connection:
         try:
             rows = connection.execute(
                 "SELECT artifact_location FROM experiments WHERE name LIKE ?", (_KPREDICT_EXPERIMENT_PREFIX + "%",)
             ).fetchall()
         except sqlite3.OperationalError:  # a brand-new database without MLflow's tables yet
-            return None
-    parents = {_path_of(location).parent for (location,) in rows if location and _path_of(location) is not None}
+            return []
+    return [path for (location,) in rows if location and (path := _path_of(location)) is not None]
+
+
+def recorded_artifact_root(db_path: Path) -> Path | None:
+    """The artifacts folder the store's kpredict experiments were created in (None: no such experiment)."""
+    parents = {folder.parent for folder in _experiment_folders(db_path)}
     if len(parents) != 1:
         return None  # none yet, or experiments made elsewhere by hand: nothing we can safely rewrite
     return parents.pop()
@@ -59,21 +64,20 @@ def moved_from(db_path: Path) -> Path | None:
     recorded experiments (the artifacts travelled with the database). A database copied alone
     still reads the artifacts where they are, and is left as it is.
     """
-    old_root = recorded_artifact_root(db_path)
+    folders = _experiment_folders(db_path)
+    parents = {folder.parent for folder in folders}
     new_root = db_path.parent / "artifacts"
-    if old_root is None or old_root == new_root or not new_root.is_dir():
+    if len(parents) != 1 or new_root in parents or not new_root.is_dir():
         return None
-    with _connect(db_path, write=False) as connection:
-        rows = connection.execute("SELECT artifact_location FROM experiments WHERE name LIKE ?", (_KPREDICT_EXPERIMENT_PREFIX + "%",)).fetchall()
-    names = {path.name for (location,) in rows if location and (path := _path_of(location)) is not None}
-    return old_root if all((new_root / name).is_dir() for name in names) else None
+    return parents.pop() if all((new_root / folder.name).is_dir() for folder in folders) else None
 
 
-def relocate_store(db_path: Path, new_root: Path) -> int:
-    """Point every location recorded under the old artifacts folder to ``new_root``; returns rows changed."""
+def relocate_store(db_path: Path) -> int:
+    """Point every location recorded under the old artifacts folder into ``<db folder>/artifacts``; rows changed."""
     old_root = moved_from(db_path)
-    if old_root is None or new_root != db_path.parent / "artifacts":
+    if old_root is None:
         return 0
+    new_root = db_path.parent / "artifacts"
     changed = 0
     with _connect(db_path, write=True) as connection:
         for table, column in _text_columns(connection):

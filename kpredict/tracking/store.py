@@ -33,8 +33,9 @@ __all__ = [
     "artifact_root",
     "check_reachable",
     "configure",
-    "require_writable_store",
     "experiment_artifact_location",
+    "local_store_db",
+    "require_writable_store",
     "tracking_uri",
 ]
 
@@ -214,10 +215,10 @@ def _follow_a_moved_store(db_path: Path) -> None:
 
     A read-only one is translated when artifacts are read (kpredict.tracking.relocate).
     """
-    from kpredict.tracking.relocate import moved_from, relocate_store, store_is_writable
+    from kpredict.tracking.relocate import relocate_store, store_is_writable
 
-    if moved_from(db_path) is not None and store_is_writable(db_path):
-        relocate_store(db_path, db_path.parent / ARTIFACTS_DIRNAME)
+    if store_is_writable(db_path):
+        relocate_store(db_path)  # nothing to do unless the store was moved
 
 
 def local_store_db() -> Path | None:
