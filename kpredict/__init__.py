@@ -18,6 +18,8 @@ _EXPORTS: dict[str, str] = {
     "FeatureRepoConfig": "kpredict.features.definitions",
     # scoring
     "score": "kpredict.scoring.interface",
+    # the business report
+    "write_business_report": "kpredict.reports.business",
     # demo company
     "generate_demo": "kpredict.datasets",
     # config
@@ -49,6 +51,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     )
     from kpredict.features.definitions import FeatureRepoConfig
     from kpredict.features.store import FeatureStore
+    from kpredict.reports.business import write_business_report
     from kpredict.scoring.interface import score
 
 

@@ -28,6 +28,8 @@ from kpredict.errors import ConfigError
 
 if TYPE_CHECKING:  # pragma: no cover
     from kpredict.config.store import StoreSettings
+    from kpredict.reports.scored_outputs import ScoredOutput
+    from kpredict.reports.section import Section
     from kpredict.scoring.plugin import FrameScoringPlugin, RowScoringPlugin
     from kpredict.tracking.publish import TrainingResult
 
@@ -130,6 +132,12 @@ class ReportSection(Protocol):
     def __call__(self, as_of: str, *, lang: str, model: str | int, output_dir: Path, config: Any) -> dict[str, Path]: ...
 
 
+class BusinessSection(Protocol):
+    """The pipeline's part of the business report, from its scoring output, in ``lang``."""
+
+    def __call__(self, output: ScoredOutput, config: Any, lang: str) -> Section: ...
+
+
 @dataclass(frozen=True)
 class PipelineDescriptor:
     """Everything kpredict needs to know about one pipeline.
@@ -142,7 +150,9 @@ class PipelineDescriptor:
         scoring: the scoring plugin (a :class:`~kpredict.scoring.plugin.RowScoringPlugin` or
             :class:`~kpredict.scoring.plugin.FrameScoringPlugin`), or None if it does not score.
         demo: the demo step, or None to leave the pipeline out of ``kpredict demo``.
-        report: the report section, or None when the pipeline has no business report.
+        report: the pipeline's own report files (churn: the retention list), or None.
+        section: builds the pipeline's part of the business report (``build_section(output,
+            config, lang) -> Section``), or None to leave it out of ``kpredict report``.
         trials_key: the dotted config key that ``--trials`` sets (None: no tuning search).
         config_file: the config file read when none is given (default ``configs/<name>.yaml``).
         module: the module that declared it (filled in by discovery; names its trusted package).
@@ -155,6 +165,7 @@ class PipelineDescriptor:
     scoring: Ref[RowScoringPlugin | FrameScoringPlugin] | RowScoringPlugin | FrameScoringPlugin | None = None
     demo: Ref[DemoStep] | DemoStep | None = None
     report: Ref[ReportSection] | ReportSection | None = None
+    section: Ref[BusinessSection] | BusinessSection | None = None
     trials_key: str | None = None
     config_file: str | None = None
     module: str = field(default="", compare=False)
@@ -170,8 +181,9 @@ class PipelineDescriptor:
     ) -> PipelineDescriptor:
         """The descriptor of a pipeline folder laid out by convention, named after the folder.
 
-        ``train.py`` holds ``train``; the optional ``scoring.py``, ``demo.py`` and ``report.py`` hold
-        ``PLUGIN``, ``run`` and ``write_report``. Nothing is imported until it is used.
+        ``train.py`` holds ``train``; the optional ``scoring.py``, ``demo.py``, ``report.py`` and
+        ``section.py`` hold ``PLUGIN``, ``run``, ``write_report`` and ``build_section``. Nothing is
+        imported until it is used.
         """
         from importlib.util import find_spec
 
@@ -181,7 +193,7 @@ class PipelineDescriptor:
         return cls(
             name=package.rsplit(".", 1)[-1], summary=summary, config_model=config_model,
             train=Ref(f"{package}.train:train"), scoring=part("scoring", "PLUGIN"), demo=part("demo", "run"),
-            report=part("report", "write_report"), trials_key=trials_key, config_file=config_file, module=package,
+            report=part("report", "write_report"), section=part("section", "build_section"), trials_key=trials_key, config_file=config_file, module=package,
         )
 
     @property

@@ -101,3 +101,49 @@ def _repository_config(loader, pipeline: str, project: Path, data_dir: Path, **o
         feature_store_dir=str(project / "feature_store"),
         **overrides,
     )
+
+
+_REPO = Path(__file__).resolve().parents[1]
+
+
+def risk_config(project: Path, data_dir: Path, **overrides):
+    from kpredict.pipelines.risk_anomaly import PIPELINE
+
+    return PIPELINE.load_config(
+        _REPO / "configs" / "risk_anomaly.yaml", data_dir=str(data_dir), features=str(_REPO / "configs" / "features.yaml"),
+        feature_store_dir=str(project / "feature_store"), **overrides,
+    )
+
+
+@pytest.fixture(scope="session")
+def risk_project(tmp_path_factory, small_demo):
+    """The detector trained on the small demo (alert budget: 5 a day), and its holdout week scored."""
+    from kpredict.pipelines.risk_anomaly import PIPELINE
+    from kpredict.scoring import score
+
+    project = tmp_path_factory.mktemp("risk_project")
+    config = risk_config(project, small_demo, **{"alerts.per_day": 5})
+    result = PIPELINE.train(config)
+    scored = score("risk_anomaly", "2026-11-01", model=result.model_version, config=config, output_dir=project / "output", window="30d")
+    return project, config, result, scored
+
+
+QUICK = {"search.n_trials": 40, "bootstrap.n_boot": 8, "bootstrap.n_trials": 5, "bootstrap.n_jobs": 1}
+
+
+def budget_config(project: Path, data_dir: Path, **overrides):
+    from kpredict.pipelines.budget import PIPELINE
+
+    return PIPELINE.load_config(
+        _REPO / "configs" / "budget.yaml", data_dir=str(data_dir), features=str(_REPO / "configs" / "features.yaml"),
+        feature_store_dir=str(project / "feature_store"), **{**QUICK, **overrides},
+    )
+
+
+@pytest.fixture(scope="session")
+def budget_project(tmp_path_factory, small_demo):
+    from kpredict.pipelines.budget import PIPELINE
+
+    project = tmp_path_factory.mktemp("budget_project")
+    config = budget_config(project, small_demo)
+    return project, config, PIPELINE.train(config)

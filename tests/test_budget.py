@@ -15,28 +15,9 @@ from kpredict.cli.main import app
 from kpredict.errors import ConfigError, InfeasibleAllocationError, SchemaError
 from kpredict.hashing import file_hash
 
+from conftest import budget_config
+
 REPO = Path(__file__).resolve().parents[1]
-QUICK = {"search.n_trials": 40, "bootstrap.n_boot": 8, "bootstrap.n_trials": 5, "bootstrap.n_jobs": 1}
-
-
-def budget_config(project: Path, data_dir: Path, **overrides):
-    from kpredict.pipelines.budget import PIPELINE
-
-    return PIPELINE.load_config(
-        REPO / "configs" / "budget.yaml", data_dir=str(data_dir), features=str(REPO / "configs" / "features.yaml"),
-        feature_store_dir=str(project / "feature_store"), **{**QUICK, **overrides},
-    )
-
-
-@pytest.fixture(scope="module")
-def budget_project(tmp_path_factory, small_demo):
-    from kpredict.pipelines.budget import PIPELINE
-
-    project = tmp_path_factory.mktemp("budget_project")
-    config = budget_config(project, small_demo)
-    return project, config, PIPELINE.train(config)
-
-
 def _config_file(config, path: Path, **changes) -> Path:
     import yaml
 

@@ -17,30 +17,10 @@ from kpredict.errors import ConfigError, SchemaError
 from kpredict.hashing import file_hash
 from kpredict.modeling.anomaly import AnomalyScorer
 
+from conftest import risk_config
+
 REPO = Path(__file__).resolve().parents[1]
 KIND_ASPECT = {"amount_spike": "amount", "odd_hour": "time_of_day", "new_geography": "novelty", "velocity_burst": "velocity"}
-
-
-def risk_config(project: Path, data_dir: Path, **overrides):
-    from kpredict.pipelines.risk_anomaly import PIPELINE
-
-    return PIPELINE.load_config(
-        REPO / "configs" / "risk_anomaly.yaml", data_dir=str(data_dir), features=str(REPO / "configs" / "features.yaml"),
-        feature_store_dir=str(project / "feature_store"), **overrides,
-    )
-
-
-@pytest.fixture(scope="module")
-def risk_project(tmp_path_factory, small_demo):
-    """The detector trained on the small demo (alert budget: 5 a day), and its holdout week scored."""
-    from kpredict.pipelines.risk_anomaly import PIPELINE
-    from kpredict.scoring import score
-
-    project = tmp_path_factory.mktemp("risk_project")
-    config = risk_config(project, small_demo, **{"alerts.per_day": 5})
-    result = PIPELINE.train(config)
-    scored = score("risk_anomaly", "2026-11-01", model=result.model_version, config=config, output_dir=project / "output", window="30d")
-    return project, config, result, scored
 
 
 # ------------------------------------------------------------------------------------ the scorer

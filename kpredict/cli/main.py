@@ -410,18 +410,32 @@ def score(
 @app.command()
 @handle_errors
 def report(
-    pipeline: Annotated[str, typer.Argument(help="A pipeline with a business report (churn: the retention list).")],
     as_of: Annotated[str, typer.Option("--as-of", help="Report as of this date (YYYY-MM-DD).")],
-    lang: Annotated[str, typer.Option("--lang", help="zh | en")] = "en",
+    pipeline: Annotated[Optional[str], typer.Argument(help="Only this pipeline's own report (churn: the retention list); default: the business report of every decision.")] = None,
+    lang: Annotated[list[str], typer.Option("--lang", help="zh | en (repeat for both).")] = ["en"],  # noqa: B006 - typer reads the default
     model: Annotated[str, typer.Option("--model", help="'champion' or a version number.")] = "champion",
     output_dir: Annotated[Path, typer.Option("--output-dir", help="Where the report files go.")] = Path("output"),
-    config: Annotated[Optional[Path], typer.Option("--config", "-c", help="Pipeline YAML (default configs/<pipeline>.yaml).")] = None,
+    source: Annotated[Optional[Path], typer.Option("--from", help="Where the scoring outputs are read (default: --output-dir), e.g. output/jobs.")] = None,
+    config: Annotated[Optional[Path], typer.Option("--config", "-c", help="Pipeline YAML (with PIPELINE; default configs/<pipeline>.yaml).")] = None,
 ) -> None:
-    """Write a pipeline's business report (churn: the retention list as Excel + HTML)."""
-    _require_tracking()
-    from kpredict.reports import write_report
+    """Write the business report (HTML + Excel: what changed, replenishment, retention, risk alerts, budget plan).
 
-    paths = write_report(pipeline, as_of, lang=lang, model=model, output_dir=output_dir, config=config)
+    The report reads each pipeline's scoring output for the date from --from (what run-jobs or the
+    demo wrote) and scores in memory only what it does not find. With PIPELINE, that pipeline's own
+    report instead (churn: the retention list).
+    """
+    _require_tracking()
+    from kpredict.reports import write_business_report, write_report
+
+    if pipeline is not None:
+        for one in dict.fromkeys(lang):
+            paths = write_report(pipeline, as_of, lang=one, model=model, output_dir=output_dir, config=config)
+            for kind, path in paths.items():
+                _console().print(f"{kind}: {path}")
+        return
+    if config is not None:
+        raise typer.BadParameter("--config needs a PIPELINE; the business report reads each pipeline's default config", param_hint="--config")
+    paths = write_business_report(as_of, langs=lang, output_dir=output_dir, source_dir=source, model=model)
     for kind, path in paths.items():
         _console().print(f"{kind}: {path}")
 

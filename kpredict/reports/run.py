@@ -19,6 +19,9 @@ def training_chart(run_id: str, artifact_file: str) -> bytes | None:
     """A PNG the training run logged (e.g. ``explain/shap_importance_zh.png``); None if it has none."""
     import mlflow
 
+    from kpredict.tracking.store import configure
+
+    configure()  # the report may be the first thing this process asks MLflow
     try:
         path = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=artifact_file)
     except Exception as exc:  # MLflow raises several types for a missing artifact; the report still works
