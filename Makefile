@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip
 INSTALL_INPUTS := pyproject.toml constraints.txt
 
-.PHONY: demo test test-fast bench lock clean install install-dev
+.PHONY: demo test test-fast bench lock clean install install-dev browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,12 +27,22 @@ install-dev: $(VENV)/.installed-dev
 demo: $(VENV)/.installed-core
 	$(BIN)/kpredict demo
 
+## Headless Chromium (the report is opened in it) and a CJK font (Chinese in charts), from Debian's
+## packages, where this runs as root with apt-get; elsewhere the browser test says why it skips.
+browser:
+	@if command -v chromium >/dev/null && fc-list :lang=zh 2>/dev/null | grep -q .; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing chromium and fonts-noto-cjk (apt-get)"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null) \
+		|| echo "apt-get could not install chromium / fonts-noto-cjk: the browser test will skip"; \
+	else echo "chromium or a CJK font is missing and apt-get cannot install them here: the browser test may skip"; fi
+
 ## The whole test suite, slow real-data checks included (what CI runs).
-test: $(VENV)/.installed-dev
+test: $(VENV)/.installed-dev browser
 	$(BIN)/python -m pytest -q --timeout 1800
 
 ## The suite without the slow real-data checks.
-test-fast: $(VENV)/.installed-dev
+test-fast: $(VENV)/.installed-dev browser
 	$(BIN)/python -m pytest -q -m "not slow" --timeout 600
 
 ## Benchmarks: ratios against the raw libraries on the same data in the same run.

@@ -1,8 +1,9 @@
 """`kpredict demo`: the embedded default, end to end on the generated demo company.
 
-It generates the company, materialises every feature view, then runs the demo step of each
-pipeline named in ``configs/demo.yaml`` (train, score, report), in that order. Pipelines are found
-through their descriptors: a new pipeline joins the demo by declaring a demo step.
+It generates the company, materialises every feature view, runs the demo step of each pipeline
+named in ``configs/demo.yaml`` (train, score), in that order, and closes with the business report
+of all of them (zh and en) read from what they scored. Pipelines are found through their
+descriptors: a new pipeline joins the demo by declaring a demo step, the report by a section.
 """
 
 from __future__ import annotations
@@ -46,14 +47,35 @@ def run_demo(*, size: str | None = None, seed: int | None = None, config_path: s
     infos = store.materialize(progress=True)
     _print_views(console, store, infos)
     summary: dict[str, Any] = {"data_dir": config.data_dir, "tables": manifest.tables, "views": infos}
+    settings: dict[str, Any] = {}
     for name in config.pipelines:
         descriptor = get_pipeline(name, needs="demo")
         console.rule(f"{name}: {descriptor.summary}")
-        settings = descriptor.load_config(None, **config.store_settings())  # configs/<name>.yaml when present
-        summary[name] = resolve(descriptor.demo)(DemoContext(name, console, settings, config.as_of, config.output_dir))
+        settings[name] = descriptor.load_config(None, **config.store_settings())  # configs/<name>.yaml when present
+        summary[name] = resolve(descriptor.demo)(DemoContext(name, console, settings[name], config.as_of, config.output_dir))
+    summary["report"] = _business_report(console, config, settings)
     _print_where_it_went(console, summary, config)
     console.print(f"done in {time.perf_counter() - started:.1f} s")
     return summary
+
+
+def _business_report(console: Any, config: DemoConfig, settings: dict[str, Any]) -> dict[str, Path]:
+    """The business report of the pipelines that have a section, from what the steps above scored."""
+    from kpredict.pipeline import discover_pipelines
+    from kpredict.reports.business import write_business_report
+
+    found = discover_pipelines()
+    reporting = [name for name in config.pipelines if found[name].section is not None]
+    if not reporting:
+        return {}
+    console.rule("the business report")
+    started = time.perf_counter()
+    with console.status("writing the report (en, zh)"):
+        paths = write_business_report(config.as_of, langs=("en", "zh"), output_dir=config.output_dir, pipelines=reporting,
+                                      configs={name: settings[name] for name in reporting})
+    console.print(f"one report for {', '.join(reporting)} in English and Chinese ({time.perf_counter() - started:.0f} s): "
+                  f"open {_relative(paths['html_en'])}")
+    return paths
 
 
 def written_files(value: Any) -> list[Path]:
@@ -75,7 +97,7 @@ def _print_where_it_went(console: Any, summary: dict[str, Any], config: DemoConf
     from kpredict.tracking.store import tracking_uri
 
     console.rule("where everything went")
-    for name in config.pipelines:  # one path a line, never wrapped: users copy them
+    for name in [*config.pipelines, "report"]:  # one path a line, never wrapped: users copy them
         files = sorted(dict.fromkeys(str(_relative(path)) for path in written_files(summary.get(name, {}))))
         console.print(f"{name}:", markup=False)
         for file in files or ["-"]:

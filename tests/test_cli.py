@@ -77,7 +77,8 @@ def test_demo_generates_materialises_and_summarises(project):
     text = " ".join(result.output.split())
     assert "where everything went" in text and "browse the runs and models: mlflow ui --backend-store-uri sqlite:///" in text
     assert "kpredict run-jobs --as-of" in text
-    for written in ("churn_2026-11-01.parquet", "retention_list_2026-11-01_zh.html", "budget_2026-11-01.parquet", "risk_anomaly_2026-11-01.alerts.parquet"):
+    for written in ("churn_2026-11-01.parquet", "report_2026-11-01_zh.html", "report_2026-11-01_en.xlsx", "budget_2026-11-01.parquet",
+                    "risk_anomaly_2026-11-01.alerts.parquet"):
         assert f"\n  output/{written}\n" in result.output, written  # its own line, the name to open
 
 

@@ -16,7 +16,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from kpredict.errors import KPredictError
+from kpredict.errors import ConfigError, KPredictError
 
 app = typer.Typer(
     name="kpredict",
@@ -434,7 +434,7 @@ def report(
                 _console().print(f"{kind}: {path}")
         return
     if config is not None:
-        raise typer.BadParameter("--config needs a PIPELINE; the business report reads each pipeline's default config", param_hint="--config")
+        raise ConfigError("--config needs a PIPELINE; the business report reads each pipeline's configs/<pipeline>.yaml")
     paths = write_business_report(as_of, langs=lang, output_dir=output_dir, source_dir=source, model=model)
     for kind, path in paths.items():
         _console().print(f"{kind}: {path}")

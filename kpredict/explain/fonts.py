@@ -47,7 +47,13 @@ def cjk_font_family() -> str | None:
     """
     from matplotlib import font_manager
 
-    available = {entry.name for entry in font_manager.fontManager.ttflist}
+    family = _known_family({entry.name for entry in font_manager.fontManager.ttflist})
+    if family is None and _add_installed_cjk_fonts():
+        family = _known_family({entry.name for entry in font_manager.fontManager.ttflist})
+    return family
+
+
+def _known_family(available: set[str]) -> str | None:
     for family in _KNOWN_CJK_FAMILIES:
         if family in available:
             return family
@@ -55,3 +61,30 @@ def cjk_font_family() -> str | None:
         if "CJK" in family.upper():
             return family
     return None
+
+
+_CJK_FILE_HINTS = ("cjk", "wqy", "wenquanyi", "sourcehan", "droidsansfallback", "msyh", "simhei", "pingfang")
+_searched = False
+
+
+def _add_installed_cjk_fonts() -> bool:
+    """Add CJK font files installed after matplotlib cached its font list (its cache is not
+    refreshed when, say, fonts-noto-cjk is installed later). Searched once per process."""
+    global _searched
+    if _searched:
+        return False
+    _searched = True
+    from matplotlib import font_manager
+
+    added = False
+    for path in sorted(font_manager.findSystemFonts()):
+        if any(hint in path.lower().replace("-", "").replace("_", "") for hint in _CJK_FILE_HINTS):
+            try:
+                font_manager.fontManager.addfont(path)
+            except (OSError, RuntimeError, ValueError) as exc:  # an unreadable font file: try the next one
+                logger.debug("matplotlib cannot read the font %s (%s)", path, exc)
+                continue
+            added = True
+    if added:
+        logger.info("found CJK fonts installed after matplotlib's font cache was built; added them for this process")
+    return added

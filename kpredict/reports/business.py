@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -134,7 +134,7 @@ def _unavailable(descriptor: Any, cause: Exception, lang: str) -> Section:
 
 
 def _sections(as_of: pd.Timestamp, langs: Sequence[str], source_dir: Path, model: str | int,
-              pipelines: Sequence[str] | None) -> tuple[dict[str, list[Section]], dict[str, Any]]:
+              pipelines: Sequence[str] | None, configs: Mapping[str, Any]) -> tuple[dict[str, list[Section]], dict[str, Any]]:
     """Each language's sections, and the language-free facts; every pipeline is scored or read once."""
     from kpredict.pipeline import discover_pipelines, resolve
     from kpredict.reports.scored_outputs import scored_output
@@ -148,13 +148,15 @@ def _sections(as_of: pd.Timestamp, langs: Sequence[str], source_dir: Path, model
         raise ConfigError(f"pipeline(s) {unknown} have no report section; pipelines with one: {sorted(found)}")
     per_lang: dict[str, list[Section]] = {lang: [] for lang in langs}
     facts: dict[str, Any] = {"version": FACTS_VERSION, "as_of": as_of.date().isoformat(), "sections": {}}
+    causes: list[Exception] = []
     for name in chosen:
         descriptor = found[name]
         try:
-            config = descriptor.load_config()
+            config = descriptor.load_config(configs.get(name))
             output = scored_output(name, as_of, source_dir=source_dir, model=model, config=config)
         except (ModelNotFoundError, DataNotFoundError) as exc:
             logger.warning("report: %s is left out: %s", name, exc)
+            causes.append(exc)
             for lang in langs:
                 per_lang[lang].append(_unavailable(descriptor, exc, lang))
             continue
@@ -166,6 +168,8 @@ def _sections(as_of: pd.Timestamp, langs: Sequence[str], source_dir: Path, model
             "pipeline": name, "model_version": first.model_version,
             "figures": {f.key: f.value for f in first.figures}, "ids": first.ids,
         }
+    if chosen and len(causes) == len(chosen):  # a report with nothing in it is a failed job, not a report
+        raise causes[0]
     return per_lang, facts
 
 
@@ -216,14 +220,15 @@ def _changes(report: BusinessReport, facts: dict[str, Any], previous: dict[str, 
 
 def build_business_report(as_of: str | pd.Timestamp, *, langs: Sequence[str] = ("en",), output_dir: str | Path = "output",
                           source_dir: str | Path | None = None, model: str | int = "champion",
-                          pipelines: Sequence[str] | None = None) -> tuple[dict[str, BusinessReport], dict[str, Any]]:
+                          pipelines: Sequence[str] | None = None, configs: Mapping[str, Any] | None = None,
+                          ) -> tuple[dict[str, BusinessReport], dict[str, Any]]:
     """The report in each language and its facts, without writing anything (see :func:`write_business_report`)."""
     langs = [check_lang(lang) for lang in dict.fromkeys(langs)]
     if not langs:
         raise SchemaError("langs is empty: pass at least one of 'en', 'zh'")
     day = pd.Timestamp(as_of).normalize()
     folder = Path(output_dir)
-    per_lang, facts = _sections(day, langs, Path(source_dir) if source_dir is not None else folder, model, pipelines)
+    per_lang, facts = _sections(day, langs, Path(source_dir) if source_dir is not None else folder, model, pipelines, configs or {})
     previous = _previous_facts(folder, day)
     reports = {}
     for lang in langs:
@@ -236,7 +241,7 @@ def build_business_report(as_of: str | pd.Timestamp, *, langs: Sequence[str] = (
 
 def write_business_report(as_of: str | pd.Timestamp, *, langs: Sequence[str] = ("en",), output_dir: str | Path = "output",
                           source_dir: str | Path | None = None, model: str | int = "champion",
-                          pipelines: Sequence[str] | None = None) -> dict[str, Path]:
+                          pipelines: Sequence[str] | None = None, configs: Mapping[str, Any] | None = None) -> dict[str, Path]:
     """Write the business report as of a date in each of ``langs``.
 
     Args:
@@ -247,18 +252,22 @@ def write_business_report(as_of: str | pd.Timestamp, *, langs: Sequence[str] = (
             ``output_dir`` of ``configs/jobs.yaml``.
         model: ``"champion"`` reads the outputs found; a version number always scores afresh.
         pipelines: the sections to include (default: every pipeline with one, in decision order).
+        configs: a pipeline's settings (object or YAML path) by name; default ``configs/<name>.yaml``.
 
     Returns:
         ``{"facts": path, "html_<lang>": path, "xlsx_<lang>": path, ...}``.
 
     Raises:
         ConfigError: an unknown language or a pipeline without a report section.
+        ModelNotFoundError, DataNotFoundError: no pipeline could report (one that cannot while
+            others can is shown as not available, and logged).
         StorageError: the output folder cannot be written (nothing is half-written).
     """
     from kpredict.reports.business_excel import write_business_workbook
     from kpredict.reports.business_html import render_business_html
 
-    reports, facts = build_business_report(as_of, langs=langs, output_dir=output_dir, source_dir=source_dir, model=model, pipelines=pipelines)
+    reports, facts = build_business_report(as_of, langs=langs, output_dir=output_dir, source_dir=source_dir, model=model,
+                                           pipelines=pipelines, configs=configs)
     folder = Path(output_dir)
     stem = f"report_{facts['as_of']}"
     paths: dict[str, Path] = {"facts": folder / f"{stem}{_FACTS_SUFFIX}"}

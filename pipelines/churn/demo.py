@@ -1,4 +1,4 @@
-"""The churn step of ``kpredict demo``: train, score every active customer, write the retention list."""
+"""The churn step of ``kpredict demo``: train and score every active customer (the retention list is\npart of the business report the demo writes last)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,7 @@ __all__ = ["run"]
 
 
 def run(context: DemoContext) -> dict[str, Any]:
-    """Train churn on the demo company, score it as of the demo date and write the retention list."""
-    from kpredict.reports import write_report
-
+    """Train churn on the demo company and score it as of the demo date."""
     result = context.train(
         lambda m: f"churners found among the {context.config.decision.capacity} riskiest (the gate): LightGBM {m['holdout_recall_at_capacity']:.1%}, "
         f"logistic baseline {m['baseline_holdout_recall_at_capacity']:.1%}; serving "
@@ -22,12 +20,9 @@ def run(context: DemoContext) -> dict[str, Any]:
     scored = context.score()
     bands = scored.frame["risk_band"].value_counts().to_dict()
     context.console.print(f"scored {len(scored.frame):,} active customers as of {context.as_of} -> {scored.output} (bands {bands})")
-    reports = {lang: write_report("churn", context.as_of, lang=lang, output_dir=context.output_dir, config=context.config) for lang in ("en", "zh")}
-    for lang, paths in reports.items():
-        context.console.print(f"retention list ({lang}): {paths['xlsx']} and {paths['html']}")
     riskiest = scored.frame.sort_values("rank").head(5)
     context.print_table(
         "Riskiest customers", ["rank", "customer", "probability", "band", "top reason"],
         ([str(r.rank), r.customer_id, f"{r.churn_probability:.0%}", r.risk_band, r.reason_1_en or "-"] for r in riskiest.itertuples()),
     )
-    return {"training": result, "scores": scored, "reports": reports}
+    return {"training": result, "scores": scored}
