@@ -138,6 +138,12 @@ class BusinessSection(Protocol):
     def __call__(self, output: ScoredOutput, config: Any, lang: str) -> Section: ...
 
 
+class OutcomeEvaluation(Protocol):
+    """Realized metrics of stored predictions, once the outcomes are in the data."""
+
+    def __call__(self, stored: ScoredOutput, config: Any) -> dict[str, float]: ...
+
+
 @dataclass(frozen=True)
 class PipelineDescriptor:
     """Everything kpredict needs to know about one pipeline.
@@ -153,6 +159,8 @@ class PipelineDescriptor:
         report: the pipeline's own report files (churn: the retention list), or None.
         section: builds the pipeline's part of the business report (``build_section(output,
             config, lang) -> Section``), or None to leave it out of ``kpredict report``.
+        outcomes: compares stored predictions with the outcomes that arrived later
+            (``evaluate_outcomes(stored, config) -> {metric: value}``), or None: no ``kpredict evaluate``.
         trials_key: the dotted config key that ``--trials`` sets (None: no tuning search).
         config_file: the config file read when none is given (default ``configs/<name>.yaml``).
         module: the module that declared it (filled in by discovery; names its trusted package).
@@ -166,6 +174,7 @@ class PipelineDescriptor:
     demo: Ref[DemoStep] | DemoStep | None = None
     report: Ref[ReportSection] | ReportSection | None = None
     section: Ref[BusinessSection] | BusinessSection | None = None
+    outcomes: Ref[OutcomeEvaluation] | OutcomeEvaluation | None = None
     trials_key: str | None = None
     config_file: str | None = None
     module: str = field(default="", compare=False)
@@ -182,8 +191,8 @@ class PipelineDescriptor:
         """The descriptor of a pipeline folder laid out by convention, named after the folder.
 
         ``train.py`` holds ``train``; the optional ``scoring.py``, ``demo.py``, ``report.py`` and
-        ``section.py`` hold ``PLUGIN``, ``run``, ``write_report`` and ``build_section``. Nothing is
-        imported until it is used.
+        ``section.py`` hold ``PLUGIN``, ``run``, ``write_report`` and ``build_section``, and
+        ``outcomes.py`` holds ``evaluate_outcomes``. Nothing is imported until it is used.
         """
         from importlib.util import find_spec
 
@@ -193,7 +202,8 @@ class PipelineDescriptor:
         return cls(
             name=package.rsplit(".", 1)[-1], summary=summary, config_model=config_model,
             train=Ref(f"{package}.train:train"), scoring=part("scoring", "PLUGIN"), demo=part("demo", "run"),
-            report=part("report", "write_report"), section=part("section", "build_section"), trials_key=trials_key, config_file=config_file, module=package,
+            report=part("report", "write_report"), section=part("section", "build_section"),
+            outcomes=part("outcomes", "evaluate_outcomes"), trials_key=trials_key, config_file=config_file, module=package,
         )
 
     @property
@@ -275,7 +285,7 @@ def get_pipeline(name: str, *, needs: str | None = None) -> PipelineDescriptor:
     """The descriptor of pipeline ``name``.
 
     Args:
-        needs: "scoring", "demo" or "report": also require that part.
+        needs: "scoring", "demo", "report", "section" or "outcomes": also require that part.
 
     Raises:
         ConfigError: no such pipeline (the message lists them), or it lacks the needed part.

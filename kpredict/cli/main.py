@@ -440,6 +440,36 @@ def report(
         _console().print(f"{kind}: {path}")
 
 
+STALE_EXIT_CODE = 6
+
+
+@app.command()
+@handle_errors
+def evaluate(
+    pipeline: Annotated[str, typer.Argument(help="A pipeline that can be evaluated (churn, sales_forecast).")],
+    as_of: Annotated[str, typer.Option("--as-of", help="The past scoring date whose predictions are checked (YYYY-MM-DD).")],
+    source: Annotated[Path, typer.Option("--from", help="Where that date's scoring output is (e.g. output/jobs).")] = Path("output"),
+    config: Annotated[Optional[Path], typer.Option("--config", "-c", help="Pipeline YAML (default configs/<pipeline>.yaml).")] = None,
+) -> None:
+    """Check the predictions stored for a past date against what happened since.
+
+    Exit code 6 when the model is stale (its monitoring.metric is worse than monitoring.threshold),
+    so a schedule can retrain on it: kpredict evaluate churn --as-of D || kpredict train churn.
+    """
+    _require_tracking()
+    from kpredict.monitoring.evaluate import evaluate as run_evaluation
+    from kpredict.tracking.publish import greater_is_better
+
+    found = run_evaluation(pipeline, as_of, source_dir=source, config=config)
+    shown = ", ".join(f"{k} {v:.4g}" for k, v in found.metrics.items())
+    _console().print(f"{pipeline} version {found.model_version} as of {found.as_of}: {shown}", soft_wrap=True)
+    verdict = "STALE" if found.stale else "ok"
+    direction = "at least" if greater_is_better(found.metric) else "at most"
+    _console().print(f"{verdict}: realized {found.metric} {found.value:.4f} (threshold: {direction} {found.threshold:g}); {found.path}", soft_wrap=True)
+    if found.stale:
+        raise typer.Exit(STALE_EXIT_CODE)
+
+
 @app.command("run-jobs")
 @handle_errors
 def run_jobs_command(

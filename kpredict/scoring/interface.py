@@ -24,6 +24,7 @@ import pandas as pd
 from kpredict import __version__
 from kpredict.errors import ConfigError, DeliveryError
 from kpredict.hashing import frame_hash
+from kpredict.monitoring.record import monitoring_record
 from kpredict.scoring.bundle import load_bundle
 from kpredict.scoring.input_file import read_features_table
 from kpredict.scoring.output import companion_path, resolve_output_path, write_output_set
@@ -205,6 +206,7 @@ def score(
     standard = {"as_of": stamp, "model_name": bundle.name, "model_version": bundle.version, "run_id": bundle.run_id}
     dropped: list[str] = []
     rejects = pd.DataFrame()
+    features = None
     if isinstance(plugin, FrameScoringPlugin):
         scored = plugin.score_frame(context, estimator)
         timings["predict_s"] = time.perf_counter() - t
@@ -215,7 +217,7 @@ def score(
         counts = {"rows": len(result)}
         input_info["rows"] = counts["rows"]
     else:
-        result, input_info, counts, rejects, dropped = _score_rows(
+        result, input_info, counts, rejects, dropped, features = _score_rows(
             plugin, estimator, context, standard, timings,
             supplied=supplied, input_path=input_path, explain_top=explain_top, chunk_rows=chunk_rows, strict=strict, bad_rows=bad_rows,
         )
@@ -237,12 +239,14 @@ def score(
         "engine": engine,
         "chunk_rows": chunk_rows,
         "kpredict_version": __version__,
+        "monitoring": monitoring_record(bundle.meta, result, features=features),
     }
     timings["total_s"] = time.perf_counter() - started  # up to the write: the write's own time is in write_s
     content["timings_s"] = {k: round(v, 4) for k, v in timings.items()}
     manifest = write_output_set(output, result, content, companions=companions, rejects=rejects)
     timings["write_s"] = time.perf_counter() - t
     logger.info("scored %d rows of %s as of %s -> %s", len(result), pipeline, stamp.date(), output)
+    _record_monitoring(pipeline, stamp, bundle, content["monitoring"], output)
     done = ScoreResult(result, output, manifest, counts, timings, companions, written)
     try:
         plugin.deliver(context, WrittenOutput(output, manifest, written, result, companions))
@@ -254,6 +258,27 @@ def score(
             result=done,
         ) from exc
     return done
+
+
+def _record_monitoring(pipeline: str, stamp: pd.Timestamp, bundle: Any, record: dict[str, Any], output: Path) -> None:
+    """Warn about drift and log the record to MLflow. The record is already in the manifest, so a
+    tracking failure here costs the MLflow copy only: it is reported, and the job's output stands."""
+    from mlflow.exceptions import MlflowException
+
+    from kpredict.monitoring.record import log_monitoring_record
+
+    found = record.get("drift") or {}
+    if found.get("drifted"):
+        moved = ", ".join(f"{name} ({found['feature_psi'][name]:.2f})" for name in found["drifted"][:5])
+        logger.warning("input drift: %d feature(s) of %s moved past PSI %.2f against the training data: %s",
+                       len(found["drifted"]), pipeline, found["psi_alert"], moved)
+    if found.get("score_psi") is not None and found["score_psi"] > found["psi_alert"]:
+        logger.warning("score drift: the %s scores moved from the holdout's (PSI %.2f)", pipeline, found["score_psi"])
+    try:
+        log_monitoring_record(pipeline, stamp, bundle, record, str(output))
+    except (MlflowException, OSError) as exc:
+        logger.warning("the monitoring record of %s could not be logged to MLflow (%s: %s); it is in the manifest",
+                       output.name, type(exc).__name__, exc)
 
 
 def _with_standard(frame: pd.DataFrame, keys: list[str], standard: dict[str, Any]) -> pd.DataFrame:
@@ -303,7 +328,7 @@ def _score_rows(plugin: RowScoringPlugin, estimator, context: ScoringContext, st
         "unseen_category": int(result["unseen_category"].sum()) if len(result) else 0,
         "explained": count,
     }
-    return result, input_info, counts, validated.rejects, validated.dropped_columns
+    return result, input_info, counts, validated.rejects, validated.dropped_columns, validated.frame
 
 
 def _predict(plugin, estimator, frame: pd.DataFrame, spec: FeatureSpec, chunk_rows: int, engine: str) -> pd.DataFrame:

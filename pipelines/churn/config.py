@@ -8,6 +8,7 @@ from pydantic import Field, model_validator
 
 from kpredict.config.loader import ConfigModel
 from kpredict.config.store import StoreSettings
+from kpredict.monitoring.settings import MonitoringSettings
 
 __all__ = ["ChurnConfig"]
 
@@ -98,6 +99,10 @@ class ChurnConfig(StoreSettings):
     decision: DecisionConfig = Field(default_factory=DecisionConfig)
     risk_bands: BandConfig = Field(default_factory=BandConfig)
     explain: ExplainConfig = Field(default_factory=ExplainConfig)
+    monitoring: MonitoringSettings = Field(
+        default_factory=lambda: MonitoringSettings(metric="roc_auc", threshold=0.70),
+        description="kpredict evaluate: the realized metric and the threshold past which the model is stale",
+    )
     gate_metric: Literal["recall_at_capacity", "lift_at_capacity", "roc_auc", "pr_auc", "log_loss", "brier"] = Field(
         "recall_at_capacity",
         description="the gate compares this on the holdout; recall_at_capacity: churners found among the decision.capacity riskiest, as the list is used",

@@ -147,6 +147,7 @@ def train(config: ChurnConfig | str | Path | None = None, *, force: bool = False
     from kpredict.modeling import BoostedClassifier
     from kpredict.pipelines.churn import PIPELINE as DESCRIPTOR
     from kpredict.scoring.packaging import PackagedModel
+    from kpredict.monitoring.drift import reference_profile
     from kpredict.scoring.validate import FeatureSpec
     from kpredict.tracking import training_run
     from kpredict.tracking.publish import Gate, publish
@@ -211,6 +212,8 @@ def train(config: ChurnConfig | str | Path | None = None, *, force: bool = False
             "risk_bands": config.risk_bands.model_dump(),
             "decision": config.decision.model_dump() | {"threshold": threshold},
             "explain": config.explain.model_dump(),
+            # what each scoring run's drift is measured against: the training rows, the holdout's scores
+            "monitoring": reference_profile(data.train, numeric=spec.numeric, categorical=list(spec.categorical), scores=p_hold[served]),
         }
         run.set_tags({"kpredict.decision_policy": config.decision.policy})
         meta["served_model"] = served

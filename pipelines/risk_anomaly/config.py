@@ -9,6 +9,7 @@ from pydantic import Field, field_validator, model_validator
 from kpredict.config.loader import ConfigModel
 from kpredict.config.store import StoreSettings
 from kpredict.features.definitions import PositiveDuration
+from kpredict.monitoring.settings import MonitoringSettings
 
 __all__ = ["RiskAnomalyConfig"]
 
@@ -127,3 +128,7 @@ class RiskAnomalyConfig(StoreSettings):
     reasons: int = Field(3, ge=1, le=5)
     delivery: DeliveryConfig = Field(default_factory=DeliveryConfig)
     kpi: KpiConfig | None = Field(default_factory=KpiConfig, description="KPI series to watch as well; null for payments only")
+    monitoring: MonitoringSettings = Field(
+        default_factory=lambda: MonitoringSettings(metric="precision_at_budget", threshold=0.2),
+        description="kpredict evaluate: the realized metric and the threshold past which the model is stale",
+    )

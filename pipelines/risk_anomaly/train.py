@@ -142,6 +142,7 @@ def train(config: RiskAnomalyConfig | str | Path | None = None, *, force: bool =
         overrides: dotted config keys, e.g. ``**{"alerts.per_day": 10}``.
     """
     from kpredict.evaluation.detection import detection_metrics, plot_detection
+    from kpredict.monitoring.drift import reference_profile
     from kpredict.modeling.anomaly import AnomalyScorer
     from kpredict.pipelines.risk_anomaly import PIPELINE as DESCRIPTOR
     from kpredict.scoring.packaging import PackagedModel
@@ -235,6 +236,8 @@ def train(config: RiskAnomalyConfig | str | Path | None = None, *, force: bool =
             "alerts": config.alerts.model_dump(),
             "reasons": config.reasons,
             "explain": {"top_fraction": 1.0 - threshold},
+            # drift is measured against the recent training events the scores are calibrated on
+            "monitoring": reference_profile(reference, numeric=FEATURES, scores=holdout_scores),
         }
         if kpi is not None:
             kpi_threshold = metrics["kpi_alert_threshold"]

@@ -8,6 +8,7 @@ from pydantic import Field, field_validator, model_validator
 
 from kpredict.config.loader import ConfigModel
 from kpredict.config.store import StoreSettings
+from kpredict.monitoring.settings import MonitoringSettings
 
 __all__ = ["SalesForecastConfig"]
 
@@ -101,6 +102,10 @@ class SalesForecastConfig(StoreSettings):
     replenishment: ReplenishmentConfig = Field(default_factory=ReplenishmentConfig)
     n_jobs: int = Field(1, ge=1, description="processes statsforecast uses")
     seed: int = 0
+    monitoring: MonitoringSettings = Field(
+        default_factory=lambda: MonitoringSettings(metric="mase", threshold=1.0),
+        description="kpredict evaluate: the realized metric and the threshold past which the model is stale",
+    )
     gate_metric: Literal["mase", "rmsse", "wape", "smape"] = "mase"
     sample_plots: int = Field(6, ge=0, description="series drawn in the forecast plot")
 

@@ -1,0 +1,190 @@
+"""Monitoring: drift of every scoring run logged beside the model version, and `kpredict evaluate`
+checking stored predictions against the outcomes that arrived later."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from kpredict.cli.main import app
+from kpredict.errors import DataNotFoundError
+from kpredict.monitoring.drift import PSI_ALERT, drift, psi, reference_profile
+
+# The small demo's data ends 2026-10-31: after these dates a 30-day churn horizon and 28 forecast days have passed.
+CHURN_PAST = "2026-09-01"  # a month the generator's truth has a snapshot for
+SALES_PAST = "2026-10-01"  # its 28 forecast days end 2026-10-28
+
+
+def test_psi_is_small_for_the_same_distribution_and_large_for_a_moved_one():
+    rng = np.random.default_rng(0)
+    train = pd.DataFrame({"fee": rng.gamma(4, 10, 8000), "plan": rng.choice(["basic", "plus", "pro"], 8000, p=[0.5, 0.3, 0.2])})
+    profile = reference_profile(train, numeric=["fee"], categorical=["plan"], scores=rng.beta(1, 8, 8000))
+    json.dumps(profile)  # it travels in the model's meta as JSON
+    same = pd.DataFrame({"fee": rng.gamma(4, 10, 3000), "plan": rng.choice(["basic", "plus", "pro"], 3000, p=[0.5, 0.3, 0.2])})
+    moved = pd.DataFrame({"fee": rng.gamma(4, 10, 3000) * 1.5, "plan": rng.choice(["basic", "plus", "max"], 3000, p=[0.2, 0.3, 0.5])})
+    stable = drift(profile, same, rng.beta(1, 8, 3000))
+    shifted = drift(profile, moved, rng.beta(2, 4, 3000))
+    assert stable["psi_max"] < 0.02 and stable["drifted"] == [] and stable["score_psi"] < 0.02
+    assert shifted["drifted"] == ["plan", "fee"] and shifted["score_psi"] > PSI_ALERT  # largest first
+    # the textbook formula on two share vectors
+    assert psi([0.5, 0.5], [0.5, 0.5]) == 0
+    assert psi([0.5, 0.5], [0.25, 0.75]) == pytest.approx(0.25 * np.log(0.5) * -1 + 0.25 * np.log(1.5))
+    missing = drift(profile, same.assign(fee=np.nan))  # a feature that stopped arriving is a drift too
+    assert "fee" in missing["drifted"]
+
+
+def test_every_written_scoring_run_logs_its_monitoring_record_beside_the_model_version(churn_project, tmp_path):
+    from kpredict.monitoring.record import monitoring_experiment
+    from kpredict.scoring import score
+
+    _, config, trained = churn_project
+    result = score("churn", "2026-10-01", model=trained.model_version, config=config, output_dir=tmp_path)
+    record = json.loads(result.manifest.read_text())["monitoring"]
+    assert record["rows"] == len(result.frame) and record["contacted"] == int(result.frame["contact"].sum())
+    found = record["drift"]
+    assert set(found["feature_psi"]) == set(config_features(trained)) and found["score_psi"] is not None
+    runs = mlflow.search_runs(experiment_names=[monitoring_experiment("churn")], filter_string="tags.`kpredict.as_of` = '2026-10-01'")
+    run = runs.iloc[0]
+    assert run["tags.kpredict.model_version"] == str(trained.model_version) and run["tags.kpredict.model_run_id"] == trained.run_id
+    assert run["metrics.rows"] == record["rows"] and run["metrics.psi_max"] == pytest.approx(found["psi_max"])
+    assert run["metrics.score_psi"] == pytest.approx(found["score_psi"])
+    in_memory = score("churn", "2026-10-01", model=trained.model_version, config=config, write=False)
+    assert len(mlflow.search_runs(experiment_names=[monitoring_experiment("churn")])) == len(runs)  # only written runs are recorded
+    assert len(in_memory.frame) == record["rows"]
+
+
+def config_features(trained) -> list[str]:
+    from kpredict.scoring.bundle import load_bundle
+
+    spec = load_bundle("churn", trained.model_version).meta["feature_spec"]
+    return [*spec["numeric"], *spec["categorical"]]
+
+
+def test_a_price_change_shows_as_input_drift_on_the_fee(churn_project, small_demo, tmp_path, caplog):
+    """The demo company raises every fee by 60 %: the scoring run after it flags monthly_fee."""
+    from kpredict.scoring import score
+
+    _, config, trained = churn_project
+    shifted = tmp_path / "data"
+    shutil.copytree(small_demo, shifted)
+    subscriptions = pd.read_parquet(shifted / "subscriptions.parquet")
+    subscriptions["monthly_fee"] *= 1.6
+    subscriptions.to_parquet(shifted / "subscriptions.parquet", index=False)
+    moved = config.model_copy(update={"data_dir": str(shifted), "feature_store_dir": str(tmp_path / "store")})
+    moved.open_store().materialize(views=["customer_subscription"])
+    for view in config.views:  # the other views as they were
+        source = Path(config.feature_store_dir) / view
+        if view != "customer_subscription" and not (tmp_path / "store" / view).exists():
+            shutil.copytree(source, tmp_path / "store" / view)
+
+    before = score("churn", "2026-10-01", model=trained.model_version, config=config, output_dir=tmp_path / "before")
+    with caplog.at_level("WARNING", logger="kpredict.scoring.interface"):
+        after = score("churn", "2026-10-01", model=trained.model_version, config=moved, output_dir=tmp_path / "after")
+    psi_before = json.loads(before.manifest.read_text())["monitoring"]["drift"]["feature_psi"]
+    record = json.loads(after.manifest.read_text())["monitoring"]["drift"]
+    assert psi_before["monthly_fee"] < PSI_ALERT < record["feature_psi"]["monthly_fee"]
+    assert "monthly_fee" in record["drifted"]
+    assert "input drift" in caplog.text and "monthly_fee" in caplog.text
+
+
+def _project_config(tmp_path: Path, name: str, config, **changes) -> Path:
+    path = tmp_path / "configs" / f"{name}.yaml"
+    path.parent.mkdir(exist_ok=True)
+    data = config.model_dump(mode="json")
+    for key, value in changes.items():
+        data[key] = value
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return path
+
+
+def test_evaluate_churn_checks_the_stored_scores_against_who_left(churn_project, small_demo, tmp_path):
+    from kpredict.monitoring.evaluate import evaluate
+    from kpredict.scoring import score
+
+    _, config, trained = churn_project
+    stored = score("churn", CHURN_PAST, model=trained.model_version, config=config, output_dir=tmp_path / "jobs")
+    found = evaluate("churn", CHURN_PAST, source_dir=tmp_path / "jobs", config=config)
+    # The reference: the generator's truth for that day, who left within 30 days and the best
+    # probability the observable data allows.
+    truth = pd.read_parquet(small_demo / "truth" / "churn.parquet")
+    truth = truth[truth["snapshot_date"] == pd.Timestamp(CHURN_PAST)].merge(stored.frame[["customer_id"]], on="customer_id")
+    from sklearn.metrics import roc_auc_score
+
+    best = roc_auc_score(truth["churned_within_horizon"], truth["observable_churn_probability"])
+    assert found.metrics["customers"] == len(truth) == len(stored.frame)
+    assert found.metrics["positive_rate"] == pytest.approx(truth["churned_within_horizon"].mean())  # the right outcomes
+    assert found.metric == "roc_auc" and 0.5 + 0.5 * (best - 0.5) < found.value <= best + 0.05
+    assert found.metrics["capacity"] == stored.frame["contact"].sum()
+    assert not found.stale and found.path.is_file()
+    saved = json.loads(found.path.read_text())
+    assert saved["model_version"] == str(trained.model_version) and saved["metrics"]["roc_auc"] == pytest.approx(found.value)
+    runs = mlflow.search_runs(experiment_names=["kpredict-churn-monitoring"], filter_string="tags.`kpredict.kind` = 'evaluation'")
+    assert runs.iloc[0]["metrics.realized_roc_auc"] == pytest.approx(found.value)
+
+    # A threshold above what it reaches: stale, and the CLI exits 6 so a schedule can retrain.
+    strict = _project_config(tmp_path, "churn", config, monitoring={"metric": "roc_auc", "threshold": min(found.value + 0.05, 0.999)})
+    result = CliRunner().invoke(app, ["evaluate", "churn", "--as-of", CHURN_PAST, "--from", str(tmp_path / "jobs"), "--config", str(strict)])
+    assert result.exit_code == 6, result.output
+    assert "STALE: realized roc_auc" in " ".join(result.output.split())
+    lenient = _project_config(tmp_path, "churn", config, monitoring={"metric": "roc_auc", "threshold": 0.5})
+    ok = CliRunner().invoke(app, ["evaluate", "churn", "--as-of", CHURN_PAST, "--from", str(tmp_path / "jobs"), "--config", str(lenient)])
+    assert ok.exit_code == 0 and "ok: realized roc_auc" in " ".join(ok.output.split())
+
+
+def test_evaluate_says_when_outcomes_or_predictions_are_missing(churn_project, tmp_path):
+    from kpredict.monitoring.evaluate import evaluate
+    from kpredict.scoring import score
+
+    _, config, trained = churn_project
+    score("churn", "2026-10-20", model=trained.model_version, config=config, output_dir=tmp_path)
+    with pytest.raises(DataNotFoundError, match=r"complete on 2026-11-19 \(30 days later\); the data .* ends on 2026-10-3"):
+        evaluate("churn", "2026-10-20", source_dir=tmp_path, config=config)
+    with pytest.raises(DataNotFoundError, match=r"no stored churn predictions as of 2026-08-01"):
+        evaluate("churn", "2026-08-01", source_dir=tmp_path, config=config)
+    result = CliRunner().invoke(app, ["evaluate", "budget", "--as-of", CHURN_PAST])
+    assert result.exit_code == 2 and "has no outcomes part" in result.output
+
+
+def test_evaluate_sales_compares_the_forecast_with_the_sales_that_came(sales_project, tmp_path):
+    """Realized MASE and WAPE of the stored forecast beat the seasonal naive forecast made the same day
+    (a single month: on the small demo the model wins 3 of the 4 mid-month dates checked on MASE, all 4 on WAPE)."""
+    from kpredict.forecasting.metrics import forecast_metrics
+    from kpredict.forecasting.series import ID, TARGET, TIME
+    from kpredict.monitoring.evaluate import evaluate
+    from kpredict.pipelines.sales_forecast.data import load_history
+    from kpredict.scoring import score
+
+    _, config, trained = sales_project
+    stored = score("sales_forecast", SALES_PAST, model=trained.model_version, config=config, output_dir=tmp_path)
+    found = evaluate("sales_forecast", SALES_PAST, source_dir=tmp_path, config=config)
+    assert found.metric == "mase" and found.metrics["days_evaluated"] == found.metrics["days_forecast"] == 28
+    assert 0.6 <= found.metrics["coverage_80"] <= 1 and found.metrics["coverage_95"] >= found.metrics["coverage_80"]
+
+    series, _ = load_history(config, config.open_store())
+    history = series[series[TIME] < pd.Timestamp(SALES_PAST)][[ID, TIME, TARGET]]
+    last_week = history.groupby(ID).tail(7).assign(dow=lambda f: f[TIME].dt.dayofweek)
+    naive = stored.frame[[ID, TIME]].assign(dow=lambda f: f[TIME].dt.dayofweek).merge(
+        last_week[[ID, "dow", TARGET]].rename(columns={TARGET: "naive"}), on=[ID, "dow"])
+    actual = series[series[TIME] >= pd.Timestamp(SALES_PAST)][[ID, TIME, TARGET]]
+    reference = forecast_metrics(naive.merge(actual, on=[ID, TIME]), "naive", history, config.season_length)
+    assert found.metrics["mase"] < reference["mase"] and found.metrics["wape"] < reference["wape"]
+
+
+def test_evaluate_risk_measures_the_alerts_against_the_confirmed_anomalies(risk_project):
+    """Alert precision against the demo's labelled anomalies beats alerting as many payments at random."""
+    from kpredict.monitoring.evaluate import evaluate
+
+    project, config, trained, scored = risk_project
+    found = evaluate("risk_anomaly", "2026-11-01", source_dir=scored.manifest.parent, output_dir=project / "evaluations", config=config)
+    base_rate = found.metrics["anomalies"] / found.metrics["payments"]
+    assert found.metric == "precision_at_budget" and found.value > 3 * base_rate
+    assert 0 < found.metrics["recall_at_budget"] <= 1 and found.metrics["alerts_per_day"] > 0
+    assert found.metrics["payments"] == len(scored.frame)
