@@ -50,6 +50,16 @@ def _isolated_mlflow(tmp_path_factory):
             os.environ[name] = value
 
 
+@pytest.fixture(autouse=True)
+def _mlflow_back_on_the_session_store():
+    """A test that points MLflow at another store (a copy, a server) leaves it pointing back here:
+    session fixtures are shared across modules, and MLflow's URIs are process-wide."""
+    yield
+    from kpredict.tracking.store import configure
+
+    configure()
+
+
 @pytest.fixture(scope="session")
 def churn_project(tmp_path_factory, small_demo):
     """A project directory whose MLflow store holds a churn model trained on the small demo.

@@ -4,7 +4,6 @@ since the previous report, a pipeline that cannot report, and the page in a real
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 from html.parser import HTMLParser
@@ -174,8 +173,10 @@ def test_a_pipeline_that_cannot_report_is_shown_as_not_available_and_none_at_all
         shutil.copy(path, only_churn / path.name)
     no_data = {**configs, "budget": configs["budget"].model_copy(update={"data_dir": tmp_path / "no_such_folder"})}
     paths = write_business_report(AS_OF, output_dir=tmp_path / "out", source_dir=only_churn, configs=no_data, pipelines=["churn", "budget"])
-    page = " ".join(" ".join(_page(paths["html_en"]).text).split())
+    parsed = _page(paths["html_en"])
+    page = " ".join(" ".join(parsed.text).split())
     assert page.count("Not available in this report:") == 1 and "no_such_folder" in page
+    assert parsed.ids == ["changes", "retention", "budget"] and "Budget plan: where to spend" in page  # where it belongs
     assert sorted(json.loads(paths["facts"].read_text())["sections"]) == ["retention"]
 
     empty = tmp_path / "empty"

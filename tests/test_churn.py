@@ -226,3 +226,16 @@ def test_training_snapshots_start_once_every_feature_view_has_history(small_demo
     first = data.frame["event_timestamp"].min()
     assert first >= behaviour_starts.normalize() + pd.Timedelta(days=config.label.min_history_days)
     assert first - pd.Timedelta(days=config.label.min_history_days) < behaviour_starts + pd.Timedelta(days=31)  # monthly: the next one
+
+
+def test_train_snapshots_keeps_only_the_latest_snapshots_before_validation(churn_project):
+    """After behaviour changed, a retrain can learn from the recent months alone (split.train_snapshots)."""
+    from kpredict.pipelines.churn import PIPELINE
+    from kpredict.pipelines.churn.train import prepare_training_data
+
+    _, config, _ = churn_project
+    everything = prepare_training_data(config)
+    recent = prepare_training_data(PIPELINE.load_config(config, **{"split.train_snapshots": 2}))
+    dates = sorted(everything.train["event_timestamp"].unique())
+    assert sorted(recent.train["event_timestamp"].unique()) == dates[-2:] and len(dates) > 2
+    assert recent.valid.equals(everything.valid) and recent.holdout.equals(everything.holdout)

@@ -56,8 +56,9 @@ def test_every_written_scoring_run_logs_its_monitoring_record_beside_the_model_v
     assert run["tags.kpredict.model_version"] == str(trained.model_version) and run["tags.kpredict.model_run_id"] == trained.run_id
     assert run["metrics.rows"] == record["rows"] and run["metrics.psi_max"] == pytest.approx(found["psi_max"])
     assert run["metrics.score_psi"] == pytest.approx(found["score_psi"])
+    before = len(mlflow.search_runs(experiment_names=[monitoring_experiment("churn")]))
     in_memory = score("churn", "2026-10-01", model=trained.model_version, config=config, write=False)
-    assert len(mlflow.search_runs(experiment_names=[monitoring_experiment("churn")])) == len(runs)  # only written runs are recorded
+    assert len(mlflow.search_runs(experiment_names=[monitoring_experiment("churn")])) == before  # only written runs are recorded
     assert len(in_memory.frame) == record["rows"]
 
 
@@ -188,3 +189,49 @@ def test_evaluate_risk_measures_the_alerts_against_the_confirmed_anomalies(risk_
     assert found.metric == "precision_at_budget" and found.value > 3 * base_rate
     assert 0 < found.metrics["recall_at_budget"] <= 1 and found.metrics["alerts_per_day"] > 0
     assert found.metrics["payments"] == len(scored.frame)
+
+
+def _poached(small_demo: Path, folder: Path, start: pd.Timestamp) -> Path:
+    """The small demo after a competitor's launch on ``start``: prices rise by half, and from then on
+    the most active customers leave (a quarter of them a month) while the usual reasons stop counting."""
+    data = folder / "data"
+    shutil.copytree(small_demo, data)
+    subscriptions = pd.read_parquet(data / "subscriptions.parquet")
+    orders = pd.read_parquet(data / "orders.parquet", columns=["customer_id", "order_ts"])
+    recent = orders[(orders["order_ts"] < start) & (orders["order_ts"] >= start - pd.Timedelta(days=90))].groupby("customer_id").size()
+    active = (subscriptions["start_date"] < start) & (subscriptions["end_date"].isna() | (subscriptions["end_date"] >= start))
+    count = subscriptions["customer_id"].map(recent).fillna(0)
+    most_active = active & (count >= count[active].quantile(0.7))
+    rng = np.random.default_rng(0)
+    leaves = start + pd.to_timedelta(np.round(rng.exponential(30 / 0.25, len(subscriptions))), unit="D")
+    subscriptions.loc[active, "end_date"] = pd.NaT
+    subscriptions.loc[most_active, "end_date"] = leaves[most_active]
+    subscriptions.loc[subscriptions["end_date"] > pd.Timestamp("2026-10-31"), "end_date"] = pd.NaT  # not known yet on the last day
+    subscriptions["monthly_fee"] *= 1.5
+    subscriptions.to_parquet(data / "subscriptions.parquet", index=False)
+    return data
+
+
+def test_after_a_shift_drift_and_realized_performance_both_flag_the_model(churn_project, small_demo, tmp_path):
+    """The demo company changes after 2026-03-01; the model trained before it is scored on 2026-09-01:
+    the fee shows as input drift, and 30 days later evaluate finds the model stale."""
+    from kpredict.monitoring.evaluate import evaluate
+    from kpredict.scoring import score
+
+    _, config, trained = churn_project
+    from kpredict.monitoring.settings import MonitoringSettings
+
+    rule = MonitoringSettings(metric="roc_auc", threshold=0.65)
+    data = _poached(small_demo, tmp_path, pd.Timestamp("2026-03-01"))
+    shifted = config.model_copy(update={"data_dir": str(data), "feature_store_dir": str(tmp_path / "store"), "monitoring": rule})
+    shifted.open_store().materialize(views=shifted.views)
+    steady = config.model_copy(update={"monitoring": rule})
+
+    verdicts, records = {}, {}
+    for name, settings in (("steady", steady), ("shifted", shifted)):
+        scored = score("churn", CHURN_PAST, model=trained.model_version, config=settings, output_dir=tmp_path / name)
+        records[name] = json.loads(scored.manifest.read_text())["monitoring"]["drift"]
+        verdicts[name] = evaluate("churn", CHURN_PAST, source_dir=tmp_path / name, config=settings)
+    assert records["steady"]["feature_psi"]["monthly_fee"] < PSI_ALERT < records["shifted"]["feature_psi"]["monthly_fee"]
+    assert not verdicts["steady"].stale and verdicts["shifted"].stale
+    assert verdicts["shifted"].value < verdicts["steady"].value - 0.15

@@ -15,6 +15,7 @@ naming the cause; the rest of the report is still written. Files are replaced at
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
 import math
@@ -127,10 +128,18 @@ def change_text(change: Change, lang: str) -> tuple[str, str]:
 
 
 def _unavailable(descriptor: Any, cause: Exception, lang: str) -> Section:
-    """A section that says why the pipeline is missing from the report."""
-    title = descriptor.summary.split(":")[0] if lang == "en" else descriptor.name
-    return Section(key=descriptor.name, title=title, sheet=descriptor.name[:31], model="",
-                   lede=words(WORDS, lang)["unavailable"].format(cause=str(cause)))
+    """The part a pipeline would have written, saying why it is missing: under the same anchor and
+    title (the section module's ``SECTION_KEY`` and ``WORDS``), so readers find it where it belongs."""
+    from kpredict.pipeline import Ref
+
+    key, title, sheet = descriptor.name, descriptor.name, descriptor.name
+    if isinstance(descriptor.section, Ref):
+        module = importlib.import_module(descriptor.section.target.partition(":")[0])
+        key = getattr(module, "SECTION_KEY", key)
+        texts = getattr(module, "WORDS", {})
+        title = texts.get("title", {}).get(lang, title)
+        sheet = texts.get("sheet", {}).get(lang, sheet)
+    return Section(key=key, title=title, sheet=sheet[:31], model="", lede=words(WORDS, lang)["unavailable"].format(cause=str(cause)))
 
 
 def _sections(as_of: pd.Timestamp, langs: Sequence[str], source_dir: Path, model: str | int,

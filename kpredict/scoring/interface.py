@@ -266,6 +266,8 @@ def _record_monitoring(pipeline: str, stamp: pd.Timestamp, bundle: Any, record: 
     from mlflow.exceptions import MlflowException
 
     from kpredict.monitoring.record import log_monitoring_record
+    from kpredict.tracking import relocate
+    from kpredict.tracking.store import local_store_db
 
     found = record.get("drift") or {}
     if found.get("drifted"):
@@ -274,6 +276,10 @@ def _record_monitoring(pipeline: str, stamp: pd.Timestamp, bundle: Any, record: 
                        len(found["drifted"]), pipeline, found["psi_alert"], moved)
     if found.get("score_psi") is not None and found["score_psi"] > found["psi_alert"]:
         logger.warning("score drift: the %s scores moved from the holdout's (PSI %.2f)", pipeline, found["score_psi"])
+    db = local_store_db()
+    if db is not None and db.exists() and not relocate.store_is_writable(db):
+        logger.warning("the tracking store %s is read-only here: the monitoring record of %s is in its manifest only", db.parent, output.name)
+        return
     try:
         log_monitoring_record(pipeline, stamp, bundle, record, str(output))
     except (MlflowException, OSError) as exc:

@@ -10,7 +10,9 @@ from kpredict.reports.scored_outputs import ScoredOutput
 from kpredict.reports.section import Chart, KeyFigure, Section, SectionTable
 from kpredict.reports.words import model_line, words
 
-__all__ = ["build_section"]
+__all__ = ["SECTION_KEY", "WORDS", "build_section"]
+
+SECTION_KEY = "budget"  # the page anchor and what the next report compares under
 
 WORDS = {
     "title": {"en": "Budget plan: where to spend", "zh": "预算计划：钱花在哪里"},
@@ -74,7 +76,7 @@ def build_section(output: ScoredOutput, config: Any, lang: str) -> Section:
     if curves:
         charts.append(Chart(w["curves"], curves))
     return Section(
-        key="budget", title=w["title"], sheet=w["sheet"],
+        key=SECTION_KEY, title=w["title"], sheet=w["sheet"],
         lede=w["lede"].format(budget=value["budget"], weeks=int(value["weeks"]) if value["weeks"] == value["weeks"] else "?",
                               uplift=value["expected_uplift"], lo=value["uplift_lo"], hi=value["uplift_hi"], better=value["probability_better"]),
         model=model_line(output, lang), model_version=output.model_version,

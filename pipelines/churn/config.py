@@ -29,6 +29,10 @@ class SplitConfig(ConfigModel):
 
     validation_snapshots: int = Field(2, ge=1)
     holdout_snapshots: int = Field(1, ge=1)
+    train_snapshots: int | None = Field(
+        None, ge=1,
+        description="train on only the latest N snapshots before validation (after a shift, older behaviour teaches the wrong thing); null: all",
+    )
 
 
 class ModelConfig(ConfigModel):

@@ -10,7 +10,9 @@ from kpredict.reports.scored_outputs import ScoredOutput
 from kpredict.reports.section import Chart, KeyFigure, Section, SectionTable
 from kpredict.reports.words import model_line, words
 
-__all__ = ["build_section"]
+__all__ = ["SECTION_KEY", "WORDS", "build_section"]
+
+SECTION_KEY = "retention"  # the page anchor and what the next report compares under
 
 WORDS = {
     "title": {"en": "Retention: customers at risk of leaving", "zh": "客户挽留：有流失风险的客户"},
@@ -48,7 +50,7 @@ def build_section(output: ScoredOutput, config: Any, lang: str) -> Section:
     if drivers:
         charts.append(Chart(t("drivers", lang), drivers))
     return Section(
-        key="retention", title=w["title"], sheet=w["sheet"],
+        key=SECTION_KEY, title=w["title"], sheet=w["sheet"],
         lede=w["lede"].format(high=listing.counts["high"], medium=listing.counts["medium"], contact=contacted,
                               horizon=t("horizon_days", lang, days=horizon)),
         model=model_line(output, lang), model_version=output.model_version,

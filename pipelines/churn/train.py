@@ -83,9 +83,14 @@ def prepare_training_data(config: ChurnConfig) -> ChurnData:
     valid_dates = ordered[-(config.split.holdout_snapshots + config.split.validation_snapshots) : -config.split.holdout_snapshots]
     is_holdout = frame[ENTITY_TS].isin(holdout_dates)
     is_valid = frame[ENTITY_TS].isin(valid_dates)
+    is_train = ~is_holdout & ~is_valid
+    if config.split.train_snapshots is not None:
+        train_dates = ordered[: -(config.split.holdout_snapshots + config.split.validation_snapshots)][-config.split.train_snapshots :]
+        is_train &= frame[ENTITY_TS].isin(train_dates)
+        logger.info("training on the latest %d snapshot(s) only: %s to %s", len(train_dates), pd.Timestamp(train_dates[0]).date(), pd.Timestamp(train_dates[-1]).date())
     return ChurnData(
         frame=frame, features=features,
-        train=frame[~is_holdout & ~is_valid], valid=frame[is_valid], holdout=frame[is_holdout], store=store,
+        train=frame[is_train], valid=frame[is_valid], holdout=frame[is_holdout], store=store,
     )
 
 

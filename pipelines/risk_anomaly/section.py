@@ -10,9 +10,11 @@ from kpredict.reports.scored_outputs import ScoredOutput
 from kpredict.reports.section import KeyFigure, Section, SectionTable
 from kpredict.reports.words import model_line, words
 
-__all__ = ["SEVERITIES", "build_section"]
+__all__ = ["SECTION_KEY", "SEVERITIES", "WORDS", "build_section"]
 
 SEVERITIES = ("critical", "high", "medium", "low")
+
+SECTION_KEY = "risk"  # the page anchor and what the next report compares under
 
 WORDS = {
     "title": {"en": "Risk alerts: what to investigate", "zh": "风险预警：需要核查什么"},
@@ -87,7 +89,7 @@ def build_section(output: ScoredOutput, config: Any, lang: str) -> Section:
         tables.append(SectionTable(w["kpi_table"], days, formats={w["revenue"]: "money", w["expected"]: "money"},
                                    band=w["severity"], band_values=band_values))
     return Section(
-        key="risk", title=w["title"], sheet=w["sheet"],
+        key=SECTION_KEY, title=w["title"], sheet=w["sheet"],
         lede=w["lede"].format(alerts=len(alerts), scored=len(scored), critical=critical, kpi=len(kpi_flagged)),
         model=model_line(output, lang), model_version=output.model_version,
         figures=[

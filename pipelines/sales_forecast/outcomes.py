@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pandas as pd
 
 from kpredict.errors import DataNotFoundError
 from kpredict.forecasting.series import ID, TARGET, TIME

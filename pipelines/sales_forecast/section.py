@@ -11,10 +11,12 @@ from kpredict.reports.scored_outputs import ScoredOutput
 from kpredict.reports.section import Chart, KeyFigure, Section, SectionTable
 from kpredict.reports.words import chart_font, model_line, words
 
-__all__ = ["CHART_SERIES", "build_section"]
+__all__ = ["CHART_SERIES", "SECTION_KEY", "WORDS", "build_section"]
 
 CHART_SERIES = 4  # forecast charts for the items selling most over the horizon
 CONTEXT_DAYS = 56
+
+SECTION_KEY = "replenishment"  # the page anchor and what the next report compares under
 
 WORDS = {
     "title": {"en": "Replenishment: what to order", "zh": "补货：需要订购什么"},
@@ -86,7 +88,7 @@ def build_section(output: ScoredOutput, config: Any, lang: str) -> Section:
         top = forecast.groupby(ID)["yhat"].sum().sort_values(ascending=False, kind="stable").head(CHART_SERIES).index.tolist()
         charts.append(Chart(w["chart"].format(n=len(top)), _forecast_png(output, config, top, lang)))
     return Section(
-        key="replenishment", title=w["title"], sheet=w["sheet"],
+        key=SECTION_KEY, title=w["title"], sheet=w["sheet"],
         lede=w["lede"].format(horizon=horizon, series=figures[1].value, units=units, lines=len(to_order),
                               order=figures[3].value, lead=lead, service=service),
         model=model_line(output, lang), model_version=output.model_version, figures=figures, charts=charts,
