@@ -73,8 +73,8 @@ def _page(path: Path) -> _Page:
 
 
 def test_the_report_covers_every_decision_from_the_jobs_outputs_in_both_languages(report, scored):
-    out, paths = report
-    folder, configs = scored
+    _, paths = report
+    folder, _ = scored
     assert sorted(paths) == ["facts", "html_en", "html_zh", "xlsx_en", "xlsx_zh"]
     facts = json.loads(paths["facts"].read_text(encoding="utf-8"))
     assert sorted(facts["sections"]) == ["budget", "replenishment", "retention", "risk"]
@@ -132,7 +132,7 @@ def test_the_workbook_has_a_sheet_per_decision_after_what_changed(report):
 def test_the_next_report_says_what_changed(report, scored, tmp_path):
     from kpredict.reports import write_business_report
 
-    out, paths = report
+    _, paths = report
     folder, configs = scored
     facts = json.loads(paths["facts"].read_text(encoding="utf-8"))
     previous = json.loads(json.dumps(facts))

@@ -150,8 +150,8 @@ def test_evaluate_says_when_outcomes_or_predictions_are_missing(churn_project, t
         evaluate("churn", "2026-10-20", source_dir=tmp_path, config=config)
     with pytest.raises(DataNotFoundError, match=r"no stored churn predictions as of 2026-08-01"):
         evaluate("churn", "2026-08-01", source_dir=tmp_path, config=config)
-    result = CliRunner().invoke(app, ["evaluate", "budget", "--as-of", CHURN_PAST])
-    assert result.exit_code == 2 and "has no outcomes part" in result.output
+    result = CliRunner().invoke(app, ["evaluate", "nope", "--as-of", CHURN_PAST])
+    assert result.exit_code == 2 and "The pipeline must be one of" in result.output
 
 
 def test_evaluate_sales_compares_the_forecast_with_the_sales_that_came(sales_project, tmp_path):
@@ -183,7 +183,7 @@ def test_evaluate_risk_measures_the_alerts_against_the_confirmed_anomalies(risk_
     """Alert precision against the demo's labelled anomalies beats alerting as many payments at random."""
     from kpredict.monitoring.evaluate import evaluate
 
-    project, config, trained, scored = risk_project
+    project, config, _, scored = risk_project
     found = evaluate("risk_anomaly", "2026-11-01", source_dir=scored.manifest.parent, output_dir=project / "evaluations", config=config)
     base_rate = found.metrics["anomalies"] / found.metrics["payments"]
     assert found.metric == "precision_at_budget" and found.value > 3 * base_rate
@@ -235,3 +235,26 @@ def test_after_a_shift_drift_and_realized_performance_both_flag_the_model(churn_
     assert records["steady"]["feature_psi"]["monthly_fee"] < PSI_ALERT < records["shifted"]["feature_psi"]["monthly_fee"]
     assert not verdicts["steady"].stale and verdicts["shifted"].stale
     assert verdicts["shifted"].value < verdicts["steady"].value - 0.15
+
+
+def test_evaluate_budget_predicts_the_kpi_of_the_weeks_after_the_plan(budget_project, tmp_path):
+    """The model that made the plan predicts the KPI from the spend really made better than last
+    quarter's average KPI does."""
+    from kpredict.monitoring.evaluate import evaluate
+    from kpredict.pipelines.budget.data import load_marketing
+    from kpredict.scoring import score
+
+    _, config, trained = budget_project
+    as_of = pd.Timestamp("2026-08-01")
+    score("budget", as_of, model=trained.model_version, config=config, output_dir=tmp_path, weeks=8)
+    found = evaluate("budget", as_of, source_dir=tmp_path, config=config)
+    assert found.metric == "nrmse" and found.metrics["weeks_evaluated"] == found.metrics["weeks_planned"] == 8
+    assert 0 <= found.metrics["plan_adherence"] <= 1
+
+    frame = load_marketing(config, config.open_store())
+    week = frame[config.time_column]
+    actual = frame.loc[(week >= as_of) & (week < as_of + pd.Timedelta(weeks=8)), config.kpi_column].to_numpy()
+    naive = frame.loc[week < as_of, config.kpi_column].tail(13).mean()
+    reference = np.sqrt(np.mean((actual - naive) ** 2)) / np.mean(np.abs(actual))
+    assert found.metrics["actual_kpi"] == pytest.approx(actual.sum())
+    assert found.value < reference

@@ -446,7 +446,7 @@ STALE_EXIT_CODE = 6
 @app.command()
 @handle_errors
 def evaluate(
-    pipeline: Annotated[str, typer.Argument(help="A pipeline that can be evaluated (churn, sales_forecast).")],
+    pipeline: Annotated[str, typer.Argument(help="A pipeline with outcomes to check (churn, sales_forecast, risk_anomaly, budget).")],
     as_of: Annotated[str, typer.Option("--as-of", help="The past scoring date whose predictions are checked (YYYY-MM-DD).")],
     source: Annotated[Path, typer.Option("--from", help="Where that date's scoring output is (e.g. output/jobs).")] = Path("output"),
     config: Annotated[Optional[Path], typer.Option("--config", "-c", help="Pipeline YAML (default configs/<pipeline>.yaml).")] = None,

@@ -18,7 +18,7 @@ import pandas as pd
 
 from kpredict.monitoring.drift import drift
 
-__all__ = ["monitoring_experiment", "log_monitoring_record", "monitoring_record"]
+__all__ = ["log_monitoring_record", "monitoring_experiment", "monitoring_record"]
 
 logger = logging.getLogger(__name__)
 

@@ -8,6 +8,7 @@ from pydantic import Field, field_validator, model_validator
 
 from kpredict.config.loader import ConfigModel
 from kpredict.config.store import StoreSettings
+from kpredict.monitoring.settings import MonitoringSettings
 
 __all__ = ["BudgetConfig"]
 
@@ -89,6 +90,10 @@ class BudgetConfig(StoreSettings):
     holdout_fraction: float = Field(0.2, gt=0, lt=1, description="rows held out when rows have no time order")
     bootstrap: BootstrapConfig = Field(default_factory=BootstrapConfig)
     allocation: AllocationConfig = Field(default_factory=AllocationConfig)
+    monitoring: MonitoringSettings = Field(
+        default_factory=lambda: MonitoringSettings(metric="nrmse", threshold=0.15),
+        description="kpredict evaluate: the realized metric and the threshold past which the model is stale",
+    )
     gate_metric: Literal["nrmse", "r2", "mape"] = "nrmse"
 
     @model_validator(mode="after")
