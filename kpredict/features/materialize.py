@@ -182,7 +182,8 @@ def materialise_view(repo: FeatureRepoConfig, view_name: str, source: LoadedSour
         {int(parse_duration(f.transform.window).total_seconds() * 1e9) for f in view.features if isinstance(f.transform, WindowTransform)}
     )
     q_codes, q_times = _query_points(events, windows_ns)
-    all_lo, hi = window_slices(events, q_codes, q_times, inclusive=True)
+    time_order = np.argsort(q_times, kind="stable")  # shared by every window's search (see count_visible)
+    all_lo, hi = window_slices(events, q_codes, q_times, inclusive=True, time_order=time_order)
     latest_idx, has_event = slice_pick(events.times, all_lo, hi, 1)
 
     first_row = np.searchsorted(events.codes, q_codes, side="left")
@@ -201,7 +202,7 @@ def materialise_view(repo: FeatureRepoConfig, view_name: str, source: LoadedSour
         if isinstance(transform, WindowTransform):
             w_ns = int(parse_duration(transform.window).total_seconds() * 1e9)
             if w_ns not in window_starts:
-                window_starts[w_ns] = np.minimum(count_visible(events, q_codes, q_times - np.int64(w_ns), inclusive=True), hi)
+                window_starts[w_ns] = np.minimum(count_visible(events, q_codes, q_times - np.int64(w_ns), inclusive=True, time_order=time_order), hi)
             values = frame[transform.column].to_numpy(np.float64) if transform.column else np.ones(len(frame))
             out[feature.name] = slice_aggregate(values, events, window_starts[w_ns], hi, transform.agg)
         elif isinstance(transform, DecayTransform):

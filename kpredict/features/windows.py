@@ -44,34 +44,37 @@ class SortedEvents:
         starts = np.flatnonzero(new_block)
         return np.repeat(starts, np.diff(np.append(starts, n))).astype(np.int64)
 
+    @cached_property
+    def distinct_times(self) -> np.ndarray:
+        """The distinct event times, sorted."""
+        return np.unique(self.times)
 
-def dense_ranks(values: np.ndarray) -> np.ndarray:
-    """Rank of each value among the distinct values (0-based), from one stable argsort."""
-    order = np.argsort(values, kind="stable")
-    ordered = values[order]
-    step = np.empty(len(values), dtype=np.int64)
-    if len(values):
-        step[0] = 0
-        np.not_equal(ordered[1:], ordered[:-1], out=step[1:])
-    ranks = np.empty(len(values), dtype=np.int64)
-    ranks[order] = np.cumsum(step)
-    return ranks
+    @property
+    def key_width(self) -> np.int64:
+        return np.int64(len(self.distinct_times) + 1)
+
+    @cached_property
+    def time_keys(self) -> np.ndarray:
+        """``code * key_width + rank of the event's time``: sorted, since events are sorted by (code, time)."""
+        ranks = np.searchsorted(self.distinct_times, self.times, side="left").astype(np.int64)
+        return self.codes.astype(np.int64) * self.key_width + ranks
 
 
-def count_visible(events: SortedEvents, codes: np.ndarray, times: np.ndarray, *, inclusive: bool) -> np.ndarray:
+def count_visible(events: SortedEvents, codes: np.ndarray, times: np.ndarray, *, inclusive: bool, time_order: np.ndarray | None = None) -> np.ndarray:
     """Global index one past the last event of the same entity at/before each query time.
 
     ``inclusive`` counts events at exactly the query time as visible. For an entity without
     visible events the result is the position where its block would start (an empty slice).
+
+    Each query time becomes the number of distinct event times visible to it (one search in the
+    event times, sorted once per view), so ``(code, count)`` compares with the events' ``(code,
+    rank)`` keys in int64 whatever the time span; no sort runs per window.
     """
     if len(events.codes) == 0:
         return np.zeros(len(codes), dtype=np.int64)
-    # Dense ranks over every time involved keep (code, rank) inside int64 whatever the time span.
-    ranks = dense_ranks(np.concatenate([events.times, times]))
-    width = np.int64(ranks.max() + 2)
-    ev_key = events.codes.astype(np.int64) * width + ranks[: len(events.times)]
-    q_key = codes.astype(np.int64) * width + ranks[len(events.times) :]
-    return np.searchsorted(ev_key, q_key, side="right" if inclusive else "left").astype(np.int64)
+    visible = np.searchsorted(events.distinct_times, times, side="right" if inclusive else "left").astype(np.int64)
+    query_keys = codes.astype(np.int64) * events.key_width + visible
+    return np.searchsorted(events.time_keys, query_keys, side="left").astype(np.int64)
 
 
 def window_slices(
@@ -82,15 +85,16 @@ def window_slices(
     window_ns: int | None = None,
     periods: int | None = None,
     inclusive: bool = True,
+    time_order: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """``[lo, hi)`` slices of the events visible at each query.
 
     ``window_ns`` keeps events in ``(t - window, t]`` (``[t - window, t)`` when not inclusive);
     ``periods`` keeps the last ``periods`` visible events; neither keeps all visible events.
     """
-    hi = count_visible(events, codes, times, inclusive=inclusive)
+    hi = count_visible(events, codes, times, inclusive=inclusive, time_order=time_order)
     if window_ns is not None:
-        lo = count_visible(events, codes, times - np.int64(window_ns), inclusive=inclusive)
+        lo = count_visible(events, codes, times - np.int64(window_ns), inclusive=inclusive, time_order=time_order)
     else:
         lo = np.minimum(np.searchsorted(events.codes, codes, side="left").astype(np.int64), hi)
         if periods is not None:
