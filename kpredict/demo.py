@@ -51,7 +51,8 @@ def run_demo(*, size: str | None = None, seed: int | None = None, config_path: s
     for name in config.pipelines:
         descriptor = get_pipeline(name, needs="demo")
         console.rule(f"{name}: {descriptor.summary}")
-        settings[name] = descriptor.load_config(None, **config.store_settings())  # configs/<name>.yaml when present
+        overrides = {descriptor.trials_key: config.trials[name]} if name in config.trials else {}
+        settings[name] = descriptor.load_config(None, **config.store_settings(), **overrides)  # configs/<name>.yaml when present
         summary[name] = resolve(descriptor.demo)(DemoContext(name, console, settings[name], config.as_of, config.output_dir))
     summary["report"] = _business_report(console, config, settings)
     _print_where_it_went(console, summary, config)

@@ -35,6 +35,13 @@ def test_wrong_type_names_key_and_expectation(tmp_path):
         load_config(path, DemoConfig)
 
 
+def test_demo_trials_name_pipelines_that_tune(tmp_path):
+    path = write(tmp_path / "demo.yaml", "trials: {churn: 15, sales_forecast: 3}\n")
+    with pytest.raises(ConfigError, match=r"trials names pipeline\(s\) \['sales_forecast'\] that do not tune; pipelines that do: \['budget', 'churn'\]"):
+        load_config(path, DemoConfig)
+    assert load_config(write(tmp_path / "ok.yaml", "trials: {churn: 15}\n"), DemoConfig).trials == {"churn": 15}
+
+
 def test_python_tags_are_refused(tmp_path):
     path = write(tmp_path / "demo.yaml", "size: !!python/object/apply:os.system ['echo hacked']\n")
     with pytest.raises(ConfigError, match=r"demo.yaml at line 1: invalid YAML .*only plain YAML"):
