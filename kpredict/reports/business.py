@@ -107,9 +107,7 @@ def format_value(value: float, kind: str, lang: str) -> str:
         return f"{value:.1%}"
     if kind == "score":
         return f"{value:.4f}"
-    if kind == "count":
-        return f"{value:,.0f}"
-    if kind == "money":
+    if kind in ("count", "money"):
         return f"{value:,.0f}"
     return f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.2f}"
 
@@ -120,7 +118,8 @@ def change_text(change: Change, lang: str) -> tuple[str, str]:
     if delta == 0 or math.isnan(delta):
         return ("0" if delta == 0 else "—"), ""
     sign = "+" if delta > 0 else "−"
-    text = sign + (f"{abs(delta) * 100:.1f} pt" if change.format == "percent" else format_value(abs(delta), change.format, lang))
+    points = {"en": "{:.1f} pt", "zh": "{:.1f}个百分点"}[lang]
+    text = sign + (points.format(abs(delta) * 100) if change.format == "percent" else format_value(abs(delta), change.format, lang))
     if change.previous and change.format != "percent":
         text += f" ({delta / abs(change.previous):+.0%})"
     good = {"better": delta > 0, "worse": delta < 0}.get(change.higher_is)
