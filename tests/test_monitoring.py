@@ -258,3 +258,26 @@ def test_evaluate_budget_predicts_the_kpi_of_the_weeks_after_the_plan(budget_pro
     reference = np.sqrt(np.mean((actual - naive) ** 2)) / np.mean(np.abs(actual))
     assert found.metrics["actual_kpi"] == pytest.approx(actual.sum())
     assert found.value < reference
+
+
+def test_the_sales_forecast_records_demand_drift_and_judges_it_only_on_enough_series(sales_project, tmp_path):
+    """Its input drift is each series' recent demand against the training history's. The small demo
+    has 24 series: the PSIs are recorded, not judged (ten bins over 24 values move by chance); with
+    enough series a demand that falls by 70 % shows as drift of the level, not of the intermittency."""
+    from kpredict.forecasting.series import ID, TARGET
+    from kpredict.monitoring.drift import drift, reference_profile
+    from kpredict.pipelines.sales_forecast.data import DEMAND_COLUMNS, load_history, recent_demand
+    from kpredict.scoring import score
+
+    _, config, trained = sales_project
+    scored = score("sales_forecast", SALES_PAST, model=trained.model_version, config=config, output_dir=tmp_path)
+    record = json.loads(scored.manifest.read_text())["monitoring"]["drift"]
+    assert set(record["feature_psi"]) == set(DEMAND_COLUMNS) and record["judged"] is False and record["drifted"] == []
+
+    series, _ = load_history(config, config.open_store(), before=pd.Timestamp(SALES_PAST))
+    many = pd.concat([series.assign(**{ID: series[ID] + f"#{copy}"}) for copy in range(10)], ignore_index=True)  # 240 series
+    profile = reference_profile(recent_demand(many, config.horizon), numeric=list(DEMAND_COLUMNS))
+    steady = drift(profile, recent_demand(many, config.horizon))
+    collapsed = drift(profile, recent_demand(many.assign(**{TARGET: many[TARGET] * 0.3}), config.horizon))
+    assert steady["judged"] and steady["psi_max"] < 0.01 and steady["drifted"] == []
+    assert collapsed["drifted"] == ["mean_sales_recent"]  # the level moved; the days without a sale did not

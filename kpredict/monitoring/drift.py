@@ -15,10 +15,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["PSI_ALERT", "drift", "psi", "reference_profile"]
+__all__ = ["MIN_ROWS", "PSI_ALERT", "drift", "psi", "reference_profile"]
 
 PSI_ALERT = 0.25
 BINS = 10
+MIN_ROWS = 100  # fewer rows on either side and a PSI is mostly noise: it is reported, not judged
 _FLOOR = 1e-4  # an empty bin counts as this share, so the logarithm stays finite
 _MIN_CATEGORY_SHARE = 0.01
 _OTHER = "__other__"
@@ -76,11 +77,19 @@ def psi(reference: Sequence[float], current: Sequence[float]) -> float:
 
 
 def reference_profile(frame: pd.DataFrame, *, numeric: Sequence[str], categorical: Sequence[str] = (),
-                      scores: Sequence[float] | None = None, bins: int = BINS) -> dict[str, Any]:
-    """The binned training distribution of each feature (and of the holdout scores), for the meta."""
+                      scores: Sequence[float] | None = None, score_column: str | None = None, bins: int = BINS) -> dict[str, Any]:
+    """The binned training distribution of each feature (and of the holdout scores), for the meta.
+
+    ``score_column`` names the output column the scores are compared with at scoring (default:
+    the meta's ``prediction_column``).
+    """
     features = {name: _numeric_profile(frame[name], bins) for name in numeric}
     features |= {name: _categorical_profile(frame[name]) for name in categorical}
     profile: dict[str, Any] = {"rows": len(frame), "features": features}
+    if score_column is not None:
+        profile["score_column"] = score_column
+    if scores is not None:
+        profile["score_rows"] = len(scores)
     if scores is not None:
         profile["score"] = _numeric_profile(pd.Series(np.asarray(scores, dtype=float)), bins)
     return profile
@@ -91,7 +100,10 @@ def drift(profile: dict[str, Any], frame: pd.DataFrame | None = None, scores: Se
 
     Returns:
         ``{"feature_psi": {name: psi}, "psi_max", "drifted": [names above PSI_ALERT],
-        "score_psi"}`` (score_psi None without scores or without a score profile).
+        "score_psi", "judged"}`` (score_psi None without scores or without a score profile).
+        With fewer than :data:`MIN_ROWS` rows on either side the PSIs are reported but
+        ``judged`` is False and nothing is named as drifted: ten bins over a few dozen rows move
+        by chance.
     """
     found: dict[str, float] = {}
     if frame is not None and len(frame):
@@ -102,10 +114,15 @@ def drift(profile: dict[str, Any], frame: pd.DataFrame | None = None, scores: Se
     score_psi = None
     if scores is not None and "score" in profile and len(scores):
         score_psi = round(psi(profile["score"]["shares"], _shares(profile["score"], pd.Series(np.asarray(scores, dtype=float)))), 6)
+    rows = len(frame) if frame is not None else 0
+    judged = rows >= MIN_ROWS and profile.get("rows", 0) >= MIN_ROWS
+    score_judged = scores is not None and len(scores) >= MIN_ROWS and profile.get("score_rows", MIN_ROWS) >= MIN_ROWS
     return {
         "feature_psi": ordered,
         "psi_max": max(ordered.values()) if ordered else None,
-        "drifted": [name for name, value in ordered.items() if value > PSI_ALERT],
+        "drifted": [name for name, value in ordered.items() if value > PSI_ALERT] if judged else [],
         "score_psi": score_psi,
+        "score_drifted": bool(score_judged and score_psi is not None and score_psi > PSI_ALERT),
+        "judged": judged,
         "psi_alert": PSI_ALERT,
     }

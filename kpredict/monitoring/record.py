@@ -39,7 +39,7 @@ def monitoring_record(meta: dict[str, Any], result: pd.DataFrame, *, features: p
     if profile is None:
         record["drift"] = None  # a model trained before profiles were kept: counts only
         return record
-    column = meta.get("prediction_column")
+    column = profile.get("score_column", meta.get("prediction_column"))
     scores = result[column].to_numpy(dtype=float) if column in result.columns else None
     record["drift"] = drift(profile, features, scores)
     return record

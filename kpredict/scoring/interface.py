@@ -209,6 +209,7 @@ def score(
     features = None
     if isinstance(plugin, FrameScoringPlugin):
         scored = plugin.score_frame(context, estimator)
+        features = scored.monitoring
         timings["predict_s"] = time.perf_counter() - t
         keys = bundle.meta["feature_spec"]["keys"]
         result = _with_standard(scored.frame, keys, standard)
@@ -274,7 +275,7 @@ def _record_monitoring(pipeline: str, stamp: pd.Timestamp, bundle: Any, record: 
         moved = ", ".join(f"{name} ({found['feature_psi'][name]:.2f})" for name in found["drifted"][:5])
         logger.warning("input drift: %d feature(s) of %s moved past PSI %.2f against the training data: %s",
                        len(found["drifted"]), pipeline, found["psi_alert"], moved)
-    if found.get("score_psi") is not None and found["score_psi"] > found["psi_alert"]:
+    if found.get("score_drifted"):
         logger.warning("score drift: the %s scores moved from the holdout's (PSI %.2f)", pipeline, found["score_psi"])
     db = local_store_db()
     if db is not None and db.exists() and not relocate.store_is_writable(db):

@@ -81,6 +81,7 @@ class Scored:
     frame: pd.DataFrame
     info: dict[str, Any] = field(default_factory=dict)
     companions: dict[str, pd.DataFrame] = field(default_factory=dict)
+    monitoring: pd.DataFrame | None = None  # rows whose columns the model's monitoring profile compares (input drift)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from kpredict.features.sources import read_source
 from kpredict.forecasting.series import ID, TARGET, TIME, prepare_series
 from kpredict.pipelines.sales_forecast.config import SalesForecastConfig
 
-__all__ = ["KEY_SEPARATOR", "future_covariates", "load_history", "on_hand_as_of", "series_ids"]
+__all__ = ["DEMAND_COLUMNS", "KEY_SEPARATOR", "future_covariates", "load_history", "on_hand_as_of", "recent_demand", "series_ids"]
 
 KEY_SEPARATOR = "/"
 
@@ -119,3 +119,19 @@ def on_hand_as_of(config: SalesForecastConfig, store: FeatureStore, keys: pd.Dat
     entities = keys[config.series.keys].copy()
     frame = store.scoring_frame(as_of, [r.inventory_view], entities=entities)
     return pd.Series(frame[r.on_hand_feature].to_numpy(dtype=float), index=keys[ID].to_numpy(), name="on_hand")
+
+
+DEMAND_COLUMNS = ("mean_sales_recent", "zero_share_recent")
+
+
+def recent_demand(series: pd.DataFrame, days: int) -> pd.DataFrame:
+    """Per series, its last ``days`` periods: mean sales and the share of periods without a sale.
+
+    What the forecast's input drift is measured on: a demand level or an intermittency the model
+    never saw moves these distributions across series.
+    """
+    recent = series.sort_values([ID, TIME]).groupby(ID, sort=True).tail(days)
+    return pd.DataFrame({
+        "mean_sales_recent": recent.groupby(ID, sort=True)[TARGET].mean(),
+        "zero_share_recent": (recent[TARGET] <= 0).groupby(recent[ID], sort=True).mean(),
+    }).reset_index()

@@ -12,7 +12,7 @@ from typing import Any
 from kpredict.errors import DataNotFoundError
 from kpredict.forecasting.series import ID, TIME
 from kpredict.hashing import frame_hash
-from kpredict.pipelines.sales_forecast.data import future_covariates, load_history, on_hand_as_of
+from kpredict.pipelines.sales_forecast.data import future_covariates, load_history, on_hand_as_of, recent_demand
 from kpredict.pipelines.sales_forecast.replenishment import replenishment_table
 from kpredict.scoring.plugin import FrameScoring, Scored, ScoringContext
 
@@ -49,7 +49,7 @@ class SalesForecastScoring(FrameScoring):
             "feature_views": store.view_hashes([r["inventory_view"]]),
             "on_hand_unknown": int((~table["on_hand_known"]).sum()),
         }
-        return Scored(forecast, info, {"replenishment": table})
+        return Scored(forecast, info, {"replenishment": table}, monitoring=recent_demand(history, config.horizon))
 
 
 PLUGIN = SalesForecastScoring()

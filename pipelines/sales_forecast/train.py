@@ -17,7 +17,7 @@ from kpredict.forecasting import Forecaster, ForecasterSettings, forecast_metric
 from kpredict.forecasting.series import ID, TARGET, TIME
 from kpredict.hashing import frame_hash
 from kpredict.pipelines.sales_forecast.config import SalesForecastConfig
-from kpredict.pipelines.sales_forecast.data import future_covariates, load_history
+from kpredict.pipelines.sales_forecast.data import DEMAND_COLUMNS, future_covariates, load_history, recent_demand
 from kpredict.progress import progress_bar
 from kpredict.tracking.publish import TrainingResult
 
@@ -114,6 +114,7 @@ def train(config: SalesForecastConfig | str | Path | None = None, *, force: bool
         engine: "local" or "dask" for the statistical models' forecasts.
         overrides: dotted config keys, e.g. ``**{"cv.windows": 4}``.
     """
+    from kpredict.monitoring.drift import reference_profile
     from kpredict.forecasting.plots import plot_model_choice, plot_sample_forecasts
     from kpredict.pipelines.sales_forecast import PIPELINE as DESCRIPTOR
     from kpredict.scoring.packaging import PackagedModel
@@ -163,6 +164,9 @@ def train(config: SalesForecastConfig | str | Path | None = None, *, force: bool
             "replenishment": config.replenishment.model_dump(),
             "horizon": config.horizon,
             "freq": config.series.freq,
+            # input drift: each series' recent demand before the holdout (forecasts follow the season,
+            # so their own distribution moving is no sign of a stale model: no score profile)
+            "monitoring": reference_profile(recent_demand(train_part, config.horizon), numeric=list(DEMAND_COLUMNS)),
         }
         example = series[series[ID].isin(series[ID].unique()[:2])].groupby(ID).tail(3 * config.season_length).reset_index(drop=True)
         covariates = [c for c in example.columns if c not in (ID, TIME, TARGET)]
