@@ -454,7 +454,7 @@ def evaluate(
     """Check the predictions stored for a past date against what happened since.
 
     Exit code 6 when the model is stale (its monitoring.metric is worse than monitoring.threshold),
-    so a schedule can retrain on it: kpredict evaluate churn --as-of D || kpredict train churn.
+    so a schedule can retrain on it: kpredict evaluate churn --as-of D; [ $? -eq 6 ] && kpredict train churn.
     """
     _require_tracking()
     from kpredict.monitoring.evaluate import evaluate as run_evaluation
