@@ -496,3 +496,28 @@ def test_config_errors_name_the_view_and_the_reference():
     spec["feature_views"]["things"]["ttll"] = "1d"
     with pytest.raises(ConfigError, match=r"unknown key 'ttll' in section 'feature_views.things'; did you mean 'ttl'\?"):
         validate_config(spec, FeatureRepoConfig, source="features.yaml")
+
+
+@pytest.mark.parametrize("sub_second", [False, True])
+def test_count_visible_agrees_with_counting_by_hand(sub_second):
+    """Both search paths (whole-second keys; ranks of distinct times) give, for each query, the
+    events of lower entities plus the entity's own events at or before the query time."""
+    from kpredict.features.windows import SortedEvents, count_visible, search_order
+
+    rng = np.random.default_rng(7)
+    base = 1_700_000_000 * 10**9
+    for _ in range(200):
+        n, k = int(rng.integers(1, 120)), int(rng.integers(1, 10))
+        codes = np.sort(rng.integers(0, k, n)).astype(np.int64)
+        times = base + rng.integers(-20, 40, n).astype(np.int64) * 10**9 + (rng.integers(0, 3, n) if sub_second else 0)
+        order = np.lexsort((times, codes))
+        events = SortedEvents(codes[order], times[order])
+        q_codes = rng.integers(0, k + 1, 50).astype(np.int64)
+        q_times = base + rng.integers(-30, 50, 50).astype(np.int64) * 10**9
+        for inclusive in (True, False):
+            expected = [
+                int((events.codes < c).sum() + ((events.codes == c) & ((events.times <= t) if inclusive else (events.times < t))).sum())
+                for c, t in zip(q_codes, q_times)
+            ]
+            for time_order in (None, search_order(events, q_times)):
+                assert count_visible(events, q_codes, q_times, inclusive=inclusive, time_order=time_order).tolist() == expected

@@ -28,7 +28,7 @@ from kpredict.features.definitions import (
     parse_duration,
 )
 from kpredict.features.sources import LoadedSource
-from kpredict.features.windows import SortedEvents, count_visible, decayed_sums, slice_aggregate, slice_pick, window_slices
+from kpredict.features.windows import SortedEvents, count_visible, decayed_sums, search_order, slice_aggregate, slice_pick, window_slices
 
 __all__ = ["EVENT_TS", "LAST_EVENT_TS", "MaterialisedView", "materialise_view", "needed_columns"]
 
@@ -182,7 +182,7 @@ def materialise_view(repo: FeatureRepoConfig, view_name: str, source: LoadedSour
         {int(parse_duration(f.transform.window).total_seconds() * 1e9) for f in view.features if isinstance(f.transform, WindowTransform)}
     )
     q_codes, q_times = _query_points(events, windows_ns)
-    time_order = np.argsort(q_times, kind="stable")  # shared by every window's search (see count_visible)
+    time_order = search_order(events, q_times)  # shared by every window's search (see count_visible)
     all_lo, hi = window_slices(events, q_codes, q_times, inclusive=True, time_order=time_order)
     latest_idx, has_event = slice_pick(events.times, all_lo, hi, 1)
 

@@ -22,7 +22,10 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-__all__ = ["SortedEvents", "count_visible", "decayed_sums", "slice_aggregate", "slice_pick", "window_slices"]
+__all__ = ["SortedEvents", "count_visible", "decayed_sums", "search_order", "slice_aggregate", "slice_pick", "window_slices"]
+
+
+_NS = 1_000_000_000
 
 
 @dataclass(frozen=True)
@@ -54,10 +57,33 @@ class SortedEvents:
         return np.int64(len(self.distinct_times) + 1)
 
     @cached_property
+    def second_keys(self) -> tuple[np.ndarray, int, int] | None:
+        """``(keys, first second, key width)`` when every event time is a whole second and the keys
+        fit in int64: ``code * width + 1 + seconds since the first event``. None otherwise."""
+        if len(self.times) == 0 or (self.times % _NS).any():
+            return None
+        seconds = self.times // _NS
+        first, span = int(seconds.min()), int(seconds.max() - seconds.min())
+        width = span + 3  # query seconds are clipped to [first - 1, last + 1]: 0 .. span + 2
+        if (int(self.codes.max()) + 1) * width >= 2**62:
+            return None
+        return self.codes.astype(np.int64) * width + (seconds - first + 1), first, width
+
+    @cached_property
     def time_keys(self) -> np.ndarray:
         """``code * key_width + rank of the event's time``: sorted, since events are sorted by (code, time)."""
         ranks = np.searchsorted(self.distinct_times, self.times, side="left").astype(np.int64)
         return self.codes.astype(np.int64) * self.key_width + ranks
+
+
+def _whole_seconds(events: SortedEvents, times: np.ndarray) -> bool:
+    return events.second_keys is not None and not (times % _NS).any()
+
+
+def search_order(events: SortedEvents, times: np.ndarray) -> np.ndarray | None:
+    """The ``time_order`` to pass to :func:`count_visible` for these query times (None when the
+    whole-second keys apply and no order is needed)."""
+    return None if _whole_seconds(events, times) else np.argsort(times, kind="stable")
 
 
 def count_visible(events: SortedEvents, codes: np.ndarray, times: np.ndarray, *, inclusive: bool, time_order: np.ndarray | None = None) -> np.ndarray:
@@ -66,13 +92,24 @@ def count_visible(events: SortedEvents, codes: np.ndarray, times: np.ndarray, *,
     ``inclusive`` counts events at exactly the query time as visible. For an entity without
     visible events the result is the position where its block would start (an empty slice).
 
-    Each query time becomes the number of distinct event times visible to it (one search in the
-    event times, sorted once per view), so ``(code, count)`` compares with the events' ``(code,
-    rank)`` keys in int64 whatever the time span; no sort runs per window.
+    Timestamps to the whole second (most business data) make ``(code, second)`` keys that fit in
+    int64: one search per call. Otherwise each query time becomes the number of distinct event
+    times visible to it (event times are ranked once per view), and ``(code, count)`` is compared
+    with the events' ``(code, rank)`` keys; ``time_order`` (an argsort of ``times`` shared by every
+    window of a view) makes that first search run on sorted keys. No sort runs per window.
     """
     if len(events.codes) == 0:
         return np.zeros(len(codes), dtype=np.int64)
-    visible = np.searchsorted(events.distinct_times, times, side="right" if inclusive else "left").astype(np.int64)
+    side = "right" if inclusive else "left"
+    if _whole_seconds(events, times):
+        keys, first, width = events.second_keys
+        offset = np.clip(times // _NS - first + 1, 0, width - 1)
+        return np.searchsorted(keys, codes.astype(np.int64) * width + offset, side=side).astype(np.int64)
+    if time_order is None:
+        visible = np.searchsorted(events.distinct_times, times, side=side).astype(np.int64)
+    else:
+        visible = np.empty(len(times), dtype=np.int64)
+        visible[time_order] = np.searchsorted(events.distinct_times, times[time_order], side=side)
     query_keys = codes.astype(np.int64) * events.key_width + visible
     return np.searchsorted(events.time_keys, query_keys, side="left").astype(np.int64)
 
