@@ -92,25 +92,13 @@ def evaluate(pipeline: str, as_of: str | pd.Timestamp, *, source_dir: str | Path
 
 def _log(pipeline: str, day: pd.Timestamp, stored: Any, record: dict[str, Any]) -> str:
     """One MLflow run in the monitoring experiment, tagged with the model version that scored."""
-    from mlflow.entities import Metric
-    from mlflow.tracking import MlflowClient
+    from kpredict.monitoring.record import log_dated_run
+    from kpredict.tracking.registry import model_name
 
-    from kpredict.monitoring.record import monitoring_experiment
-    from kpredict.tracking.run import _experiment_id
-    from kpredict.tracking.store import configure
-
-    uri = configure()
-    client = MlflowClient()
-    experiment = _experiment_id(client, uri, monitoring_experiment(pipeline))
     tags = {
-        "kpredict.kind": "evaluation", "kpredict.pipeline": pipeline, "kpredict.as_of": record["as_of"],
-        "kpredict.model_name": f"kpredict-{pipeline}", "kpredict.model_version": stored.model_version,
+        "kpredict.kind": "evaluation", "kpredict.model_name": model_name(pipeline), "kpredict.model_version": stored.model_version,
         "kpredict.model_run_id": stored.run_id or "", "kpredict.stale": str(record["stale"]).lower(),
     }
-    run = client.create_run(experiment, run_name=f"evaluate {record['as_of']} v{stored.model_version}", tags=tags)
-    millis, step = int(day.value // 1_000_000), int(day.value // 86_400_000_000_000)
-    metrics = [Metric(f"realized_{k}", v, millis, step) for k, v in record["metrics"].items() if np.isfinite(v)]
-    client.log_batch(run.info.run_id, metrics=metrics)
-    client.log_dict(run.info.run_id, record, "evaluation.json")
-    client.set_terminated(run.info.run_id)
-    return run.info.run_id
+    values = {f"realized_{k}": v for k, v in record["metrics"].items()}
+    return log_dated_run(pipeline, day, run_name=f"evaluate {record['as_of']} v{stored.model_version}", tags=tags,
+                         values=values, record=record, artifact="evaluation.json")

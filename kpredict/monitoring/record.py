@@ -18,7 +18,7 @@ import pandas as pd
 
 from kpredict.monitoring.drift import drift
 
-__all__ = ["log_monitoring_record", "monitoring_experiment", "monitoring_record"]
+__all__ = ["log_dated_run", "log_monitoring_record", "monitoring_experiment", "monitoring_record"]
 
 logger = logging.getLogger(__name__)
 
@@ -49,9 +49,12 @@ def _metric_name(feature: str) -> str:
     return "psi." + re.sub(r"[^0-9A-Za-z_\-. /]", "_", feature)
 
 
-def log_monitoring_record(pipeline: str, as_of: pd.Timestamp, bundle: Any, record: dict[str, Any], output: str) -> str:
-    """Log ``record`` as an MLflow run linked to the model version; returns the run id."""
-    from mlflow.entities import Metric, RunTag
+def log_dated_run(pipeline: str, day: pd.Timestamp, *, run_name: str, tags: dict[str, str], values: dict[str, float],
+                  record: dict[str, Any], artifact: str) -> str:
+    """One finished MLflow run in ``kpredict-<pipeline>-monitoring``: ``values`` as metrics stepped
+    by the date (days since 1970, so ``mlflow ui`` charts runs along the dates), ``record`` as a JSON
+    artifact. Returns the run id."""
+    from mlflow.entities import Metric
     from mlflow.tracking import MlflowClient
 
     from kpredict.tracking.run import _experiment_id
@@ -60,14 +63,18 @@ def log_monitoring_record(pipeline: str, as_of: pd.Timestamp, bundle: Any, recor
     uri = configure()
     client = MlflowClient()
     experiment = _experiment_id(client, uri, monitoring_experiment(pipeline))
-    stamp = as_of.date().isoformat()
-    tags = {
-        "kpredict.kind": "monitoring", "kpredict.pipeline": pipeline, "kpredict.as_of": stamp,
-        "kpredict.model_name": bundle.name, "kpredict.model_version": str(bundle.version), "kpredict.model_run_id": bundle.run_id,
-        "kpredict.output": output,
-    }
-    run = client.create_run(experiment, run_name=f"score {stamp} v{bundle.version}", tags=tags)
-    step = int(as_of.value // 86_400_000_000_000)  # days since 1970: MLflow charts runs along the scoring dates
+    run = client.create_run(experiment, run_name=run_name, tags={"kpredict.pipeline": pipeline, "kpredict.as_of": day.date().isoformat(), **tags})
+    millis, step = int(day.value // 1_000_000), int(day.value // 86_400_000_000_000)
+    metrics = [Metric(key, float(value), millis, step) for key, value in values.items() if np.isfinite(value)]
+    for start in range(0, len(metrics), 900):  # MLflow takes at most 1000 metrics a batch
+        client.log_batch(run.info.run_id, metrics=metrics[start : start + 900])
+    client.log_dict(run.info.run_id, record, artifact)
+    client.set_terminated(run.info.run_id)
+    return run.info.run_id
+
+
+def log_monitoring_record(pipeline: str, as_of: pd.Timestamp, bundle: Any, record: dict[str, Any], output: str) -> str:
+    """Log ``record`` as an MLflow run linked to the model version; returns the run id."""
     values: dict[str, float] = {"rows": record["rows"]}
     for key in ("alerts", "contacted"):
         if key in record:
@@ -79,10 +86,9 @@ def log_monitoring_record(pipeline: str, as_of: pd.Timestamp, bundle: Any, recor
         values |= {_metric_name(name): value for name, value in found["feature_psi"].items()}
     if found.get("score_psi") is not None:
         values["score_psi"] = found["score_psi"]
-    millis = int(as_of.value // 1_000_000)
-    metrics = [Metric(key, float(value), millis, step) for key, value in values.items() if np.isfinite(value)]
-    for start in range(0, len(metrics), 900):  # MLflow takes at most 1000 metrics a batch
-        client.log_batch(run.info.run_id, metrics=metrics[start : start + 900], tags=[] if start else [RunTag("kpredict.drifted", ",".join(found.get("drifted", [])) or "-")])
-    client.log_dict(run.info.run_id, record, "monitoring.json")
-    client.set_terminated(run.info.run_id)
-    return run.info.run_id
+    tags = {
+        "kpredict.kind": "monitoring", "kpredict.model_name": bundle.name, "kpredict.model_version": str(bundle.version),
+        "kpredict.model_run_id": bundle.run_id, "kpredict.output": output, "kpredict.drifted": ",".join(found.get("drifted", [])) or "-",
+    }
+    return log_dated_run(pipeline, as_of, run_name=f"score {as_of.date().isoformat()} v{bundle.version}", tags=tags,
+                         values=values, record=record, artifact="monitoring.json")
