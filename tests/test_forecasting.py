@@ -129,10 +129,12 @@ def test_each_series_gets_the_model_that_cross_validates_best(fitted):
     assert cv.loc["seasonal0", "SeasonalNaive"] < cv.loc["seasonal0", "Naive"] / 5
 
 
-def test_short_series_get_the_fallback_recorded_and_every_series_h_rows(fitted):
+def test_short_series_get_models_that_need_little_history_recorded_and_every_series_h_rows(fitted):
     df, model = fitted
     selection = model.selection_.set_index("unique_id")
-    assert selection.loc["short", "model"] == "Naive" and "fallback" in selection.loc["short", "chosen_by"]
+    for uid in ("short", "tiny"):  # 5 and 2 days, where cross-validation needs 14 + 7
+        assert selection.loc[uid, "model"] == "AutoETS+AutoTheta" and "short history" in selection.loc[uid, "chosen_by"]
+    assert selection.loc["short", "interval_group"] == "short"
     out = model.predict(df)
     assert out.groupby("unique_id").size().eq(7).all() and set(out["unique_id"]) == set(df["unique_id"])
     assert np.isfinite(out.drop(columns=["unique_id", "ds", "model"]).to_numpy()).all()
@@ -141,6 +143,30 @@ def test_short_series_get_the_fallback_recorded_and_every_series_h_rows(fitted):
     assert (first == last + pd.Timedelta(days=1)).all()
     assert (out["yhat_lo_95"] <= out["yhat_lo_80"]).all() and (out["yhat_lo_80"] <= out["yhat"]).all()
     assert (out["yhat"] <= out["yhat_hi_80"]).all() and (out["yhat_hi_80"] <= out["yhat_hi_95"]).all()
+
+
+def test_short_series_are_warned_about_and_widths_come_from_their_own_short_windows(caplog):
+    """A launch-year catalogue: most series have 3 years, some only 1-1.5 (too short for the
+    seasonal CV); they are counted in a warning, get ETS + Theta, and intervals from their own
+    windows (4 periods to fit on), which are wider than the long series' here."""
+    rng = np.random.default_rng(2)
+    long = {f"long{i}": 100 + 10 * np.sin(np.arange(36) * np.pi / 6) + rng.normal(0, 1, 36) for i in range(6)}
+    short = {f"new{i}": 100 + np.cumsum(rng.normal(0, 6, 12 + i)) for i in range(6)}
+    df = prepare_series(_frame(long | short, freq="MS"), freq="MS")
+    settings = _settings(freq="MS", season_length=12, horizon=3, cv_step=3)
+    with caplog.at_level("WARNING", logger="kpredict.forecasting.forecaster"):
+        model = Forecaster(settings).fit(df)
+    assert "6 series are too short to cross-validate (fewer than 27 periods)" in caplog.text
+    selection = model.selection_.set_index("unique_id")
+    assert (selection.loc[list(short), "interval_group"] == "short").all()
+    assert (selection.loc[list(long), "chosen_by"] == "cross-validation").all()
+    assert model.quantiles_["short"]["80"][0] > model.quantiles_["regular"]["80"][0]
+    out = model.predict(df).set_index("unique_id")
+    width = (out["yhat_hi_80"] - out["yhat_lo_80"]).groupby(level=0).mean()
+    assert width[list(short)].min() > 0 and np.isfinite(out.loc[list(short), "yhat"]).all()
+
+    fallback_only = Forecaster(_settings(freq="MS", season_length=12, horizon=3, cv_step=3, short_models=[])).fit(df)
+    assert (fallback_only.selection_.set_index("unique_id").loc[list(short), "model"] == "Naive").all()
 
 
 def test_artifacts_are_text_and_reload_to_identical_forecasts(fitted, tmp_path):
@@ -277,3 +303,52 @@ def test_series_too_short_for_the_global_model_leave_it_out():
     assert model.global_ is None
     out = model.predict(df)
     assert out.groupby("unique_id").size().eq(7).all() and np.isfinite(out["yhat"]).all()
+
+
+# ----------------------------------------------------------------- positions instead of dates, Naive2
+def test_integer_positions_forecast_like_dates_and_continue_each_series():
+    """Competition data (M1, M3) has positions, not dates: freq=1 as statsforecast takes it."""
+    rng = np.random.default_rng(5)
+    rows = [pd.DataFrame({"unique_id": uid, "ds": np.arange(start, start + n), "y": 50 + np.cumsum(rng.normal(0, 1, n))})
+            for uid, start, n in (("a", 1, 40), ("b", 11, 30), ("c", 1, 5))]
+    df = prepare_series(pd.concat(rows, ignore_index=True), freq=1)
+    assert df["ds"].dtype == np.int64
+    model = Forecaster(_settings(freq=1, season_length=1, horizon=4)).fit(df)
+    out = model.predict(df)
+    assert out.groupby("unique_id")["ds"].apply(list).to_dict() == {"a": [41, 42, 43, 44], "b": [41, 42, 43, 44], "c": [6, 7, 8, 9]}
+    assert np.isfinite(out["yhat_lo_80"]).all()
+    dated = prepare_series(df.assign(ds=pd.Timestamp("2020-01-01") + pd.to_timedelta(df["ds"], unit="D")), freq="D")
+    pd.testing.assert_series_equal(out["yhat"], Forecaster(_settings(season_length=1, horizon=4)).fit(dated).predict(dated)["yhat"])
+
+
+def test_integer_positions_are_checked_and_named():
+    df = pd.DataFrame({"unique_id": "a", "ds": [1, 2, 4], "y": [1.0, 2, 3]})
+    with pytest.raises(SchemaError, match="missing periods"):
+        prepare_series(df, freq=1)
+    assert prepare_series(df, freq=1, gaps="zero")["y"].tolist() == [1.0, 2.0, 0.0, 3.0]
+    with pytest.raises(SchemaError, match="not on the frequency 2"):
+        prepare_series(df, freq=2)
+    with pytest.raises(SchemaError, match="whole-number positions"):
+        prepare_series(df.assign(ds=[1.0, 2.5, 3.0]), freq=1)
+    with pytest.raises(SchemaError, match="holds dates but freq=1"):
+        prepare_series(df.assign(ds=pd.date_range("2024-01-01", periods=3)), freq=1)
+    with pytest.raises(SchemaError, match="at least 1"):
+        prepare_series(df, freq=0)
+
+
+def test_naive2_takes_out_the_season_only_where_the_m4_test_finds_one():
+    from kpredict.forecasting.metrics import NAIVE2, naive2_forecast, owa
+
+    index = np.tile([0.8, 1.2, 0.9, 1.1], 10)
+    rng = np.random.default_rng(0)
+    history = prepare_series(pd.DataFrame({
+        "unique_id": np.repeat(["seasonal", "walk"], 40), "ds": np.tile(np.arange(1, 41), 2),
+        "y": np.r_[100 * index, 100 + np.cumsum(rng.normal(0, 1, 40))],
+    }), freq=1)
+    future = Forecaster(_settings(freq=1, season_length=4, horizon=6)).future_index(history)
+    forecast = naive2_forecast(history, 6, 4, future).set_index("unique_id")[NAIVE2]
+    np.testing.assert_allclose(forecast["seasonal"], 100 * np.r_[index[:4], index[:2]])  # the pattern continues
+    np.testing.assert_allclose(forecast["walk"], history["y"].iloc[-1])  # no season: the last value
+    truth = forecast.reset_index().assign(ds=future.get_level_values("ds"), y=lambda f: f[NAIVE2] * 1.1)
+    naive2 = forecast_metrics(truth, NAIVE2, history, 4)
+    assert owa(naive2, naive2) == 1.0

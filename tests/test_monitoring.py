@@ -4,6 +4,7 @@ checking stored predictions against the outcomes that arrived later."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -281,3 +282,32 @@ def test_the_sales_forecast_records_demand_drift_and_judges_it_only_on_enough_se
     collapsed = drift(profile, recent_demand(many.assign(**{TARGET: many[TARGET] * 0.3}), config.horizon))
     assert steady["judged"] and steady["psi_max"] < 0.01 and steady["drifted"] == []
     assert collapsed["drifted"] == ["mean_sales_recent"]  # the level moved; the days without a sale did not
+
+
+def test_after_the_shift_a_retrain_on_the_latest_snapshots_wins_the_gate(small_demo, tmp_path, monkeypatch):
+    """What a scheduled job does once evaluate says stale: retrain on the latest snapshots only
+    (``split.train_snapshots``), and the gate, re-scoring the champion on the new holdout, serves it.
+
+    The champion learnt the demo company before the shift (the steady data); the challenger learns
+    the shifted company; both are judged on the shifted company's latest labelled snapshot.
+    """
+    from conftest import load_churn_test_config
+
+    from kpredict.pipelines.churn import PIPELINE
+    from kpredict.tracking import resolve
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    monkeypatch.setenv("KPREDICT_MODELS_DIR", str(tmp_path / "models"))
+    gate = {"gate_metric": "roc_auc"}
+    before = PIPELINE.train(load_churn_test_config(tmp_path / "before", small_demo, **gate))
+    assert before.promoted and resolve("churn").version == before.model_version
+
+    data = _poached(small_demo, tmp_path, pd.Timestamp("2026-03-01"))
+    after = PIPELINE.train(load_churn_test_config(tmp_path / "after", data, **gate, **{"split.train_snapshots": 3}))
+    assert after.promoted, after.promotion_reason
+    assert "re-scored on the new holdout" in after.promotion_reason
+    assert resolve("churn").version == after.model_version
+    challenger, champion = map(float, re.search(r"roc_auc ([\d.]+) vs ([\d.]+)", after.promotion_reason).groups())
+    print(f"on the shifted holdout: retrained {challenger:.3f}, champion from before the shift {champion:.3f}")
+    assert challenger == pytest.approx(after.metrics["holdout_roc_auc"])
+    assert challenger > champion + MARGIN

@@ -33,7 +33,7 @@ from kpredict.forecasting.intervals import conformal_quantiles, safe_scale
 from kpredict.forecasting.metrics import naive_scale, naive_scale_at
 from kpredict.forecasting.models import ModelSpec, build_model
 from kpredict.forecasting.selection import WINDOW, choose, cv_window_errors, loo_residuals, subset_window_errors
-from kpredict.forecasting.series import ID, TARGET, TIME, demand_class
+from kpredict.forecasting.series import ID, TARGET, TIME, demand_class, integer_step
 
 __all__ = ["Forecaster", "ForecasterSettings"]
 
@@ -47,7 +47,7 @@ INTERMITTENT = ("intermittent", "lumpy")
 class ForecasterSettings:
     """Everything that defines a forecaster; JSON-serialisable so a model is stored as text."""
 
-    freq: str
+    freq: str | int  # a pandas frequency, or an integer step for positions (statsforecast's freq=1)
     season_length: int
     horizon: int
     models: list[dict[str, Any]] = field(default_factory=lambda: [{"model": "AutoETS"}, {"model": "AutoTheta"}])
@@ -56,6 +56,10 @@ class ForecasterSettings:
     )
     baselines: list[dict[str, Any]] = field(default_factory=lambda: [{"model": "SeasonalNaive"}, {"model": "Naive"}])
     fallback: dict[str, Any] = field(default_factory=lambda: {"model": "Naive"})
+    # series too short to cross-validate: the mean of models that need little history (they drop
+    # their season or trend themselves when the history cannot carry it); [] gives them the fallback
+    short_models: list[dict[str, Any]] = field(default_factory=lambda: [{"model": "AutoETS"}, {"model": "AutoTheta"}])
+    short_min_train: int = 4  # periods a short series' own CV window fits on (its interval residuals)
     global_model: dict[str, Any] | None = None
     cv_windows: int = 3
     cv_step: int | None = None
@@ -68,8 +72,8 @@ class ForecasterSettings:
     n_jobs: int = 1
 
     def __post_init__(self) -> None:
-        if self.horizon < 1 or self.season_length < 1 or self.cv_windows < 1 or self.top_k < 1:
-            raise ConfigError("horizon, season_length, cv_windows and top_k must be at least 1")
+        if self.horizon < 1 or self.season_length < 1 or self.cv_windows < 1 or self.top_k < 1 or self.short_min_train < 1:
+            raise ConfigError("horizon, season_length, cv_windows, top_k and short_min_train must be at least 1")
         if any(not 0 < level < 100 for level in self.levels):
             raise ConfigError(f"interval levels must be between 0 and 100; got {self.levels}")
         for group in ("smooth", "lumpy"):
@@ -101,6 +105,12 @@ class ForecasterSettings:
 
     def fallback_spec(self) -> ModelSpec:
         return ModelSpec.parse(self.fallback)
+
+    def short_specs(self, group: str) -> list[ModelSpec]:
+        """Models for series too short to cross-validate: the intermittent family for intermittent
+        demand, else ``short_models``; none means the fallback."""
+        entries = self.intermittent_models if group in INTERMITTENT else self.short_models
+        return list({spec.name: spec for spec in map(ModelSpec.parse, entries)}.values())
 
 
 def _statsforecast(specs: list[ModelSpec], settings: ForecasterSettings, *, progress: bool = False):
@@ -149,7 +159,7 @@ def _from_dask(out: pd.DataFrame, order: list[str]) -> pd.DataFrame:
         out[column] = out[column].astype(np.float64)
     for column in (TIME, "cutoff"):
         if column in out.columns:
-            out[column] = pd.to_datetime(out[column])
+            out[column] = out[column].astype(np.int64) if pd.api.types.is_integer_dtype(out[column]) else pd.to_datetime(out[column])
     return out.sort_values(order, kind="stable").reset_index(drop=True)
 
 
@@ -207,6 +217,7 @@ class Forecaster:
                     cv_frames.append(_from_dask(sf.cross_validation(df=_to_dask(subset, s), **kwargs).compute(), [ID, "cutoff", TIME]))
                 else:
                     cv_frames.append(sf.cross_validation(df=subset, **kwargs))
+            short_cv = self._cross_validate_short(df, lengths, windows, all_zero, group, engine)
         self.timings_["cv_statistical_s"] = time.perf_counter() - started
 
         cv = pd.concat(cv_frames, ignore_index=True) if cv_frames else pd.DataFrame(columns=[ID, TIME, "cutoff", TARGET])
@@ -229,8 +240,78 @@ class Forecaster:
 
         scale = safe_scale(naive_scale(df, s.season_length), df)
         self._choose(cv, scale, classes, windows, df)
+        self._choose_short(short_cv, scale, classes, windows, all_zero, df)
         self.timings_["fit_s"] = time.perf_counter() - started
         return self
+
+    def _cross_validate_short(self, df: pd.DataFrame, lengths: pd.Series, windows: pd.Series, all_zero: pd.Series,
+                              group: pd.Series, engine: str) -> pd.DataFrame:
+        """CV of the short-series models on the short series themselves, over the windows their own
+        length allows with ``short_min_train`` periods to fit on: residuals for their intervals."""
+        s = self.settings
+        short = (windows == 0) & ~all_zero
+        own_windows = ((lengths - s.short_min_train - s.horizon) // s.step + 1).clip(lower=0, upper=s.cv_windows)
+        frames = []
+        plan = pd.DataFrame({"group": group[short], "windows": own_windows[short]}).groupby(["group", "windows"]).groups.items()
+        for (grp, n_windows), ids in plan:
+            specs = s.short_specs("lumpy" if grp == "intermittent" else "smooth")
+            if n_windows == 0 or not specs:
+                continue
+            subset = df[df[ID].isin(ids)][[ID, TIME, TARGET]]
+            logger.info("cross-validating %d short %s series over %d window(s) for their intervals: %s", len(ids), grp, n_windows, [sp.name for sp in specs])
+            sf = _statsforecast(specs, s, progress=self.progress)
+            kwargs = {"h": s.horizon, "n_windows": int(n_windows), "step_size": s.step}
+            if engine == "dask":
+                out = _from_dask(sf.cross_validation(df=_to_dask(subset, s), **kwargs).compute(), [ID, "cutoff", TIME])
+            else:
+                out = sf.cross_validation(df=subset, **kwargs)
+            names = [spec.name for spec in specs]
+            frames.append(pd.DataFrame({ID: out[ID].to_numpy(), TIME: out[TIME].to_numpy(), "cutoff": out["cutoff"].to_numpy(),
+                                        TARGET: out[TARGET].to_numpy(), "forecast": out[names].mean(axis=1).to_numpy()}))
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=[ID, TIME, "cutoff", TARGET, "forecast"])
+
+    def _choose_short(self, short_cv: pd.DataFrame, scale: pd.Series, classes: pd.Series, windows: pd.Series,
+                      all_zero: pd.Series, history: pd.DataFrame) -> None:
+        """Series too short to cross-validate: the mean of the short-history models, a warning and
+        their count, and interval widths from their own short CV (else their group's)."""
+        s = self.settings
+        short = (windows == 0) & ~all_zero
+        if not short.any():
+            return
+        groups = classes.map(lambda c: "intermittent" if c in INTERMITTENT else "regular")
+        selection = self.selection_.set_index(ID)
+        counted = {}
+        for grp in ("regular", "intermittent"):
+            ids = short.index[short & (groups == grp)]
+            names = [spec.name for spec in s.short_specs("lumpy" if grp == "intermittent" else "smooth")]
+            if len(ids) == 0 or not names:
+                continue
+            counted[grp] = (len(ids), names)
+            selection.loc[ids, "model"] = "+".join(names)
+            selection.loc[ids, "members"] = json.dumps(names)
+            selection.loc[ids, "chosen_by"] = (f"short history (cross-validation needs {s.min_train + s.horizon} periods): "
+                                               "the mean of models that need little history")
+            selection.loc[ids, "interval_group"] = "short"
+        if not counted:
+            return
+        needed = s.min_train + s.horizon
+        logger.warning(
+            "%d series are too short to cross-validate (fewer than %d periods): they get the mean of %s; "
+            "see chosen_by in the selection table",
+            sum(n for n, _ in counted.values()), needed,
+            " / ".join(f"{'+'.join(names)} ({n} {grp})" for grp, (n, names) in counted.items()),
+        )
+        if len(short_cv):
+            cv = short_cv.sort_values([ID, "cutoff", TIME], kind="stable").reset_index(drop=True)
+            residuals = pd.DataFrame({ID: cv[ID].to_numpy(), "step": cv.groupby([ID, "cutoff"], sort=False).cumcount().to_numpy() + 1,
+                                      "error": (cv["forecast"] - cv[TARGET]).to_numpy()})
+            if s.nonnegative:
+                residuals["error"] = np.maximum(residuals["error"] + cv[TARGET].to_numpy(), 0) - cv[TARGET].to_numpy()
+            residuals["scale"] = naive_scale_at(history, s.season_length, cv[[ID, "cutoff"]])
+            self.quantiles_["short"] = conformal_quantiles(residuals, scale, s.horizon, s.levels)
+        else:  # no short series is long enough for a window of its own: the widths of its group
+            self.quantiles_["short"] = self.quantiles_["regular"]
+        self.selection_ = selection.reset_index()
 
     def _choose(self, cv: pd.DataFrame, scale: pd.Series, classes: pd.Series, windows: pd.Series, history: pd.DataFrame) -> None:
         """Per demand group: choose from CV scores, record the choice, calibrate the intervals."""
@@ -291,6 +372,7 @@ class Forecaster:
                     "model": "+".join(chosen_members), "members": json.dumps(chosen_members),
                     "cv_mase": cv_score.get(uid, np.nan),
                     "chosen_by": "cross-validation" if uid in members else "fallback (no cross-validation result: too short, all zero or every candidate failed)",
+                    "interval_group": groups[uid],
                 }
             )
         self.selection_ = pd.DataFrame(rows)
@@ -312,7 +394,7 @@ class Forecaster:
             for name in members:
                 needed.setdefault(name, []).append(uid)
 
-        specs = {spec.name: spec for grp in ("smooth", "lumpy") for spec in s.candidate_specs(grp)}
+        specs = {spec.name: spec for grp in ("smooth", "lumpy") for spec in [*s.candidate_specs(grp), *s.short_specs(grp)]}
         fallback = s.fallback_spec()
         specs.setdefault(fallback.name, fallback)
         with _cluster(engine, s.n_jobs):
@@ -341,7 +423,7 @@ class Forecaster:
         group = plan["group"].reindex(index.get_level_values(ID)).to_numpy()
         for level in s.levels:
             width = np.empty(len(index))
-            for grp in ("regular", "intermittent"):
+            for grp in self.quantiles_:
                 q = np.asarray(self.quantiles_[grp][str(level)], dtype=float)
                 mask = group == grp
                 width[mask] = q[step[mask]] * row_scale[mask]
@@ -388,6 +470,9 @@ class Forecaster:
             classes[unseen] = new_classes.reindex(ids[unseen]).to_numpy()
             logger.info("%d series were not in training; they get their demand class's best models", int(unseen.sum()))
         group = classes.map(lambda c: "intermittent" if c in INTERMITTENT else "regular")
+        if "interval_group" in selection.columns:  # models saved before short series had their own widths lack it
+            known = selection["interval_group"].reindex(ids)
+            group = known.where(known.notna() & ~unseen, group)
         lengths = history.groupby(ID, sort=True).size().reindex(ids)
         fallback = [self.settings.fallback_spec().name]
         parsed = {text: json.loads(text) for text in members.dropna().unique()}  # few distinct choices
@@ -396,21 +481,32 @@ class Forecaster:
             default = list(self.class_default_.get(grp, fallback))
             new = unseen.to_numpy() & (group == grp).to_numpy()
             chosen[new] = pd.Series([default] * int(new.sum()), index=ids[new], dtype=object)
-        too_short = (lengths < self.settings.season_length).to_numpy()
+        # a new series shorter than a season cannot carry its group's seasonal choice: the short-history
+        # models (or the fallback where there are none); so too a series that chose the global model
+        # when the global model cannot forecast it
+        too_short = unseen.to_numpy() & (lengths < self.settings.season_length).to_numpy()
         wants_global = chosen.map(lambda m: GLOBAL_NAME in m).to_numpy(dtype=bool)
         if self.global_ is None:
             too_short |= wants_global
         else:
             too_short |= wants_global & (lengths < self.global_.settings.min_length).to_numpy()
-        chosen[too_short] = pd.Series([fallback] * int(too_short.sum()), index=ids[too_short], dtype=object)
+        for grp in ("regular", "intermittent"):
+            rows = too_short & (group == grp).to_numpy()
+            names = [spec.name for spec in self.settings.short_specs("lumpy" if grp == "intermittent" else "smooth")] or fallback
+            chosen[rows] = pd.Series([names] * int(rows.sum()), index=ids[rows], dtype=object)
+        group = group.where(~pd.Series(too_short, index=ids) | ("short" not in self.quantiles_), "short")
         return pd.DataFrame({"members": chosen, "model": chosen.map("+".join), "group": group})
 
     def future_index(self, history: pd.DataFrame) -> pd.MultiIndex:
         """(unique_id, ds) of the ``horizon`` periods after each series' last date."""
-        offset = pd.tseries.frequencies.to_offset(self.settings.freq)
         last = history.groupby(ID, sort=True)[TIME].max()
         h = self.settings.horizon
         ids = np.repeat(last.index.to_numpy(), h)
+        step = integer_step(self.settings.freq)
+        if step is not None:
+            positions = last.to_numpy(dtype=np.int64)[:, None] + step * np.arange(1, h + 1)
+            return pd.MultiIndex.from_arrays([ids, positions.ravel()], names=[ID, TIME])
+        offset = pd.tseries.frequencies.to_offset(self.settings.freq)
         steps = np.empty((len(last), h), dtype="datetime64[ns]")
         base = pd.DatetimeIndex(last.to_numpy())
         with warnings.catch_warnings():  # calendar offsets (MS, QS...) add element-wise; that is fine here

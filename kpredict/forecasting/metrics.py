@@ -8,6 +8,11 @@
 * WAPE: Σ|e| / Σ|y| over all series and periods (the business figure: error per unit sold).
 * bias: Σ(ŷ − y) / Σ|y| (positive = over-forecast).
 * coverage / width of each interval level: share of actuals inside, mean width / mean |y|.
+* OWA (M4): the mean of sMAPE and MASE, each relative to Naive2's on the same series, so 1 means
+  "as good as the seasonally adjusted naive" and the sets of different difficulty compare.
+  Naive2 is the M4 benchmark: a 90 % autocorrelation test at the seasonal lag decides whether a
+  series is seasonal; seasonal series are divided by a classical multiplicative decomposition's
+  indices, forecast naively and multiplied back.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import pandas as pd
 
 from kpredict.forecasting.series import ID, TARGET, TIME
 
-__all__ = ["forecast_metrics", "naive_scale", "naive_scale_at", "per_series_errors"]
+__all__ = ["NAIVE2", "forecast_metrics", "naive2_forecast", "naive_scale", "naive_scale_at", "owa", "per_series_errors"]
 
 
 def _naive_differences(history: pd.DataFrame, season_length: int) -> tuple[pd.DataFrame, np.ndarray]:
@@ -111,3 +116,66 @@ def forecast_metrics(
         metrics[f"coverage_{level}"] = float(np.mean((y >= lo) & (y <= hi)))
         metrics[f"width_{level}"] = float(np.mean(hi - lo) / np.mean(np.abs(y))) if np.mean(np.abs(y)) > 0 else float("nan")
     return metrics
+
+
+NAIVE2 = "Naive2"
+
+
+def _is_seasonal(y: np.ndarray, season_length: int) -> bool:
+    """M4's test: |autocorrelation at the seasonal lag| above its 90 % limit (Bartlett's variance),
+    on series of at least three seasons, with R's default lag range of ``acf``."""
+    n = len(y)
+    if season_length <= 1 or n < 3 * season_length or season_length > min(n - 1, int(np.floor(10 * np.log10(n)))):
+        return False
+    centred = y - y.mean()
+    denominator = float(centred @ centred)
+    if denominator == 0:
+        return False
+    acf = np.array([centred[:-k] @ centred[k:] for k in range(1, season_length + 1)]) / denominator
+    limit = 1.645 / np.sqrt(n) * np.sqrt(1 + 2 * np.sum(acf[:-1] ** 2))
+    return bool(abs(acf[-1]) > limit)
+
+
+def _seasonal_indices(y: np.ndarray, season_length: int) -> np.ndarray:
+    """Classical multiplicative decomposition (R's ``decompose``): per position in the season, the
+    mean ratio to the centred moving average, normalised to mean 1. Index 0 is the first observation's."""
+    m = season_length
+    if m % 2 == 0:
+        weights = np.r_[0.5, np.ones(m - 1), 0.5] / m
+    else:
+        weights = np.ones(m) / m
+    half = len(weights) // 2
+    trend = np.full(len(y), np.nan)
+    trend[half: len(y) - half] = np.convolve(y, weights, mode="valid")
+    ratios = y / trend
+    figure = np.array([np.nanmean(ratios[k::m]) for k in range(m)])
+    return figure / figure.mean()
+
+
+def naive2_forecast(history: pd.DataFrame, horizon: int, season_length: int, future_index: pd.MultiIndex) -> pd.DataFrame:
+    """The M4 Naive2 benchmark: ``unique_id, ds, Naive2`` for the ``horizon`` periods of ``future_index``.
+
+    Series must be in ``history`` sorted by date (as :func:`prepare_series` returns them);
+    ``future_index`` is :meth:`Forecaster.future_index` of that history, so the dates match.
+    """
+    values = history.sort_values([ID, TIME], kind="stable")
+    forecasts = []
+    for _, y in values.groupby(ID, sort=True)[TARGET]:
+        y = y.to_numpy(dtype=float)
+        if _is_seasonal(y, season_length) and np.all(y > 0):
+            indices = _seasonal_indices(y, season_length)
+            position = np.arange(len(y)) % season_length
+            adjusted_last = y[-1] / indices[position[-1]]
+            ahead = (len(y) + np.arange(horizon)) % season_length
+            forecasts.append(adjusted_last * indices[ahead])
+        else:
+            forecasts.append(np.full(horizon, y[-1]))
+    frame = pd.DataFrame({ID: future_index.get_level_values(ID), TIME: future_index.get_level_values(TIME)})
+    frame[NAIVE2] = np.concatenate(forecasts) if forecasts else np.zeros(0)
+    return frame
+
+
+def owa(metrics: dict[str, float], naive2_metrics: dict[str, float]) -> float:
+    """M4's overall weighted average: (sMAPE / Naive2's sMAPE + MASE / Naive2's MASE) / 2, both
+    averaged over the same series first (``forecast_metrics`` of the forecast and of Naive2)."""
+    return 0.5 * (metrics["smape"] / naive2_metrics["smape"] + metrics["mase"] / naive2_metrics["mase"])

@@ -16,7 +16,7 @@ import pandas as pd
 
 from kpredict.errors import SchemaError
 
-__all__ = ["ID", "TIME", "TARGET", "demand_class", "prepare_series", "series_lengths"]
+__all__ = ["ID", "TIME", "TARGET", "demand_class", "integer_step", "prepare_series", "series_lengths"]
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ def _name_series(ids: pd.Index | np.ndarray, limit: int = 5) -> str:
 def prepare_series(
     frame: pd.DataFrame,
     *,
-    freq: str,
+    freq: str | int,
     gaps: GapPolicy = "error",
     missing_target: NanPolicy = "error",
     extra_columns: list[str] | None = None,
@@ -43,7 +43,9 @@ def prepare_series(
     """Validate and normalise a Nixtla long frame (``unique_id``, ``ds``, ``y``) on ``freq``.
 
     Args:
-        freq: pandas frequency of every series ("D", "W-MON", "MS", "QS", "YS"...).
+        freq: pandas frequency of every series ("D", "W-MON", "MS", "QS", "YS"...), or a positive
+            integer step when ``ds`` holds positions rather than dates (competition data such as
+            M1 has none: ``freq=1``), as statsforecast takes it.
         gaps: "error" (default) names the series with missing periods; "zero" fills them with 0
             (sales that did not happen); "nan" inserts them and leaves ``missing_target`` to decide.
         missing_target: "error" (default), "zero", "interpolate" (linear within the series, ends
@@ -66,12 +68,16 @@ def prepare_series(
     if out[ID].isna().any():
         raise SchemaError(f"column {ID!r} has {int(out[ID].isna().sum())} missing series id(s)")
     out[ID] = out[ID].astype(str)
-    try:
-        out[TIME] = pd.to_datetime(out[TIME])
-    except (ValueError, TypeError):
-        raise SchemaError(f"column {TIME!r} must hold dates; some values cannot be parsed") from None
     if out[TIME].isna().any():
         raise SchemaError(f"column {TIME!r} has {int(out[TIME].isna().sum())} missing date(s)")
+    step = integer_step(freq)
+    if step is None:
+        try:
+            out[TIME] = pd.to_datetime(out[TIME])
+        except (ValueError, TypeError):
+            raise SchemaError(f"column {TIME!r} must hold dates; some values cannot be parsed") from None
+    else:
+        out[TIME] = _integer_positions(out[TIME], step)
     if not pd.api.types.is_numeric_dtype(out[TARGET]):
         converted = pd.to_numeric(out[TARGET], errors="coerce")
         if converted.isna().sum() > out[TARGET].isna().sum():
@@ -82,8 +88,13 @@ def prepare_series(
         bad = out.loc[np.isinf(out[TARGET].to_numpy()), ID]
         raise SchemaError(f"column {TARGET!r} holds ±inf in series {_name_series(bad)}")
 
-    offset = pd.tseries.frequencies.to_offset(freq)
-    off_grid = ~out[TIME].map(offset.is_on_offset).to_numpy(dtype=bool) if len(out) else np.zeros(0, bool)
+    if step is None:
+        offset = pd.tseries.frequencies.to_offset(freq)
+        off_grid = ~out[TIME].map(offset.is_on_offset).to_numpy(dtype=bool) if len(out) else np.zeros(0, bool)
+    else:
+        offset = step
+        first = out.groupby(ID, sort=False)[TIME].transform("min").to_numpy()
+        off_grid = (out[TIME].to_numpy() - first) % step != 0
     if off_grid.any():
         raise SchemaError(
             f"column {TIME!r} has {int(off_grid.sum())} date(s) that are not on the frequency {freq!r} "
@@ -106,7 +117,7 @@ def _handle_gaps(out: pd.DataFrame, offset, gaps: GapPolicy, extra_columns: list
     if out.empty:
         return out
     bounds = out.groupby(ID, sort=False)[TIME].agg(["min", "max", "size"])
-    expected = np.array([len(pd.date_range(lo, hi, freq=offset)) for lo, hi in zip(bounds["min"], bounds["max"])])
+    expected = np.array([len(_periods(lo, hi, offset)) for lo, hi in zip(bounds["min"], bounds["max"])])
     gapped = bounds.index[expected != bounds["size"].to_numpy()]
     if len(gapped) == 0:
         return out
@@ -118,7 +129,7 @@ def _handle_gaps(out: pd.DataFrame, offset, gaps: GapPolicy, extra_columns: list
     logger.info("filling missing periods in %d series with %s", len(gapped), "0" if gaps == "zero" else "NaN")
     full = pd.concat(
         [
-            pd.DataFrame({ID: uid, TIME: pd.date_range(bounds.at[uid, "min"], bounds.at[uid, "max"], freq=offset)})
+            pd.DataFrame({ID: uid, TIME: _periods(bounds.at[uid, "min"], bounds.at[uid, "max"], offset)})
             for uid in gapped
         ]
     )
@@ -126,6 +137,34 @@ def _handle_gaps(out: pd.DataFrame, offset, gaps: GapPolicy, extra_columns: list
     if gaps == "zero":
         filled[TARGET] = filled[TARGET].fillna(0.0)
     return pd.concat([out[~out[ID].isin(gapped)], filled]).sort_values([ID, TIME], kind="stable").reset_index(drop=True)
+
+
+def integer_step(freq: str | int) -> int | None:
+    """The step of an integer time index (``freq=1``), or None for a pandas date frequency."""
+    if isinstance(freq, bool):
+        raise SchemaError(f"freq must be a pandas frequency such as 'D' or 'MS', or a positive integer; got {freq!r}")
+    if isinstance(freq, (int, np.integer)):
+        if freq < 1:
+            raise SchemaError(f"an integer freq is the step between positions and must be at least 1; got {freq}")
+        return int(freq)
+    return None
+
+
+def _integer_positions(times: pd.Series, step: int) -> pd.Series:
+    """``ds`` as int64 positions; whole-number floats (a CSV column with gaps) are accepted."""
+    if pd.api.types.is_datetime64_any_dtype(times):
+        raise SchemaError(f"column {TIME!r} holds dates but freq={step} is an integer step; give a pandas frequency such as 'D' or 'MS'")
+    values = pd.to_numeric(times, errors="coerce")
+    if values.isna().any() or not np.all(np.mod(values.to_numpy(dtype=float), 1) == 0):
+        raise SchemaError(f"column {TIME!r} must hold whole-number positions with freq={step}; some values are not integers (dates need a pandas frequency such as 'D')")
+    return values.astype(np.int64)
+
+
+def _periods(first, last, offset):
+    """Every period from ``first`` to ``last``: dates on a pandas offset, or integer positions."""
+    if isinstance(offset, int):
+        return np.arange(first, last + 1, offset, dtype=np.int64)
+    return pd.date_range(first, last, freq=offset)
 
 
 def _handle_missing_target(out: pd.DataFrame, policy: NanPolicy) -> pd.DataFrame:
