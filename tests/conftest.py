@@ -74,11 +74,11 @@ def churn_project(tmp_path_factory, small_demo):
     return project, config, result
 
 
-def load_churn_test_config(project: Path, data_dir: Path):
+def load_churn_test_config(project: Path, data_dir: Path, **overrides):
     """The repository's churn config pointed at ``data_dir`` with a quick search."""
     from kpredict.pipelines.churn import PIPELINE
 
-    return _repository_config(PIPELINE.load_config, "churn", project, data_dir, **{"model.n_trials": 3, "decision.capacity": 20})
+    return _repository_config(PIPELINE.load_config, "churn", project, data_dir, **{"model.n_trials": 3, "decision.capacity": 20, **overrides})
 
 
 @pytest.fixture(scope="session")

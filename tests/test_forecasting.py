@@ -352,3 +352,38 @@ def test_naive2_takes_out_the_season_only_where_the_m4_test_finds_one():
     truth = forecast.reset_index().assign(ds=future.get_level_values("ds"), y=lambda f: f[NAIVE2] * 1.1)
     naive2 = forecast_metrics(truth, NAIVE2, history, 4)
     assert owa(naive2, naive2) == 1.0
+
+
+def test_presets_name_every_frequency_and_take_overrides():
+    from kpredict.forecasting.presets import PRESETS, preset_settings
+
+    assert set(PRESETS) == {"yearly", "quarterly", "monthly", "weekly", "daily", "hourly"}
+    for name in PRESETS:
+        settings = preset_settings(name)
+        assert settings.candidate_specs("smooth") and settings.short_specs("smooth")
+    model = Forecaster(preset="monthly", freq=1, horizon=12, n_jobs=2)
+    assert (model.settings.season_length, model.settings.horizon, model.settings.freq, model.settings.n_jobs) == (12, 12, 1, 2)
+    with pytest.raises(ConfigError, match="unknown forecasting preset 'montly'"):
+        Forecaster(preset="montly")
+    with pytest.raises(ConfigError, match=r"unknown setting\(s\) \['horizn'\]"):
+        Forecaster(preset="monthly", horizn=12)
+    with pytest.raises(ConfigError, match="either settings or a preset"):
+        Forecaster(_settings(), preset="monthly")
+
+
+def test_a_series_leaves_the_group_combination_only_where_its_own_subset_wins_every_window_clearly():
+    from kpredict.forecasting.selection import WINDOW, choose
+
+    index = pd.MultiIndex.from_product([["steady", "noisy", "clear"], [0, 1, 2]], names=["unique_id", WINDOW])
+    subsets = pd.DataFrame({
+        "A": [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0],
+        "B": [1.2, 1.2, 1.2, 0.2, 1.5, 0.9, 0.6, 0.7, 0.5],  # noisy: better on average, not in every window
+        "A+B": [0.8, 0.8, 0.8, 0.8, 0.8, 0.8, 0.8, 0.8, 0.8],
+    }, index=index)
+    scores = subsets[["A", "B"]].groupby(level="unique_id").mean()
+    means = subsets.groupby(level="unique_id").mean()
+    assert choose(scores, "combination", 2, means).members() == {u: ["A", "B"] for u in ("clear", "noisy", "steady")}
+    own = choose(scores, "combination", 2, means, subset_windows=subsets, own_gain=0.1).members()
+    assert own == {"clear": ["B"], "noisy": ["A", "B"], "steady": ["A", "B"]}
+    strict = choose(scores, "combination", 2, means, subset_windows=subsets, own_gain=0.5).members()
+    assert strict["clear"] == ["A", "B"]  # 0.6 vs 0.8 is a quarter better, not half

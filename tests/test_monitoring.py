@@ -21,6 +21,7 @@ from kpredict.monitoring.drift import PSI_ALERT, drift, psi, reference_profile
 
 # The small demo's data ends 2026-10-31: after these dates a 30-day churn horizon and 28 forecast days have passed.
 CHURN_PAST = "2026-09-01"  # a month the generator's truth has a snapshot for
+MARGIN = 0.05  # the retrained model must beat the stale champion on the new holdout by more than this ROC-AUC
 SALES_PAST = "2026-10-01"  # its 28 forecast days end 2026-10-28
 
 

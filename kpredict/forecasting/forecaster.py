@@ -67,6 +67,7 @@ class ForecasterSettings:
     cv_input_size: int | None = None  # latest periods a statistical model fits on, in CV and at forecast time
     selection: Literal["best", "ensemble", "combination"] = "ensemble"
     top_k: int = 3
+    own_gain: float | None = None  # combination: a series keeps its own subset where it clearly and stably wins by this share
     levels: list[int] = field(default_factory=lambda: [80, 95])
     nonnegative: bool = False
     n_jobs: int = 1
@@ -178,7 +179,18 @@ class Forecaster:
     :func:`kpredict.forecasting.series.prepare_series`.
     """
 
-    def __init__(self, settings: ForecasterSettings, *, progress: bool = False) -> None:
+    def __init__(self, settings: ForecasterSettings | None = None, *, preset: str | None = None, progress: bool = False,
+                 **overrides: Any) -> None:
+        """``settings``, or a per-frequency ``preset`` ("yearly" ... "hourly", see
+        :mod:`kpredict.forecasting.presets`) with ``overrides`` of any settings field."""
+        if (settings is None) == (preset is None):
+            raise ConfigError("give the forecaster either settings or a preset name (e.g. preset='monthly'), not both or neither")
+        if settings is not None and overrides:
+            raise ConfigError(f"settings overrides {sorted(overrides)} only go with a preset; change the ForecasterSettings instead")
+        if preset is not None:
+            from kpredict.forecasting.presets import preset_settings
+
+            settings = preset_settings(preset, **overrides)
         self.settings = settings
         self.progress = progress  # statsforecast's progress bars during cross-validation
         self.selection_: pd.DataFrame | None = None
@@ -337,14 +349,14 @@ class Forecaster:
             scores = window_errors.groupby(level=ID, sort=True).mean()
             subset_errors = subset_window_errors(part, own, scale, s.top_k) if s.selection == "combination" else None
             subset_scores = subset_errors.groupby(level=ID, sort=True).mean() if subset_errors is not None else None
-            final = choose(scores, s.selection, s.top_k, subset_scores)
+            final = choose(scores, s.selection, s.top_k, subset_scores, subset_windows=subset_errors, own_gain=s.own_gain)
             chosen = final.members()
             members |= chosen
             combined = final.combine(part[own].to_numpy(dtype=float), pd.Series(np.arange(len(final.ids)), index=final.ids).reindex(part[ID]).to_numpy())
             error = pd.Series(np.abs(combined - part[TARGET].to_numpy()), index=part[ID].to_numpy())
             cv_score |= (error.groupby(level=0).mean() / scale.reindex(final.ids)).dropna().to_dict()
             score_frames.append(scores)
-            residuals = loo_residuals(part, own, window_errors, s.selection, s.top_k, subset_errors, final)
+            residuals = loo_residuals(part, own, window_errors, s.selection, s.top_k, subset_errors, final, s.own_gain)
             if s.nonnegative:
                 residuals["error"] = np.maximum(residuals["error"] + part[TARGET].to_numpy(), 0) - part[TARGET].to_numpy()
             residuals["scale"] = naive_scale_at(history, s.season_length, part[[ID, "cutoff"]])

@@ -6,7 +6,10 @@ chosen candidates. Three rules:
 * ``best``: per series, the candidate with the lowest CV score (MASE-scaled mean |error|);
 * ``ensemble``: per series, the mean of its ``top_k`` candidates;
 * ``combination``: one subset of at most ``top_k`` candidates for every series of a demand group,
-  the subset whose *averaged* forecast has the lowest mean CV score (fewer choices, less noise).
+  the subset whose *averaged* forecast has the lowest mean CV score (fewer choices, less noise);
+  with ``own_gain`` a series keeps its own best subset instead, but only where that subset beat
+  the group's in every one of at least two CV windows and by ``own_gain`` (a share) on average:
+  per-series selection only where the gain is clear and stable.
 
 Residuals for the conformal intervals are leave-one-window-out: the forecast scored on window w
 is the one chosen from the other windows, so the intervals do not inherit the optimism of having
@@ -62,8 +65,13 @@ def _top_k(scores: np.ndarray, k: int) -> np.ndarray:
     return mask & np.isfinite(filled)
 
 
-def choose(scores: pd.DataFrame, rule: str, k: int, subset_scores: pd.DataFrame | None = None) -> Choice:
-    """The choice from per-series scores (rows: series, columns: candidates)."""
+def choose(scores: pd.DataFrame, rule: str, k: int, subset_scores: pd.DataFrame | None = None, *,
+           subset_windows: pd.DataFrame | None = None, own_gain: float | None = None) -> Choice:
+    """The choice from per-series scores (rows: series, columns: candidates).
+
+    ``subset_windows`` (per series and window, as :func:`subset_window_errors` returns) and
+    ``own_gain`` let a series of the combination rule keep its own subset (see the module's doc).
+    """
     candidates = list(scores.columns)
     values = scores.to_numpy(dtype=float)
     if rule == "best":
@@ -78,10 +86,35 @@ def choose(scores: pd.DataFrame, rule: str, k: int, subset_scores: pd.DataFrame 
         best = mean[complete].idxmin() if complete.any() else mean.idxmin()
         mask = np.zeros_like(values, dtype=bool)
         mask[:, [candidates.index(name) for name in best.split("+")]] = True
+        if own_gain is not None and subset_windows is not None:
+            own = _clearly_better_own_subsets(subset_windows.reindex(columns=subset_scores.columns), best, own_gain).reindex(scores.index)
+            for subset, rows in own.dropna().groupby(own.dropna()).groups.items():
+                at = scores.index.get_indexer(rows)
+                mask[at] = False
+                mask[np.ix_(at, [candidates.index(name) for name in subset.split("+")])] = True
         mask &= ~np.isnan(values)
     else:
         raise ValueError(f"unknown selection rule {rule!r}")
     return Choice(scores.index, candidates, mask)
+
+
+def _clearly_better_own_subsets(errors: pd.DataFrame, group_subset: str, gain: float) -> pd.Series:
+    """Per series, its own best subset where it beat ``group_subset`` in every window (at least two)
+    and by ``gain`` on average; NaN elsewhere."""
+    means = errors.groupby(level=ID, sort=True).mean()
+    others = means.drop(columns=[group_subset]).dropna(axis=1, how="all")
+    if others.empty:
+        return pd.Series(np.nan, index=means.index, dtype=object)
+    own = others.fillna(np.inf).idxmin(axis=1)  # a series without any score gets a column it cannot win with
+    series = errors.index.get_level_values(ID)
+    column = pd.Index(errors.columns).get_indexer(own.reindex(series).to_numpy())
+    values = errors.to_numpy(dtype=float)
+    picked = values[np.arange(len(errors)), column]
+    group = errors[group_subset].to_numpy(dtype=float)
+    frame = pd.DataFrame({"beats": picked < group, "own": picked, "group": group, "n": np.isfinite(picked - group)}, index=series)
+    per = frame.groupby(level=0, sort=True).agg(beats=("beats", "all"), own=("own", "mean"), group=("group", "mean"), n=("n", "sum"))
+    clear = per["beats"] & (per["n"] >= 2) & (per["own"] <= (1 - gain) * per["group"])
+    return own.where(clear.reindex(own.index, fill_value=False))
 
 
 def subset_window_errors(cv: pd.DataFrame, candidates: list[str], scale: pd.Series, k: int) -> pd.DataFrame:
@@ -107,7 +140,7 @@ def subset_window_errors(cv: pd.DataFrame, candidates: list[str], scale: pd.Seri
 
 
 def loo_residuals(cv: pd.DataFrame, candidates: list[str], window_errors: pd.DataFrame, rule: str, k: int,
-                  subset_errors: pd.DataFrame | None, final: Choice) -> pd.DataFrame:
+                  subset_errors: pd.DataFrame | None, final: Choice, own_gain: float | None = None) -> pd.DataFrame:
     """Forecast − actual on each CV row, the forecast chosen without that row's window.
 
     Series with a single window have nothing to leave out; their residuals use ``final``.
@@ -133,7 +166,8 @@ def loo_residuals(cv: pd.DataFrame, candidates: list[str], window_errors: pd.Dat
             held_subsets = subset_errors.xs(window, level=WINDOW).reindex(ids)
             left = subset_count - held_subsets.notna().astype(int)
             subsets = ((subset_total - held_subsets.fillna(0)) / left).where(left > 0)
-        choice = choose(loo, rule, k, subsets) if loo.notna().any().any() else final
+        remaining = subset_errors[subset_errors.index.get_level_values(WINDOW) != window] if subset_errors is not None else None
+        choice = choose(loo, rule, k, subsets, subset_windows=remaining, own_gain=own_gain) if loo.notna().any().any() else final
         single = count.max(axis=1).to_numpy() <= 1
         mask = np.where(single[:, None], final.mask, choice.mask)
         rows = cv[WINDOW].to_numpy() == window

@@ -96,7 +96,16 @@ class SalesForecastConfig(StoreSettings):
     )
     intermittent_models: list[Any] = Field(default_factory=lambda: ["CrostonSBA", "ADIDA", "IMAPA", "TSB"])
     baselines: list[Any] = Field(default_factory=lambda: ["SeasonalNaive", "Naive"])
-    fallback: Any = Field("Naive", description="model for series too short to cross-validate or shorter than a season")
+    fallback: Any = Field("Naive", description="model for all-zero series and where every candidate fails")
+    short_models: list[Any] = Field(
+        default_factory=lambda: ["AutoETS", "AutoTheta"],
+        description="series too short to cross-validate get the mean of these (models that need little history); [] gives them the fallback",
+    )
+    preset: Literal["yearly", "quarterly", "monthly", "weekly", "daily", "hourly"] | None = Field(
+        None,
+        description="a forecasting preset (kpredict.forecasting.presets) for the models, baselines, cv, selection and season length "
+        "this file does not set itself",
+    )
     global_model: GlobalModelConfig = Field(default_factory=GlobalModelConfig)
     selection: SelectionConfig = Field(default_factory=SelectionConfig)
     replenishment: ReplenishmentConfig = Field(default_factory=ReplenishmentConfig)
@@ -121,7 +130,7 @@ class SalesForecastConfig(StoreSettings):
         from kpredict.errors import ConfigError
         from kpredict.forecasting.models import ModelSpec
 
-        for entry in [*self.models, *self.intermittent_models, *self.baselines, self.fallback]:
+        for entry in [*self.models, *self.intermittent_models, *self.baselines, *self.short_models, self.fallback]:
             try:
                 ModelSpec.parse(entry)
             except ConfigError as exc:

@@ -48,13 +48,29 @@ def forecaster_settings(config: SalesForecastConfig) -> ForecasterSettings:
             "learning_rate": g.learning_rate, "num_leaves": g.num_leaves, "subsample": g.subsample, "colsample": g.colsample,
             "seed": config.seed, "num_threads": config.n_jobs,
         }
+    own = {
+        "season_length": {"season_length": config.season_length},
+        "models": {"models": [_entry(m) for m in config.models]},
+        "intermittent_models": {"intermittent_models": [_entry(m) for m in config.intermittent_models]},
+        "baselines": {"baselines": [_entry(m) for m in config.baselines]},
+        "short_models": {"short_models": [_entry(m) for m in config.short_models]},
+        "fallback": {"fallback": _entry(config.fallback)},
+        "cv": {"cv_windows": config.cv.windows, "cv_step": config.cv.step, "min_train_length": config.cv.min_train_length,
+               "cv_input_size": config.cv.input_size},
+        "selection": {"selection": config.selection.strategy, "top_k": config.selection.top_k},
+    }
+    chosen: dict[str, Any] = {}
+    if config.preset is not None:  # the preset fills in what the config file does not set itself
+        from kpredict.forecasting.presets import PRESETS
+
+        preset = PRESETS[config.preset]
+        for key, values in own.items():
+            chosen |= values if key in config.model_fields_set else {name: preset[name] for name in values if name in preset}
+    else:
+        for values in own.values():
+            chosen |= values
     return ForecasterSettings(
-        freq=config.series.freq, season_length=config.season_length, horizon=config.horizon,
-        models=[_entry(m) for m in config.models], intermittent_models=[_entry(m) for m in config.intermittent_models],
-        baselines=[_entry(m) for m in config.baselines], fallback=_entry(config.fallback), global_model=global_model,
-        cv_windows=config.cv.windows, cv_step=config.cv.step, min_train_length=config.cv.min_train_length,
-        cv_input_size=config.cv.input_size,
-        selection=config.selection.strategy, top_k=config.selection.top_k, levels=list(config.levels),
+        **chosen, freq=config.series.freq, horizon=config.horizon, global_model=global_model, levels=list(config.levels),
         nonnegative=True, n_jobs=config.n_jobs,
     )
 
