@@ -166,6 +166,9 @@ def test_same_seed_and_size_give_byte_identical_files(demo: DemoManifest, tmp_pa
 
 # Content hashes of the small demo at seed 0. Every quality figure in the notes and tests was
 # measured on these tables: a change must be deliberate (bump GENERATOR_VERSION, update here).
+# Floats are hashed at 8 decimals: numpy's exp/log may differ in the last bit between CPUs (SIMD
+# paths), which moved truth/churn's probabilities on one CI machine and not on another; a generator
+# change moves them far more than that.
 SMALL_SEED0_CONTENT = {
     "accounts": "21dfbda5a3009b82",
     "customers": "e0e1112143cd86b3",
@@ -181,16 +184,21 @@ SMALL_SEED0_CONTENT = {
     "subscriptions": "27d25c56aca74e65",
     "tickets": "072d8ae7854976af",
     "transactions": "44298c42a3390fe4",
-    "truth/churn": "4274e1eeee6bea66",
+    "truth/churn": "6493628dadce4fd8",
     "truth/store_revenue": "c5c297c51ae5bc15",
     "truth/transactions": "cace3ffa8298cb45",
 }
 
 
+def _floats_rounded(frame: pd.DataFrame, decimals: int = 8) -> pd.DataFrame:
+    floats = frame.select_dtypes("float").columns
+    return frame.assign(**{name: frame[name].round(decimals) for name in floats})
+
+
 def test_tables_keep_their_content_across_changes_to_the_generator(demo: DemoManifest, read) -> None:
     from kpredict.hashing import frame_hash
 
-    content = {name: frame_hash(read(name))[:16] for name in SMALL_SEED0_CONTENT}
+    content = {name: frame_hash(_floats_rounded(read(name)))[:16] for name in SMALL_SEED0_CONTENT}
     changed = sorted(name for name, digest in content.items() if digest != SMALL_SEED0_CONTENT[name])
     assert changed == [], f"generator {kpredict.datasets.GENERATOR_VERSION} changed {changed}"
     assert set(SMALL_SEED0_CONTENT) == set(demo.tables)
