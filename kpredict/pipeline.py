@@ -162,6 +162,8 @@ class PipelineDescriptor:
         outcomes: compares stored predictions with the outcomes that arrived later
             (``evaluate_outcomes(stored, config) -> {metric: value}``), or None: no ``kpredict evaluate``.
         trials_key: the dotted config key that ``--trials`` sets (None: no tuning search).
+        train_options: the pipeline's own ``kpredict train`` options → the dotted config key each
+            sets (churn: ``{"table": "table.path", ...}``).
         config_file: the config file read when none is given (default ``configs/<name>.yaml``).
         module: the module that declared it (filled in by discovery; names its trusted package).
     """
@@ -177,6 +179,7 @@ class PipelineDescriptor:
     outcomes: Ref[OutcomeEvaluation] | OutcomeEvaluation | None = None
     trials_key: str | None = None
     config_file: str | None = None
+    train_options: dict[str, str] = field(default_factory=dict, compare=False)
     module: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
@@ -186,7 +189,8 @@ class PipelineDescriptor:
 
     @classmethod
     def from_package(
-        cls, package: str, *, summary: str, config_model: type[StoreSettings], trials_key: str | None = None, config_file: str | None = None
+        cls, package: str, *, summary: str, config_model: type[StoreSettings], trials_key: str | None = None, config_file: str | None = None,
+        train_options: dict[str, str] | None = None,
     ) -> PipelineDescriptor:
         """The descriptor of a pipeline folder laid out by convention, named after the folder.
 
@@ -203,7 +207,8 @@ class PipelineDescriptor:
             name=package.rsplit(".", 1)[-1], summary=summary, config_model=config_model,
             train=Ref(f"{package}.train:train"), scoring=part("scoring", "PLUGIN"), demo=part("demo", "run"),
             report=part("report", "write_report"), section=part("section", "build_section"),
-            outcomes=part("outcomes", "evaluate_outcomes"), trials_key=trials_key, config_file=config_file, module=package,
+            outcomes=part("outcomes", "evaluate_outcomes"), trials_key=trials_key, config_file=config_file,
+            train_options=dict(train_options or {}), module=package,
         )
 
     @property

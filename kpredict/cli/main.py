@@ -337,26 +337,39 @@ def pipelines_list() -> None:
             facts.append("scores the whole input" if isinstance(plugin, FrameScoringPlugin) else "scores per row")
             parameters = [f"--{key.replace('_', '-')}" for key in plugin.params_model.model_fields]
             facts.append("score parameters: " + (" ".join(parameters) if parameters else "none"))
+        if descriptor.train_options:
+            facts.append("train options: " + " ".join(f"--{name}" for name in descriptor.train_options))
         facts.append("report: yes" if descriptor.report is not None else "no report")
         facts.append(f"--trials sets {descriptor.trials_key}" if descriptor.trials_key else "no tuning search")
         console.print("  " + "; ".join(facts))
 
 
-@app.command()
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 @handle_errors
 def train(
+    context: typer.Context,
     pipeline: Annotated[str, typer.Argument(help="A pipeline name ('kpredict pipelines' lists them).")],
     config: Annotated[Optional[Path], typer.Option("--config", "-c", help="Pipeline YAML (default configs/<pipeline>.yaml).")] = None,
     data: Annotated[Optional[Path], typer.Option("--data", help="Data directory (overrides the config).")] = None,
     trials: Annotated[Optional[int], typer.Option("--trials", help="optuna trials (overrides the config; pipelines without a search ignore it).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Promote to @champion even if it does not beat the champion.")] = False,
 ) -> None:
-    """Train a pipeline, log the run to MLflow, register the model and apply the champion gate."""
+    """Train a pipeline, log the run to MLflow, register the model and apply the champion gate.
+
+    The pipeline's own options follow, e.g. 'kpredict train churn --table customers.parquet
+    --target churned --id customer_id' (see 'kpredict pipelines').
+    """
     _require_tracking(write=True)
     from kpredict.pipeline import get_pipeline
+    from kpredict.scoring.plugin import parse_cli_params
 
     descriptor = get_pipeline(pipeline)
     overrides = {"data_dir": str(data) if data else None}
+    for option, value in parse_cli_params(context.args).items():
+        if option not in descriptor.train_options:
+            known = ", ".join(f"--{name}" for name in descriptor.train_options) or "none"
+            raise ConfigError(f"kpredict train {pipeline} has no option '--{option.replace('_', '-')}'; its own options: {known}.")
+        overrides[descriptor.train_options[option]] = value
     if trials is not None and descriptor.trials_key is None:
         _console(stderr=True).print(f"[yellow]warning:[/] pipeline {pipeline!r} has no tuning search; --trials is ignored", markup=True)
     elif trials is not None:

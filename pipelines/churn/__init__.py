@@ -12,4 +12,7 @@ PIPELINE = PipelineDescriptor.from_package(
     summary="whom to retain: each active customer's probability of leaving, with reasons",
     config_model=ChurnConfig,
     trials_key="model.n_trials",
+    train_options={
+        "table": "table.path", "target": "table.target", "id": "table.id", "time": "table.time", "positive": "table.positive",
+    },
 )

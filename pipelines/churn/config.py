@@ -10,7 +10,7 @@ from kpredict.config.loader import ConfigModel
 from kpredict.config.store import StoreSettings
 from kpredict.monitoring.settings import MonitoringSettings
 
-__all__ = ["ChurnConfig"]
+__all__ = ["ChurnConfig", "TableConfig"]
 
 
 class LabelConfig(ConfigModel):
@@ -83,6 +83,25 @@ class ExplainConfig(ConfigModel):
     reasons: int = Field(3, ge=1, le=10)
 
 
+class TableConfig(ConfigModel):
+    """One labelled table instead of a feature-store project: a row per customer (or per customer and
+    date), the churn label and the attributes (``kpredict train churn --table FILE --target COLUMN``).
+
+    Every other column becomes a feature of a view declared behind the scenes; the key column is
+    called ``customer_id`` in every output, whatever it is called in the table.
+    """
+
+    path: str = Field(description="a .parquet or .csv file")
+    target: str = Field(description="the label column: 0/1, true/false, yes/no, or name the churned value in `positive`")
+    id: str | None = Field(None, description="the customer key column; none: the row number (1, 2, ...) is the key")
+    time: str | None = Field(
+        None, description="the date each row describes (several rows per customer allowed): the split is then out of time, by date"
+    )
+    positive: str | None = Field(None, description="the target value that means churned, when it is not 1/true/yes")
+    validation_fraction: float = Field(0.2, gt=0, lt=0.5, description="without `time`: the stratified share of rows that chooses the served model")
+    holdout_fraction: float = Field(0.2, gt=0, lt=0.5, description="without `time`: the stratified share of rows the gate judges on")
+
+
 class ChurnConfig(StoreSettings):
     """The whole churn pipeline: data, features, labels, split, model, decision, explanations."""
 
@@ -106,6 +125,9 @@ class ChurnConfig(StoreSettings):
     monitoring: MonitoringSettings = Field(
         default_factory=lambda: MonitoringSettings(metric="roc_auc", threshold=0.70),
         description="kpredict evaluate: the realized metric and the threshold past which the model is stale",
+    )
+    table: TableConfig | None = Field(
+        None, description="train from one labelled table (see TableConfig) instead of `views` over the demo's sources"
     )
     gate_metric: Literal["recall_at_capacity", "lift_at_capacity", "roc_auc", "pr_auc", "log_loss", "brier"] = Field(
         "recall_at_capacity",

@@ -21,7 +21,7 @@ from kpredict.pipelines.churn.labels import ENTITY_TS, build_labels, snapshot_da
 from kpredict.progress import progress_bar
 from kpredict.tracking.publish import TrainingResult
 
-__all__ = ["evaluate", "prepare_training_data", "train"]
+__all__ = ["evaluate", "prepare_training_data", "train", "train_from_table"]
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +40,8 @@ class ChurnData:
     valid: pd.DataFrame
     holdout: pd.DataFrame
     store: FeatureStore
+    views: list[str]
+    table: dict[str, Any] | None = None  # a table-trained model's column typing (see table.table_meta)
 
 
 def history_start(store: FeatureStore, views: list[str], subscriptions: pd.DataFrame) -> pd.Timestamp:
@@ -58,7 +60,10 @@ def history_start(store: FeatureStore, views: list[str], subscriptions: pd.DataF
 
 
 def prepare_training_data(config: ChurnConfig) -> ChurnData:
-    """Labels at every snapshot, features as of each snapshot, and the out-of-time split."""
+    """Labels at every snapshot, features as of each snapshot, and the out-of-time split
+    (or, with ``config.table``, the rows of one labelled table)."""
+    if config.table is not None:
+        return prepare_table_data(config)
     store = config.open_store()
     subscriptions = read_source(store.repo, "subscriptions", store.data_dir)
     orders = read_source(store.repo, "orders", store.data_dir, columns=["customer_id", "order_ts"])
@@ -78,19 +83,65 @@ def prepare_training_data(config: ChurnConfig) -> ChurnData:
     logger.info("churn labels: %d rows over %d snapshots, churn rate %.3f", len(labels), len(snapshots), labels["churned"].mean())
     frame = store.training_frame(labels, config.views)
     features = [f for view in config.views for f in store.repo.feature_views[view].feature_names()]
+    train, valid, holdout = split_by_dates(frame, config)
+    return ChurnData(frame=frame, features=features, train=train, valid=valid, holdout=holdout, store=store, views=list(config.views))
+
+
+def split_by_dates(frame: pd.DataFrame, config: ChurnConfig) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Out of time: the latest dates are the holdout, the ones before them validation, the rest training."""
+    split = config.split
     ordered = sorted(frame[ENTITY_TS].unique())
-    holdout_dates = ordered[-config.split.holdout_snapshots :]
-    valid_dates = ordered[-(config.split.holdout_snapshots + config.split.validation_snapshots) : -config.split.holdout_snapshots]
+    needed = split.validation_snapshots + split.holdout_snapshots + 1
+    if len(ordered) < needed:
+        raise SchemaError(
+            f"the rows have {len(ordered)} distinct date(s); the out-of-time split needs at least {needed} "
+            f"(split.validation_snapshots {split.validation_snapshots} + split.holdout_snapshots {split.holdout_snapshots} + 1 to train on)"
+        )
+    holdout_dates = ordered[-split.holdout_snapshots :]
+    valid_dates = ordered[-(split.holdout_snapshots + split.validation_snapshots) : -split.holdout_snapshots]
     is_holdout = frame[ENTITY_TS].isin(holdout_dates)
     is_valid = frame[ENTITY_TS].isin(valid_dates)
     is_train = ~is_holdout & ~is_valid
-    if config.split.train_snapshots is not None:
-        train_dates = ordered[: -(config.split.holdout_snapshots + config.split.validation_snapshots)][-config.split.train_snapshots :]
+    if split.train_snapshots is not None:
+        train_dates = ordered[: -(split.holdout_snapshots + split.validation_snapshots)][-split.train_snapshots :]
         is_train &= frame[ENTITY_TS].isin(train_dates)
         logger.info("training on the latest %d snapshot(s) only: %s to %s", len(train_dates), pd.Timestamp(train_dates[0]).date(), pd.Timestamp(train_dates[-1]).date())
+    return frame[is_train], frame[is_valid], frame[is_holdout]
+
+
+def prepare_table_data(config: ChurnConfig) -> ChurnData:
+    """One labelled table through a feature view declared behind the scenes; split out of time when
+    the table has a time column, else stratified at random (seed ``model.seed``)."""
+    import numpy as np
+    from sklearn.model_selection import train_test_split
+
+    from kpredict.pipelines.churn.table import TABLE_VIEW, infer_schema, prepare_table, read_table, table_labels, table_meta, table_store
+
+    table = config.table
+    assert table is not None
+    raw = read_table(table.path)
+    schema = infer_schema(raw, table)
+    churned = table_labels(raw, table)
+    prepared = prepare_table(raw, table, schema)
+    store = table_store(prepared, schema, table, config.feature_store_dir)
+    labels = prepared[KEYS + [ENTITY_TS]].assign(churned=churned)
+    frame = store.training_frame(labels, [TABLE_VIEW])
+    features = [item["name"] for item in schema]
+    logger.info("churn table %s: %d rows, %d features, churn rate %.3f", table.path, len(frame), len(features), churned.mean())
+    if table.time is not None:
+        train, valid, holdout = split_by_dates(frame, config)
+    else:
+        counts = np.bincount(churned, minlength=2)
+        if counts.min() < 10:
+            raise SchemaError(f"churn table {table.path}: {table.target!r} has {counts[1]} churned and {counts[0]} other rows; each needs at least 10 to split")
+        rows = np.arange(len(frame))
+        rest, held = train_test_split(rows, test_size=table.holdout_fraction, stratify=churned, random_state=config.model.seed)
+        share = table.validation_fraction / (1 - table.holdout_fraction)
+        fit, checked = train_test_split(rest, test_size=share, stratify=churned[rest], random_state=config.model.seed)
+        train, valid, holdout = (frame.iloc[np.sort(part)] for part in (fit, checked, held))
     return ChurnData(
-        frame=frame, features=features,
-        train=frame[is_train], valid=frame[is_valid], holdout=frame[is_holdout], store=store,
+        frame=frame, features=features, train=train, valid=valid, holdout=holdout, store=store,
+        views=[TABLE_VIEW], table=table_meta(table, schema),
     )
 
 
@@ -168,7 +219,7 @@ def train(config: ChurnConfig | str | Path | None = None, *, force: bool = False
         config=config.model_dump(mode="json"),
         seed=config.model.seed,
         inputs={"training_frame": data.frame},
-        feature_view_hashes=data.store.view_hashes(config.views),
+        feature_view_hashes=data.store.view_hashes(data.views),
     ) as run:
         with progress_bar("churn: tuning LightGBM", config.model.n_trials) as advance:
             model = BoostedClassifier(
@@ -211,8 +262,8 @@ def train(config: ChurnConfig | str | Path | None = None, *, force: bool = False
             "pipeline": PIPELINE,
             "prediction_column": PREDICTION,
             "feature_spec": spec.to_dict(),
-            "views": config.views,
-            "feature_view_hashes": data.store.view_hashes(config.views),
+            "views": data.views,
+            "feature_view_hashes": data.store.view_hashes(data.views),
             "label": config.label.model_dump(),
             "risk_bands": config.risk_bands.model_dump(),
             "decision": config.decision.model_dump() | {"threshold": threshold},
@@ -222,6 +273,8 @@ def train(config: ChurnConfig | str | Path | None = None, *, force: bool = False
         }
         run.set_tags({"kpredict.decision_policy": config.decision.policy})
         meta["served_model"] = served
+        if data.table is not None:
+            meta["table"] = data.table
         packaged = PackagedModel(
             estimator, "classifier" if served == "lightgbm" else "sklearn_classifier", meta, data.holdout[features].head(5),
             outputs=[(PREDICTION, "double"), ("unseen_category", "boolean")],
@@ -234,3 +287,16 @@ def train(config: ChurnConfig | str | Path | None = None, *, force: bool = False
             rescore=lambda champion: evaluate(champion, holdout, config.gate_metric, capacity),
         )
         return publish(run, packaged, gate, metrics=metrics, force=force, holdout=data.holdout.assign(churn_probability=p_hold[served]))
+
+
+def train_from_table(
+    path: str | Path, *, target: str, id: str | None = None, time: str | None = None, positive: str | None = None,
+    config: ChurnConfig | str | Path | None = None, force: bool = False, **overrides: Any,
+) -> TrainingResult:
+    """The whole churn pipeline from one labelled table (``kpredict train churn --table ...`` from Python).
+
+    Examples:
+        >>> train_from_table("customers.parquet", target="churned", id="customer_id")  # doctest: +SKIP
+    """
+    table = {"path": str(path), "target": target, "id": id, "time": time, "positive": positive}
+    return train(config, force=force, table={k: v for k, v in table.items() if v is not None}, **overrides)

@@ -1,0 +1,232 @@
+"""A data scientist's own labelled table through the whole churn pipeline (``--table``).
+
+The table is synthetic with a known churn probability per row: the pipeline must find what the
+truth allows, type the columns as a person would (numbers stored as text, yes/no, identifiers and
+constants left out), split out of time when there is a time column, score a new table with the
+same typing and explain each risk with the columns that drive it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from kpredict.errors import ConfigError, SchemaError
+
+DRIVERS = {"Monthly charges", "contract", "tenure_months"}  # what the true probability depends on
+
+
+def customers(n: int, seed: int, *, start: int = 1) -> tuple[pd.DataFrame, np.ndarray]:
+    """Customers whose churn depends on contract, charges and tenure; noise columns beside them."""
+    rng = np.random.default_rng(seed)
+    contract = rng.choice(["Month-to-month", "One year", "Two year"], size=n, p=[0.5, 0.3, 0.2])
+    tenure = rng.integers(0, 72, size=n)
+    charges = rng.uniform(20, 120, size=n).round(2)
+    logit = -2.0 + 1.8 * (contract == "Month-to-month") - 0.8 * (contract == "Two year") + 0.025 * (charges - 70) - 0.035 * (tenure - 30)
+    truth = 1 / (1 + np.exp(-logit))
+    churned = rng.random(n) < truth
+    charges_text = pd.Series(charges).map(lambda v: f"{v:.2f}")
+    charges_text[tenure == 0] = " "  # as Telco's TotalCharges: blank for brand-new customers
+    frame = pd.DataFrame(
+        {
+            "customer_key": [f"K{i:05d}" for i in range(start, start + n)],
+            "tenure_months": tenure,
+            "Monthly charges": charges_text,  # a space in the name and numbers stored as text
+            "contract": contract,
+            "paperless": rng.choice(["Yes", "No"], size=n),
+            "phone": [f"555-{i:07d}" for i in range(start, start + n)],  # an identifier in disguise
+            "country": "CN",  # one value only
+            "churned": np.where(churned, "Yes", "No"),
+        }
+    )
+    return frame, truth
+
+
+@pytest.fixture(scope="module")
+def own_mlflow(tmp_path_factory):
+    """This module's models go to a store of their own: a table-trained champion must not replace
+    the demo's churn champion that other tests score with."""
+    from kpredict.tracking.store import configure
+
+    root = tmp_path_factory.mktemp("table_mlflow")
+    saved = {name: os.environ.get(name) for name in ("MLFLOW_TRACKING_URI", "KPREDICT_MODELS_DIR")}
+    os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{root / 'mlflow.db'}"
+    os.environ["KPREDICT_MODELS_DIR"] = str(root / "models")
+    configure()
+    yield root
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+    configure()
+
+
+# First in the module: it scores the session store's demo model, before `own_mlflow` moves MLflow.
+def test_table_is_refused_for_a_model_trained_on_feature_views(churn_project, tmp_path) -> None:
+    from kpredict import score
+
+    project, config, result = churn_project
+    with pytest.raises(ConfigError, match="trained on feature views"):
+        score("churn", "2026-10-01", model=result.model_version, config=config, table=str(tmp_path / "t.csv"), output_dir=tmp_path)
+
+
+def table_config(tmp: Path, path: Path, **overrides):
+    from kpredict.pipelines.churn import PIPELINE
+
+    repo = Path(__file__).resolve().parents[1]
+    table = {"path": str(path), "target": "churned", "id": "customer_key", **overrides.pop("table", {})}
+    return PIPELINE.load_config(
+        repo / "configs" / "churn.yaml", feature_store_dir=str(tmp / "store"), table=table,
+        **{"model.n_trials": 5, "decision.capacity": 100, **overrides},
+    )
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, own_mlflow):
+    from kpredict.pipelines.churn import PIPELINE
+
+    tmp = tmp_path_factory.mktemp("churn_table")
+    frame, truth = customers(4000, seed=0)
+    path = tmp / "customers.csv"
+    frame.to_csv(path, index=False)
+    config = table_config(tmp, path)
+    return tmp, config, frame, truth, PIPELINE.train(config)
+
+
+def test_a_table_trains_the_pipeline_close_to_what_the_truth_allows(trained) -> None:
+    from kpredict.pipelines.churn.train import prepare_training_data
+
+    tmp, config, frame, truth, result = trained
+    data = prepare_training_data(config)
+    assert result.promoted and result.model_version is not None
+    assert set(data.features) == {"tenure_months", "Monthly_charges", "contract", "paperless"}  # phone and country left out
+    assert str(data.frame["Monthly_charges"].dtype) == "float64" and data.frame["Monthly_charges"].isna().sum() == (frame["tenure_months"] == 0).sum()
+    assert len(data.train) + len(data.valid) + len(data.holdout) == len(frame)
+    assert data.holdout["churned"].mean() == pytest.approx((frame["churned"] == "Yes").mean(), abs=0.02)  # stratified
+    by_key = pd.Series(truth, index=frame["customer_key"])
+    best = roc_auc_score(data.holdout["churned"], by_key[data.holdout["customer_id"]].to_numpy())
+    ours = result.metrics["served_holdout_roc_auc"]
+    print(f"holdout ROC-AUC: served {ours:.4f}, true probability {best:.4f}")
+    assert ours > best - 0.03
+    assert result.metrics["served_holdout_roc_auc"] >= min(result.metrics["holdout_roc_auc"], result.metrics["baseline_holdout_roc_auc"])
+
+
+def test_a_new_table_is_scored_with_the_same_typing_and_explained_by_its_drivers(trained) -> None:
+    from kpredict import score
+
+    tmp, config, _, _, result = trained
+    new, truth = customers(600, seed=1, start=90_000)
+    new = new.drop(columns="churned")
+    path = tmp / "new_customers.parquet"
+    new.to_parquet(path)
+    scored = score("churn", "2026-12-01", model=result.model_version, config=config, table=str(path), explain_top=50, output_dir=tmp / "out")
+    output = pd.read_parquet(scored.output)
+    assert sorted(output["customer_id"]) == sorted(new["customer_key"])
+    probability = output.set_index("customer_id")["churn_probability"].reindex(new["customer_key"]).to_numpy()
+    assert roc_auc_score(truth > np.median(truth), probability) > 0.8
+    explained = output[output["rank"] <= 50]
+    assert explained["reason_1_en"].notna().all()
+    named = {text.split(":")[0] for text in explained["reason_1_en"]}
+    assert named <= DRIVERS, named  # the original column names, and only the ones that drive churn
+    assert explained["reason_1_zh"].str.contains("提高流失风险|降低流失风险").all()
+
+
+def test_the_training_table_is_scored_when_none_is_given(trained) -> None:
+    from kpredict import score
+
+    tmp, config, frame, _, result = trained
+    plain = config.model_copy(update={"table": None})
+    scored = score("churn", "2026-12-01", model=result.model_version, config=plain, output_dir=tmp / "again")
+    assert scored.counts["rows"] == len(frame)
+
+
+def test_a_scored_table_without_a_trained_column_names_it(trained) -> None:
+    from kpredict import score
+
+    tmp, config, _, _, result = trained
+    new, _ = customers(50, seed=2)
+    path = tmp / "no_contract.csv"
+    new.drop(columns=["contract", "churned"]).to_csv(path, index=False)
+    with pytest.raises(SchemaError, match=r"lacks column\(s\) \['contract'\]"):
+        score("churn", "2026-12-01", model=result.model_version, config=config, table=str(path), output_dir=tmp / "bad")
+
+
+def test_rows_over_time_are_split_out_of_time_and_joined_as_of_their_date(tmp_path) -> None:
+    from kpredict.pipelines.churn.train import prepare_training_data
+
+    months = pd.date_range("2026-01-01", periods=5, freq="MS")
+    parts = []
+    for position, month in enumerate(months):
+        frame, _ = customers(400, seed=10 + position)
+        parts.append(frame.assign(snapshot=month))
+    path = tmp_path / "snapshots.parquet"
+    table = pd.concat(parts, ignore_index=True)
+    table.to_parquet(path)
+    data = prepare_training_data(table_config(tmp_path, path, table={"time": "snapshot"}))
+    assert set(data.holdout["event_timestamp"]) == {months[-1]}
+    assert set(data.valid["event_timestamp"]) == set(months[-3:-1])
+    assert set(data.train["event_timestamp"]) == set(months[:2])
+    # each row sees its own date's values (not a later month's)
+    expected = table.set_index(["customer_key", "snapshot"])["tenure_months"]
+    got = data.frame.set_index(["customer_id", "event_timestamp"])["tenure_months"]
+    assert (got.to_numpy() == expected.reindex(got.index).to_numpy()).all()
+
+
+def test_a_table_without_an_id_column_keys_rows_by_their_number(tmp_path) -> None:
+    from kpredict.pipelines.churn.train import prepare_training_data
+
+    frame, _ = customers(300, seed=3)
+    path = tmp_path / "no_id.csv"
+    frame.drop(columns="customer_key").to_csv(path, index=False)
+    data = prepare_training_data(table_config(tmp_path, path, table={"id": None}))
+    assert sorted(data.frame["customer_id"].astype(int)) == list(range(1, 301))
+
+
+@pytest.mark.parametrize(
+    ("change", "table", "message"),
+    [
+        (lambda f: f.assign(churned=np.where(np.arange(len(f)) % 3 == 0, "maybe", f["churned"])), {}, r"--target column 'churned' has values \['No', 'Yes', 'maybe'\].*--positive"),
+        (lambda f: f, {"target": "left"}, r"no column --target 'left'"),
+        (lambda f: f, {"positive": "Churned"}, r"--positive 'Churned' never occurs"),
+        (lambda f: pd.concat([f, f.head(2)]), {}, r"customer 'K00001' has more than one row"),
+        (lambda f: f.assign(churned="No"), {}, r"has 0 churned and 300 other rows"),
+    ],
+    ids=["unknown-target-values", "missing-target", "positive-absent", "duplicate-ids", "one-class"],
+)
+def test_a_bad_table_gets_an_error_naming_the_column_and_the_fix(tmp_path, change, table, message) -> None:
+    from kpredict.pipelines.churn.train import prepare_training_data
+
+    frame, _ = customers(300, seed=4)
+    path = tmp_path / "bad.csv"
+    change(frame).to_csv(path, index=False)
+    with pytest.raises(SchemaError, match=message):
+        prepare_training_data(table_config(tmp_path, path, table=table))
+
+
+def test_positive_names_the_churned_value(tmp_path) -> None:
+    from kpredict.pipelines.churn.train import prepare_training_data
+
+    frame, _ = customers(300, seed=5)
+    path = tmp_path / "words.csv"
+    frame.assign(churned=frame["churned"].map({"Yes": "left", "No": "stayed"})).to_csv(path, index=False)
+    data = prepare_training_data(table_config(tmp_path, path, table={"positive": "left"}))
+    assert data.frame["churned"].sum() == (frame["churned"] == "Yes").sum()
+
+
+def test_train_takes_the_table_options_and_names_an_unknown_one(tmp_path, monkeypatch) -> None:
+    from typer.testing import CliRunner
+
+    from kpredict.cli.main import app
+
+    monkeypatch.chdir(tmp_path)
+    unknown = CliRunner().invoke(app, ["train", "churn", "--tabel", "x.csv"])
+    assert unknown.exit_code == 2
+    assert "has no option '--tabel'" in unknown.output and "--table" in unknown.output
+    missing = CliRunner().invoke(app, ["train", "churn", "--table", "nowhere.csv", "--target", "churned"])
+    assert missing.exit_code != 0 and "nowhere.csv does not exist" in missing.output
