@@ -209,6 +209,13 @@ def test_a_bad_table_gets_an_error_naming_the_column_and_the_fix(tmp_path, chang
         prepare_training_data(table_config(tmp_path, path, table=table))
 
 
+def test_train_from_table_is_the_python_entry_point() -> None:
+    import kpredict.pipelines.churn as churn
+    from kpredict.pipelines.churn.train import train_from_table
+
+    assert churn.train_from_table is train_from_table
+
+
 def test_positive_names_the_churned_value(tmp_path) -> None:
     from kpredict.pipelines.churn.train import prepare_training_data
 
