@@ -11,7 +11,6 @@ from pydantic import Field
 
 from kpredict.config.loader import ConfigModel
 from kpredict.errors import ConfigError
-
 from kpredict.features.sources import read_source
 from kpredict.pipelines.churn.labels import active_customers
 from kpredict.pipelines.churn.train import KEYS, PREDICTION
