@@ -120,7 +120,7 @@ def _typed(values: pd.Series, dtype: str) -> pd.Series:
             raise SchemaError(f"churn table column {values.name!r} was numbers when the model was trained; now it holds text")
         return numbers
     text = values.astype("string").str.strip()
-    return text.mask(text == "").astype(object).where(text.notna() & (text != ""), None)
+    return text.astype(object).where(text.notna() & (text != ""), None)  # blank text is missing
 
 
 def _timestamps(frame: pd.DataFrame, table: TableConfig) -> pd.Series:
@@ -208,7 +208,7 @@ def table_repo(schema: TableSchema, prepared_path: Path, table: TableConfig) -> 
 
 
 def table_store(prepared: pd.DataFrame, schema: TableSchema, table: TableConfig, store_dir: str | Path) -> FeatureStore:
-    """A feature store over the prepared table, written once under ``store_dir/customer_table/`` by content."""
+    """A feature store over the prepared table, written once under ``store_dir/_tables/``, named by its content."""
     from kpredict.hashing import frame_hash
     from kpredict.io import write_parquet
 
