@@ -91,7 +91,8 @@ def infer_schema(frame: pd.DataFrame, table: TableConfig) -> TableSchema:
         if pd.api.types.is_datetime64_any_dtype(values):
             logger.info("churn table: column %r holds dates and is not used as a feature (give it as --time if it is the row's date)", column)
             continue
-        if values.nunique(dropna=True) <= 1:
+        distinct = values.nunique(dropna=True)
+        if distinct <= 1:
             logger.info("churn table: column %r has one value only and is not used as a feature", column)
             continue
         if pd.api.types.is_bool_dtype(values) or pd.api.types.is_numeric_dtype(values):
@@ -100,7 +101,6 @@ def infer_schema(frame: pd.DataFrame, table: TableConfig) -> TableSchema:
             dtype = "float64"
             logger.info("churn table: column %r is numbers stored as text; read as numbers (blank: missing)", column)
         else:
-            distinct = values.nunique(dropna=True)
             if distinct > _IDENTIFIER_SHARE * len(frame) and distinct > 50:
                 logger.info("churn table: column %r has %d distinct texts in %d rows (an identifier?) and is not used as a feature", column, distinct, len(frame))
                 continue
