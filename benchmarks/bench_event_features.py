@@ -31,12 +31,9 @@ WITH p AS (
 ), h AS (
     SELECT *,
         count(*) OVER (a RANGE BETWEEN INTERVAL 10 MINUTE PRECEDING AND CURRENT ROW EXCLUDE GROUP) AS payments_10min,
-        count(*) OVER (a RANGE BETWEEN INTERVAL 1 HOUR PRECEDING AND CURRENT ROW EXCLUDE GROUP) AS payments_1h,
-        count(*) OVER (a RANGE BETWEEN INTERVAL 1 DAY PRECEDING AND CURRENT ROW EXCLUDE GROUP) AS payments_1d,
         count(*) OVER (a RANGE BETWEEN INTERVAL 90 DAY PRECEDING AND CURRENT ROW EXCLUDE GROUP) AS payments_90d,
         avg(log_amount) OVER (a RANGE BETWEEN INTERVAL 90 DAY PRECEDING AND CURRENT ROW EXCLUDE GROUP) AS la_mean,
         stddev_samp(log_amount) OVER (a RANGE BETWEEN INTERVAL 90 DAY PRECEDING AND CURRENT ROW EXCLUDE GROUP) AS la_std,
-        max(log_amount) OVER (a RANGE BETWEEN INTERVAL 90 DAY PRECEDING AND CURRENT ROW EXCLUDE GROUP) AS la_max,
         avg(hour_of_day) OVER (a RANGE BETWEEN INTERVAL 90 DAY PRECEDING AND CURRENT ROW EXCLUDE GROUP) AS h_mean,
         stddev_samp(hour_of_day) OVER (a RANGE BETWEEN INTERVAL 90 DAY PRECEDING AND CURRENT ROW EXCLUDE GROUP) AS h_std,
         min(hour_of_day) OVER (a RANGE BETWEEN INTERVAL 90 DAY PRECEDING AND CURRENT ROW EXCLUDE GROUP) AS h_min,
@@ -44,21 +41,21 @@ WITH p AS (
         date_diff('second', lag(ts) OVER (a), ts) / 3600.0 AS hours_since_previous_payment,
         count(*) OVER (PARTITION BY account_id, country ORDER BY ts RANGE BETWEEN INTERVAL 365 DAY PRECEDING AND CURRENT ROW EXCLUDE GROUP) AS in_country,
         count(*) OVER (PARTITION BY account_id, channel ORDER BY ts RANGE BETWEEN INTERVAL 365 DAY PRECEDING AND CURRENT ROW EXCLUDE GROUP) AS on_channel,
-        count(*) OVER (PARTITION BY account_id, merchant_category ORDER BY ts RANGE BETWEEN INTERVAL 365 DAY PRECEDING AND CURRENT ROW EXCLUDE GROUP) AS in_category
+        count(*) OVER (PARTITION BY account_id, merchant_category ORDER BY ts RANGE BETWEEN INTERVAL 365 DAY PRECEDING AND CURRENT ROW EXCLUDE GROUP) AS in_category,
+        count(*) OVER (PARTITION BY hour(ts) ORDER BY ts RANGE BETWEEN INTERVAL 90 DAY PRECEDING AND CURRENT ROW EXCLUDE GROUP) AS at_hour,
+        count(*) OVER (ORDER BY ts RANGE BETWEEN INTERVAL 90 DAY PRECEDING AND CURRENT ROW EXCLUDE GROUP) AS network
     FROM p
     WINDOW a AS (PARTITION BY account_id ORDER BY ts)
 )
 SELECT txn_id, account_id, ts,
     CASE WHEN la_std IS NULL THEN 0 ELSE (log_amount - la_mean) / greatest(la_std, 0.25) END AS amount_vs_usual,
-    coalesce(greatest(log_amount - la_max, 0), 0) AS amount_above_usual_max,
-    amount,
     CASE WHEN h_std IS NULL THEN 0 ELSE abs(hour_of_day - h_mean) / greatest(h_std, 0.5) END AS hour_vs_usual,
     coalesce(greatest(h_min - hour_of_day, hour_of_day - h_max, 0), 0) AS hours_outside_usual,
+    CASE WHEN network > 0 THEN at_hour / network ELSE 1.0 / 24 END AS hour_share,
     CAST(payments_90d > 0 AND in_country = 0 AS DOUBLE) AS new_country,
     CAST(payments_90d > 0 AND on_channel = 0 AS DOUBLE) AS new_channel,
     CAST(payments_90d > 0 AND in_category = 0 AS DOUBLE) AS new_merchant_category,
-    CAST(payments_10min AS DOUBLE) AS payments_10min, CAST(payments_1h AS DOUBLE) AS payments_1h,
-    CAST(payments_1d AS DOUBLE) AS payments_1d,
+    CAST(payments_10min AS DOUBLE) AS payments_10min,
     coalesce(hours_since_previous_payment, 24.0 * 365) AS hours_since_previous_payment
 FROM h
 ORDER BY ts, txn_id

@@ -116,7 +116,10 @@ class RiskAnomalyConfig(StoreSettings):
 
     source: str = Field("payments", description="feature-store source with one row per transaction")
     views: list[str] = Field(
-        default_factory=lambda: ["payment_history", "payment_country_history", "payment_channel_history", "payment_category_history"],
+        default_factory=lambda: [
+            "payment_history", "payment_country_history", "payment_channel_history", "payment_category_history",
+            "payment_hour_profile", "payment_volume",
+        ],
         min_length=1,
     )
     holdout_days: int = Field(30, ge=1, description="the latest days, held out for evaluation and the gate")

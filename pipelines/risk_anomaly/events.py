@@ -28,28 +28,42 @@ NO_PREVIOUS_HOURS = 24.0 * 365
 #: features the pipeline derives: (en, zh, dtype)
 _DERIVED = {
     "amount_vs_usual": ("how far the amount is above the account's usual (standard deviations)", "金额高于该账户常态的程度（标准差）", "float64"),
-    "amount_above_usual_max": ("amount above the account's largest payment of 90 days (log ratio)", "金额超出该账户近90天最大单笔（对数比）", "float64"),
-    "amount": ("amount of the payment", "支付金额", "float64"),
     "hour_vs_usual": ("how far the hour is from the account's usual hours (standard deviations)", "支付时段偏离该账户常态的程度（标准差）", "float64"),
     "hours_outside_usual": ("hours outside the account's earliest and latest hours of payment", "超出该账户以往最早或最晚支付时刻的小时数", "float64"),
+    "hour_share": ("share of all accounts' payments made at this hour of the day", "全部账户在该时段支付的占比", "float64"),
     "new_country": ("first payment of the account in this country", "该账户首次在该国家支付", "bool"),
     "new_channel": ("first payment of the account on this channel", "该账户首次使用该渠道", "bool"),
     "new_merchant_category": ("first payment of the account with this kind of merchant", "该账户首次在该类商户支付", "bool"),
 }
 #: features the detector reads, in order (history counts come from the feature store)
 FEATURES = [
-    "amount_vs_usual", "amount_above_usual_max", "amount", "hour_vs_usual", "hours_outside_usual", "new_country", "new_channel", "new_merchant_category",
-    "payments_10min", "payments_1h", "payments_1d", "hours_since_previous_payment",
+    "amount_vs_usual", "hour_vs_usual", "hours_outside_usual", "hour_share", "new_country", "new_channel", "new_merchant_category",
+    "payments_10min", "hours_since_previous_payment",
 ]  # fmt: skip
 #: features whose low values are the unusual ones
-LOW_TAIL = ("hours_since_previous_payment",)
-#: what a fraud analyst looks at, each aspect judged on its own evidence (kpredict.modeling.AnomalyScorer)
+LOW_TAIL = ("hour_share", "hours_since_previous_payment")
+#: What a fraud analyst looks at, each aspect judged on its own evidence (kpredict.modeling.AnomalyScorer).
+#: One or few features per aspect: an aspect's evidence is the sum of its features' surprises, so
+#: features that say the same thing (an amount's z-score, its ratio to the largest payment, the
+#: raw amount) would reward "a little unusual three times" over "very unusual once". Measured on
+#: the demo company (seeds 0 and 1): recall at the budget 0.755 / 0.753 with those three amount
+#: features, three velocity counts and no population hour profile; 0.86 / 0.85 with these.
 ASPECTS = {
-    "amount": ["amount_vs_usual", "amount_above_usual_max", "amount"],
-    "time_of_day": ["hour_vs_usual", "hours_outside_usual"],
+    "amount": ["amount_vs_usual"],
+    "time_of_day": ["hour_vs_usual", "hours_outside_usual", "hour_share"],
     "novelty": ["new_country", "new_channel", "new_merchant_category"],
-    "velocity": ["payments_10min", "payments_1h", "payments_1d", "hours_since_previous_payment"],
+    "velocity": ["payments_10min", "hours_since_previous_payment"],
 }
+#: the hour share when the network has no earlier payment (every hour equally common)
+_FLAT_HOUR_SHARE = 1.0 / 24
+
+
+def _entity_columns(config: RiskAnomalyConfig, store: FeatureStore) -> list[str]:
+    """The join keys of the configured views (account, country, hour of day...), in order."""
+    keys: list[str] = []
+    for view in config.views:
+        keys.extend(key for key in store.repo.join_keys(view) if key not in keys)
+    return keys
 
 
 def load_events(config: RiskAnomalyConfig, store: FeatureStore, *, start: pd.Timestamp | None = None, end: pd.Timestamp | None = None) -> pd.DataFrame:
@@ -59,38 +73,41 @@ def load_events(config: RiskAnomalyConfig, store: FeatureStore, *, start: pd.Tim
         SchemaError: the source lacks a column the detector needs.
     """
     events = read_source(store.repo, config.source, store.data_dir)
-    missing = [c for c in EVENT_COLUMNS if c not in events.columns]
+    columns = [*EVENT_COLUMNS, *(key for key in _entity_columns(config, store) if key not in EVENT_COLUMNS)]
+    missing = [c for c in columns if c not in events.columns]
     if missing:
-        raise SchemaError(f"source {config.source!r} lacks column(s) {missing}; it has {list(events.columns)}")
+        raise SchemaError(
+            f"source {config.source!r} lacks column(s) {missing} (the detector's or the join keys of views {config.views}); "
+            f"it has {list(events.columns)}"
+        )
     ts = pd.to_datetime(events["ts"])
     keep = np.ones(len(events), dtype=bool)
     if start is not None:
         keep &= (ts >= start).to_numpy()
     if end is not None:
         keep &= (ts < end).to_numpy()
-    return events.loc[keep, EVENT_COLUMNS].sort_values(["ts", "txn_id"], kind="mergesort").reset_index(drop=True)
+    return events.loc[keep, columns].sort_values(["ts", "txn_id"], kind="mergesort").reset_index(drop=True)
 
 
 def event_features(config: RiskAnomalyConfig, store: FeatureStore, events: pd.DataFrame) -> pd.DataFrame:
     """``KEYS`` + ``FEATURES`` for each event, in the events' order; every feature finite."""
-    entity = events[["account_id", "country", "channel", "merchant_category"]].assign(event_timestamp=pd.to_datetime(events["ts"]).to_numpy())
+    entity = events[_entity_columns(config, store)].assign(event_timestamp=pd.to_datetime(events["ts"]).to_numpy())
     joined = store.training_frame(entity, config.views, inclusive=False)
     has_history = joined["payments_90d"].fillna(0).to_numpy() > 0
     out = events[KEYS].copy()
     z = (events["log_amount"].to_numpy() - joined["log_amount_mean_90d"].to_numpy()) / np.maximum(joined["log_amount_std_90d"].to_numpy(), 0.25)
     out["amount_vs_usual"] = np.nan_to_num(z, nan=0.0)
-    above = events["log_amount"].to_numpy() - joined["log_amount_max_90d"].to_numpy()
-    out["amount_above_usual_max"] = np.nan_to_num(np.maximum(above, 0.0), nan=0.0)
-    out["amount"] = events["amount"].to_numpy(dtype=np.float64)
     hours = np.abs(events["hour_of_day"].to_numpy() - joined["hour_mean_90d"].to_numpy()) / np.maximum(joined["hour_std_90d"].to_numpy(), 0.5)
     out["hour_vs_usual"] = np.nan_to_num(hours, nan=0.0)
     hour = events["hour_of_day"].to_numpy()
     outside = np.maximum(joined["hour_min_90d"].to_numpy() - hour, hour - joined["hour_max_90d"].to_numpy())
     out["hours_outside_usual"] = np.nan_to_num(np.maximum(outside, 0.0), nan=0.0)
+    network = joined["network_payments_90d"].fillna(0).to_numpy(dtype=np.float64)
+    at_hour = joined["payments_at_this_hour_90d"].fillna(0).to_numpy(dtype=np.float64)
+    out["hour_share"] = np.divide(at_hour, network, out=np.full(len(out), _FLAT_HOUR_SHARE), where=network > 0)
     for name, count in (("new_country", "payments_in_country_365d"), ("new_channel", "payments_on_channel_365d"), ("new_merchant_category", "payments_in_category_365d")):
         out[name] = (has_history & (joined[count].fillna(0).to_numpy() == 0)).astype(np.float64)
-    for name in ("payments_10min", "payments_1h", "payments_1d"):
-        out[name] = joined[name].fillna(0).to_numpy(dtype=np.float64)
+    out["payments_10min"] = joined["payments_10min"].fillna(0).to_numpy(dtype=np.float64)
     out["hours_since_previous_payment"] = joined["hours_since_previous_payment"].fillna(NO_PREVIOUS_HOURS).to_numpy(dtype=np.float64)
     return out
 
