@@ -147,11 +147,14 @@ def _entity_frame(rows) -> pd.DataFrame:
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(events=event_rows, entity=entity_rows, inclusive=st.booleans(), ttl=st.sampled_from([None, "12h", "2d"]))
-def test_training_frame_equals_row_by_row_reference(events, entity, inclusive, ttl):
+@given(events=event_rows, entity=entity_rows, inclusive=st.booleans(), ttl=st.sampled_from([None, "12h", "2d"]), materialised=st.booleans())
+def test_training_frame_equals_row_by_row_reference(events, entity, inclusive, ttl, materialised):
+    """Both paths: the as-of join of a materialised view, and direct evaluation at the entity times."""
     events_df, entity_df = _events_frame(events), _entity_frame(entity)
     with tempfile.TemporaryDirectory() as tmp:
         store = make_store(events_df, oracle_repo(ttl=ttl), Path(tmp), inclusive=inclusive)
+        if materialised:
+            store.materialize(["things"])
         frame = store.training_frame(entity_df, ["things"])
     assert len(frame) == len(entity_df)
     assert list(frame.columns[:2]) == ["k", "event_timestamp"]

@@ -2,8 +2,10 @@
 
 The join is DuckDB's ``ASOF LEFT JOIN`` (a merge, never a cross join): for each entity row it
 takes the latest materialised row of the same entity at (``>=``) or strictly before (``>``) the
-entity time. Rows whose latest source event is older than the view's TTL get NaN features and are
-counted. The output keeps the entity frame's row order.
+entity time. A view that is not materialised for its current definition and source is instead
+evaluated directly at the entity rows' times (``evaluate_view``: same kernels, same values). Rows
+whose latest source event is older than the view's TTL get NaN features and are counted. The
+output keeps the entity frame's row order.
 """
 
 from __future__ import annotations
@@ -24,9 +26,9 @@ from kpredict.features.definitions import (
     RecencyTransform,
     parse_duration,
 )
-from kpredict.features.materialize import MaterialisedView, plain_key
+from kpredict.features.materialize import MaterialisedView, ViewEvents, evaluate_features, plain_key
 
-__all__ = ["JoinResult", "asof_join_view", "calendar_features", "cast_feature"]
+__all__ = ["JoinResult", "asof_join_view", "calendar_features", "cast_feature", "evaluate_view"]
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +68,16 @@ def _duckdb_asof(entity: pd.DataFrame, table: pd.DataFrame, keys: list[str], col
         return con.sql(query).df()
 
 
+def _check_entity_keys(view_name: str, keys: list[str], entity: pd.DataFrame, source: pd.DataFrame) -> None:
+    missing = [k for k in keys if k not in entity.columns]
+    if missing:
+        raise SchemaError(
+            f"feature view {view_name!r} joins on {keys}, but the entity frame lacks {missing}; "
+            f"got {list(entity.columns)}"
+        )
+    _check_key_dtypes(view_name, keys, entity, source)
+
+
 def asof_join_view(
     view_name: str,
     view: FeatureView,
@@ -77,24 +89,48 @@ def asof_join_view(
 ) -> JoinResult:
     """Features of one view for every entity row (``entity`` holds the join keys, in order)."""
     keys = mat.keys
-    missing = [k for k in keys if k not in entity.columns]
-    if missing:
-        raise SchemaError(
-            f"feature view {view_name!r} joins on {keys}, but the entity frame lacks {missing}; "
-            f"got {list(entity.columns)}"
-        )
-    _check_key_dtypes(view_name, keys, entity, mat.frame)
+    _check_entity_keys(view_name, keys, entity, mat.frame)
     materialised = [f.name for f in view.features if f.name in mat.frame.columns]
     left = pd.DataFrame({k: plain_key(entity[k]) for k in keys})
     left["__t"] = entity_ns
     left["__row"] = np.arange(len(left), dtype=np.int64)
     joined = _duckdb_asof(left, mat.join_table, keys, ["__last", *materialised], inclusive)
-
     last = joined["__last"].to_numpy(dtype=np.float64, na_value=np.nan)
+    return _finish(view, {name: joined[name] for name in materialised}, last, entity_ns)
+
+
+def evaluate_view(
+    view_name: str,
+    view: FeatureView,
+    prepared: ViewEvents,
+    entity: pd.DataFrame,
+    entity_ns: np.ndarray,
+    *,
+    inclusive: bool,
+) -> tuple[JoinResult, dict[str, list[str]]]:
+    """The same features as :func:`asof_join_view` gives after materialising, evaluated directly at
+    the entity rows' times from the sorted source rows (and the category lists of text features).
+
+    Why: materialising a view evaluates it at every moment a feature can change (each source row's
+    time and each time a row leaves a window) and writes that table; when the entity rows are
+    themselves events (every payment scored as of its own time) that is several times more work
+    than evaluating at the entity times alone. The kernels are the same, so the values are too.
+    """
+    _check_entity_keys(view_name, prepared.keys, entity, prepared.frame)
+    codes = prepared.entity_codes(entity)
+    values, last_ns, categories = evaluate_features(view, prepared, codes, entity_ns, inclusive=inclusive)
+    # as the as-of join reads it back: nanoseconds as float64, NaN where no source row is visible
+    last = np.where(last_ns == np.iinfo(np.int64).min, np.nan, last_ns.astype(np.float64))
+    return _finish(view, {name: pd.Series(column) for name, column in values.items()}, last, entity_ns), categories
+
+
+def _finish(view: FeatureView, joined: dict[str, pd.Series], last: np.ndarray, entity_ns: np.ndarray) -> JoinResult:
+    """TTL, decay to the entity time and the on-demand features, from the materialised values and
+    the time of the latest visible source row (float ns, NaN where none)."""
     found = ~np.isnan(last)
     age_ns = entity_ns - np.nan_to_num(last, nan=0).astype(np.int64)  # since the latest event (read where found)
     ttl = view.ttl_timedelta
-    stale = np.zeros(len(joined), dtype=bool)
+    stale = np.zeros(len(last), dtype=bool)
     if ttl is not None:
         stale = found & (age_ns > int(ttl.total_seconds() * 1e9))
     valid = found & ~stale
@@ -102,7 +138,7 @@ def asof_join_view(
     out: dict[str, pd.Series | np.ndarray] = {}
     for feature in view.features:
         transform = feature.transform
-        if feature.name in materialised:
+        if feature.name in joined:
             values = joined[feature.name]
             out[feature.name] = values.where(valid) if values.dtype == object else np.where(valid, values.to_numpy(np.float64, na_value=np.nan), np.nan)
             if isinstance(transform, DecayTransform):  # stored as of the latest event: decay to the entity time

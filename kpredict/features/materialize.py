@@ -30,7 +30,7 @@ from kpredict.features.definitions import (
 from kpredict.features.sources import LoadedSource
 from kpredict.features.windows import SortedEvents, count_visible, decayed_sums, search_order, slice_aggregate, slice_pick, window_slices
 
-__all__ = ["EVENT_TS", "LAST_EVENT_TS", "MaterialisedView", "materialise_view", "needed_columns"]
+__all__ = ["EVENT_TS", "LAST_EVENT_TS", "MaterialisedView", "ViewEvents", "evaluate_features", "materialise_view", "needed_columns", "sort_view_events"]
 
 logger = logging.getLogger(__name__)
 
@@ -163,12 +163,29 @@ def _query_points(events: SortedEvents, windows_ns: list[int]) -> tuple[np.ndarr
     return codes[keep], times[keep]
 
 
-def materialise_view(repo: FeatureRepoConfig, view_name: str, source: LoadedSource) -> MaterialisedView:
-    """Evaluate every materialised feature of a view at every moment it can change.
+@dataclass
+class ViewEvents:
+    """A view's source rows sorted by (entity, time): features can be evaluated at any (entity, time).
 
-    The result is sorted by entity keys then ``event_timestamp`` and is identical whatever the
-    order of the source rows.
+    ``key_index`` holds the distinct key values in code order, so an entity's code is its position.
     """
+
+    frame: pd.DataFrame
+    events: SortedEvents
+    keys: list[str]
+    key_index: pd.Index
+    tz_aware: bool
+
+    def entity_codes(self, entity: pd.DataFrame) -> np.ndarray:
+        """Each entity row's code; -1 for keys the source never saw (no history)."""
+        if len(self.keys) == 1:
+            return self.key_index.get_indexer(plain_key(entity[self.keys[0]])).astype(np.int64)
+        wanted = pd.MultiIndex.from_arrays([plain_key(entity[key]) for key in self.keys], names=self.keys)
+        return self.key_index.get_indexer(wanted).astype(np.int64)
+
+
+def sort_view_events(repo: FeatureRepoConfig, view_name: str, source: LoadedSource) -> ViewEvents:
+    """Check the view's columns and sort its source rows, independently of the rows' input order."""
     view = repo.feature_views[view_name]
     keys = repo.join_keys(view_name)
     frame = source.frame
@@ -176,24 +193,36 @@ def materialise_view(repo: FeatureRepoConfig, view_name: str, source: LoadedSour
     codes = _key_codes(frame, keys) if len(frame) else np.zeros(0, np.int64)
     order = _tie_break_order(view_name, view, frame, codes)
     frame = frame.iloc[order].reset_index(drop=True)
-    events = SortedEvents(codes=codes[order], times=frame[view.event_timestamp].to_numpy(np.int64))
+    codes = codes[order]
+    starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]]) if len(codes) else np.zeros(0, np.int64)
+    if len(keys) == 1:
+        key_index = pd.Index(plain_key(frame[keys[0]].iloc[starts]))
+    else:
+        key_index = pd.MultiIndex.from_arrays([plain_key(frame[key].iloc[starts]) for key in keys], names=keys)
+    events = SortedEvents(codes=codes, times=frame[view.event_timestamp].to_numpy(np.int64))
+    return ViewEvents(frame=frame, events=events, keys=keys, key_index=key_index, tz_aware=source.tz_aware)
 
-    windows_ns = sorted(
-        {int(parse_duration(f.transform.window).total_seconds() * 1e9) for f in view.features if isinstance(f.transform, WindowTransform)}
-    )
-    q_codes, q_times = _query_points(events, windows_ns)
-    time_order = search_order(events, q_times)  # shared by every window's search (see count_visible)
-    all_lo, hi = window_slices(events, q_codes, q_times, inclusive=True, time_order=time_order)
+
+def evaluate_features(
+    view: FeatureView, prepared: ViewEvents, codes: np.ndarray, times: np.ndarray, *, inclusive: bool
+) -> tuple[dict[str, np.ndarray], np.ndarray, dict[str, list[str]]]:
+    """Every materialised feature of ``view`` at each (entity code, time) query.
+
+    ``inclusive`` counts source rows at exactly the query time. Returns the feature values, the
+    time of the latest visible source row per query (``int64`` ns; int64 min where none) and the
+    category lists of text features (from the whole source, so codes never depend on the queries).
+    """
+    events, frame = prepared.events, prepared.frame
+    time_order = search_order(events, times)  # shared by every window's search (see count_visible)
+    all_lo, hi = window_slices(events, codes, times, inclusive=inclusive, time_order=time_order)
     latest_idx, has_event = slice_pick(events.times, all_lo, hi, 1)
-
-    first_row = np.searchsorted(events.codes, q_codes, side="left")
-    out: dict[str, object] = {key: frame[key].to_numpy()[first_row] if len(frame) else frame[key].to_numpy() for key in keys}
-    out[EVENT_TS] = q_times
-    out[LAST_EVENT_TS] = np.where(has_event, events.times[latest_idx], np.iinfo(np.int64).min)
+    latest_times = events.times[latest_idx] if len(events.times) else np.zeros(len(codes), np.int64)
+    last = np.where(has_event, latest_times, np.iinfo(np.int64).min)
 
     # Every window shares the slices' end (the query time); each window length's start is found
     # once for all the features that use it (a view often has several aggregates per window).
     window_starts: dict[int, np.ndarray] = {}
+    values_out: dict[str, np.ndarray] = {}
     categories: dict[str, list[str]] = {}
     for feature in view.features:
         transform = feature.transform
@@ -202,26 +231,48 @@ def materialise_view(repo: FeatureRepoConfig, view_name: str, source: LoadedSour
         if isinstance(transform, WindowTransform):
             w_ns = int(parse_duration(transform.window).total_seconds() * 1e9)
             if w_ns not in window_starts:
-                window_starts[w_ns] = np.minimum(count_visible(events, q_codes, q_times - np.int64(w_ns), inclusive=True, time_order=time_order), hi)
+                start = count_visible(events, codes, times - np.int64(w_ns), inclusive=inclusive, time_order=time_order)
+                window_starts[w_ns] = np.minimum(start, hi)
             values = frame[transform.column].to_numpy(np.float64) if transform.column else np.ones(len(frame))
-            out[feature.name] = slice_aggregate(values, events, window_starts[w_ns], hi, transform.agg)
+            values_out[feature.name] = slice_aggregate(values, events, window_starts[w_ns], hi, transform.agg)
         elif isinstance(transform, DecayTransform):
             # The value as of the latest row; the join decays it to the entity time.
             values = frame[transform.column].to_numpy(np.float64) if transform.column else np.ones(len(frame))
             decayed = decayed_sums(values, events, parse_duration(transform.half_life).total_seconds() * 1e9)
-            out[feature.name] = np.where(has_event, decayed[latest_idx] if len(decayed) else 0.0, np.nan)
+            values_out[feature.name] = np.where(has_event, decayed[latest_idx] if len(decayed) else 0.0, np.nan)
         elif isinstance(transform, RollingTransform):
-            lo, hi_r = window_slices(events, q_codes, q_times, periods=transform.periods, inclusive=True)
+            lo, hi_r = window_slices(events, codes, times, periods=transform.periods, inclusive=inclusive)
             values = frame[transform.column].to_numpy(np.float64)
-            out[feature.name] = slice_aggregate(values, events, lo, hi_r, transform.agg)
+            values_out[feature.name] = slice_aggregate(values, events, lo, hi_r, transform.agg)
         else:
             offset = 1 if isinstance(transform, LatestTransform) else transform.periods
             idx, valid = slice_pick(events.times, all_lo, hi, offset)
-            column = frame[transform.column]
-            out[feature.name] = _pick(column, idx, valid, feature.dtype)
+            values_out[feature.name] = _pick(frame[transform.column], idx, valid, feature.dtype)
         if feature.dtype == "category":
-            column = frame[transform.column]
-            categories[feature.name] = sorted(str(v) for v in column.dropna().unique())
+            categories[feature.name] = sorted(str(v) for v in frame[transform.column].dropna().unique())
+    return values_out, last, categories
+
+
+def materialise_view(repo: FeatureRepoConfig, view_name: str, source: LoadedSource) -> MaterialisedView:
+    """Evaluate every materialised feature of a view at every moment it can change.
+
+    The result is sorted by entity keys then ``event_timestamp`` and is identical whatever the
+    order of the source rows.
+    """
+    view = repo.feature_views[view_name]
+    prepared = sort_view_events(repo, view_name, source)
+    events, frame, keys = prepared.events, prepared.frame, prepared.keys
+    windows_ns = sorted(
+        {int(parse_duration(f.transform.window).total_seconds() * 1e9) for f in view.features if isinstance(f.transform, WindowTransform)}
+    )
+    q_codes, q_times = _query_points(events, windows_ns)
+    values, last, categories = evaluate_features(view, prepared, q_codes, q_times, inclusive=True)
+
+    first_row = np.searchsorted(events.codes, q_codes, side="left")
+    out: dict[str, object] = {key: frame[key].to_numpy()[first_row] if len(frame) else frame[key].to_numpy() for key in keys}
+    out[EVENT_TS] = q_times
+    out[LAST_EVENT_TS] = last
+    out.update(values)
 
     result = pd.DataFrame(out)
     result[EVENT_TS] = pd.to_datetime(result[EVENT_TS].to_numpy(), unit="ns")

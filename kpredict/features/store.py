@@ -16,8 +16,8 @@ import pandas as pd
 
 from kpredict.errors import SchemaError
 from kpredict.features.definitions import FeatureRepoConfig, Text
-from kpredict.features.join import asof_join_view, calendar_features, cast_feature, check_entity_timestamps
-from kpredict.features.materialize import MaterialisedView, materialise_view, needed_columns
+from kpredict.features.join import asof_join_view, calendar_features, cast_feature, check_entity_timestamps, evaluate_view
+from kpredict.features.materialize import MaterialisedView, ViewEvents, materialise_view, needed_columns, sort_view_events
 from kpredict.features.sources import load_view_source, source_fingerprint, to_epoch_ns
 from kpredict.hashing import frame_hash
 from kpredict.io import write_parquet, write_text
@@ -181,6 +181,15 @@ class FeatureStore:
     def materialised(self, view: str) -> MaterialisedView:
         """The view's materialised table: from memory, from parquet if current, else computed now."""
         self._require_view(view)
+        current = self._current_materialisation(view)
+        if current is not None:
+            return current
+        logger.info("feature view %s is not materialised for its current definition/source; computing it", view)
+        self._materialise_one(view)
+        return self._cache[view][2]
+
+    def _current_materialisation(self, view: str) -> MaterialisedView | None:
+        """The view's materialised table from memory or parquet when it is current, else None."""
         definition_hash = self.view_hash(view)
         spec = self.repo.feature_views[view]
         fingerprint = source_fingerprint(self.repo.sources[spec.source], self.data_dir, self.repo)
@@ -196,9 +205,12 @@ class FeatureStore:
                     mat = MaterialisedView(frame, meta["keys"], meta["tz_aware"], meta["categories"])
                     self._cache[view] = (definition_hash, fingerprint, mat)
                     return mat
-        logger.info("feature view %s is not materialised for its current definition/source; computing it", view)
-        self._materialise_one(view)
-        return self._cache[view][2]
+        return None
+
+    def _view_events(self, view: str) -> ViewEvents:
+        """The view's source rows, read and sorted for evaluation at arbitrary entity times."""
+        loaded = load_view_source(self.repo, view, self.data_dir, needed_columns(self.repo, view))
+        return sort_view_events(self.repo, view, loaded)
 
     # ------------------------------------------------------------------ retrieval
     def training_frame(
@@ -222,6 +234,10 @@ class FeatureStore:
             ``entity_df``'s columns followed by the features, in the same row order; missing
             history gives NaN (never a dropped row). ``frame.attrs["stale_rows"]`` counts,
             per view, rows whose latest source row was older than the view's TTL.
+
+        A view materialised for its current definition and source is read back with an as-of join;
+        any other view is evaluated at the entity times directly from its source rows (the same
+        values, without materialising every moment a feature can change).
 
         Raises:
             SchemaError: a missing key or timestamp column, or key dtypes that differ.
@@ -247,12 +263,18 @@ class FeatureStore:
                 for feature in spec.features:
                     result[feature.name] = calendar_features(entity_ns, feature.transform.part)
                 continue
-            mat = self.materialised(name)
-            check_entity_timestamps(entity_aware, name, mat.tz_aware, timestamp_column, spec.event_timestamp)
-            joined = asof_join_view(name, spec, mat, result, entity_ns, inclusive=inclusive)
+            mat = self._current_materialisation(name)
+            if mat is not None:
+                check_entity_timestamps(entity_aware, name, mat.tz_aware, timestamp_column, spec.event_timestamp)
+                joined, categories = asof_join_view(name, spec, mat, result, entity_ns, inclusive=inclusive), mat.categories
+            else:  # evaluating at the entity times costs less than materialising every moment a feature changes
+                logger.info("feature view %s is not materialised for its current definition/source; evaluating it at the %d entity time(s)", name, len(result))
+                prepared = self._view_events(name)
+                check_entity_timestamps(entity_aware, name, prepared.tz_aware, timestamp_column, spec.event_timestamp)
+                joined, categories = evaluate_view(name, spec, prepared, result, entity_ns, inclusive=inclusive)
             for feature in spec.features:
                 values = joined.features[feature.name]
-                result[feature.name] = cast_feature(values, feature.dtype, mat.categories.get(feature.name))
+                result[feature.name] = cast_feature(values, feature.dtype, categories.get(feature.name))
             stale_rows[name] = joined.stale_rows
             if joined.stale_rows:
                 logger.info("feature view %s: %d row(s) beyond TTL %s set to NaN", name, joined.stale_rows, spec.ttl)
