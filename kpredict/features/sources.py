@@ -165,16 +165,19 @@ def _parse_text_timestamps(values: pd.Series, *, what: str) -> tuple[pd.Series, 
 
 
 def load_view_source(
-    repo: FeatureRepoConfig, view_name: str, data_dir: Path, needed_columns: list[str]
+    repo: FeatureRepoConfig, view_name: str, data_dir: Path, needed_columns: list[str], *, rows: pd.DataFrame | None = None
 ) -> LoadedSource:
     """Read and validate the rows of one view's source.
+
+    ``rows``: the source's rows when the caller has read them already (several views over one
+    source read it once).
 
     Raises:
         SchemaError: missing columns or null keys. PointInTimeError: bad timestamps.
         DataNotFoundError: the source file is absent.
     """
     view = repo.feature_views[view_name]
-    frame = read_source(repo, view.source, data_dir, columns=needed_columns)
+    frame = read_source(repo, view.source, data_dir, columns=needed_columns) if rows is None else rows
     missing = [c for c in needed_columns if c not in frame.columns]
     if missing:
         raise SchemaError(

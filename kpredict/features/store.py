@@ -207,10 +207,31 @@ class FeatureStore:
                     return mat
         return None
 
-    def _view_events(self, view: str) -> ViewEvents:
-        """The view's source rows, read and sorted for evaluation at arbitrary entity times."""
-        loaded = load_view_source(self.repo, view, self.data_dir, needed_columns(self.repo, view))
+    def _view_events(self, view: str, source_rows: dict[str, pd.DataFrame]) -> ViewEvents:
+        """The view's source rows, read (once per source for all the views given) and sorted for
+        evaluation at arbitrary entity times."""
+        columns = needed_columns(self.repo, view)
+        rows = source_rows.get(self.repo.feature_views[view].source)
+        if rows is not None and not set(columns) <= set(rows.columns):
+            rows = None
+        loaded = load_view_source(self.repo, view, self.data_dir, columns, rows=None if rows is None else rows[columns])
         return sort_view_events(self.repo, view, loaded)
+
+    def _read_shared_sources(self, views: list[str]) -> dict[str, pd.DataFrame]:
+        """Rows of each source that two or more of ``views`` read, with the columns all of them need."""
+        from kpredict.features.sources import read_source
+
+        by_source: dict[str, list[str]] = {}
+        for view in views:
+            by_source.setdefault(self.repo.feature_views[view].source, []).append(view)
+        shared: dict[str, pd.DataFrame] = {}
+        for source, readers in by_source.items():
+            if len(readers) < 2:
+                continue
+            columns = list(dict.fromkeys(c for view in readers for c in needed_columns(self.repo, view)))
+            rows = read_source(self.repo, source, self.data_dir, columns=columns)
+            shared[source] = rows[[c for c in columns if c in rows.columns]]
+        return shared
 
     # ------------------------------------------------------------------ retrieval
     def training_frame(
@@ -257,19 +278,24 @@ class FeatureStore:
             raise SchemaError(f"the entity frame already has columns named like features: {clashes}")
         result = entity_df.reset_index(drop=True).copy()
         stale_rows: dict[str, int] = {}
+        current = {name: self._current_materialisation(name) for name in names if self.repo.feature_views[name].source is not None}
+        source_rows = self._read_shared_sources([name for name, mat in current.items() if mat is None])
         for name in names:
             spec = self.repo.feature_views[name]
             if spec.source is None:
                 for feature in spec.features:
                     result[feature.name] = calendar_features(entity_ns, feature.transform.part)
                 continue
-            mat = self._current_materialisation(name)
+            mat = current[name]
             if mat is not None:
                 check_entity_timestamps(entity_aware, name, mat.tz_aware, timestamp_column, spec.event_timestamp)
                 joined, categories = asof_join_view(name, spec, mat, result, entity_ns, inclusive=inclusive), mat.categories
             else:  # evaluating at the entity times costs less than materialising every moment a feature changes
                 logger.info("feature view %s is not materialised for its current definition/source; evaluating it at the %d entity time(s)", name, len(result))
-                prepared = self._view_events(name)
+                prepared = self._view_events(name, source_rows)
+                readers_left = [n for n in names[names.index(name) + 1 :] if current.get(n, 0) is None and self.repo.feature_views[n].source == spec.source]
+                if not readers_left:
+                    source_rows.pop(spec.source, None)  # no later view reads it: free the rows
                 check_entity_timestamps(entity_aware, name, prepared.tz_aware, timestamp_column, spec.event_timestamp)
                 joined, categories = evaluate_view(name, spec, prepared, result, entity_ns, inclusive=inclusive)
             for feature in spec.features:
