@@ -5,6 +5,9 @@ arrives (every transform) or when an event leaves a time window (``window`` tran
 event time + window). A ``decay`` feature is stored as its value at the latest event, which the
 join multiplies by ``2 ** (-time since that event / half_life)``. Evaluating every feature at exactly those moments gives a table that an
 as-of join reads back exactly, at any time, without computing anything at join time.
+
+The same evaluation (``evaluate_features`` over ``sort_view_events``) also runs at arbitrary
+entity times, which is how a view that is not materialised is joined (kpredict.features.join).
 """
 
 from __future__ import annotations
@@ -161,7 +164,6 @@ def _tie_break_order(view_name: str, view: FeatureView, frame: pd.DataFrame, cod
         else:
             value_keys.append(pd.factorize(values.astype("string"), sort=True)[0])
     within = np.lexsort([*reversed(value_keys), run[positions]])
-    order = order.copy()
     order[positions] = rows[within]
     return order
 
