@@ -36,6 +36,8 @@ def test_training_beats_ols_out_of_time_and_logs_contributions_and_charts(budget
     _project, config, result = budget_project
     m = result.metrics
     assert m["holdout_r2"] > m["baseline_holdout_r2"] and m["holdout_nrmse"] < m["baseline_holdout_nrmse"]
+    # the monotone LightGBM alternative is measured on the same holdout beside the stored ridge
+    assert m["ridge_holdout_nrmse"] == m["holdout_nrmse"] and np.isfinite(m["lightgbm_holdout_nrmse"])
     channels = result.tables["channels"]
     assert list(channels["channel"]) == list(config.channels)
     assert (channels["contribution"] >= 0).all() and (channels["contribution_lo"] <= channels["contribution"] + 1e-6).all()
@@ -122,6 +124,8 @@ def test_config_errors_name_the_unknown_channel(small_demo, tmp_path):
         budget_config(tmp_path, small_demo, **{"allocation.min_weekly": {"billboards": 10.0}})
     with pytest.raises(ConfigError, match="carry-over bounds must satisfy"):
         budget_config(tmp_path, small_demo, **{"carryover.decay": [0.5, 1.2]})
+    with pytest.raises(ConfigError, match="synergies need the ridge"):
+        budget_config(tmp_path, small_demo, regression="lightgbm", interactions="search")
 
 
 def test_limits_from_the_config_bound_every_channel(budget_project):

@@ -120,6 +120,33 @@ def test_the_search_recovers_a_clear_carry_over_and_contributions_sum_to_the_pre
     assert again == best  # seeded: the same search twice
 
 
+def test_the_lightgbm_regression_gives_increasing_separate_curves_that_sum_to_the_prediction(tmp_path):
+    """The alternative regression: each channel's effect never falls as its spend rises, the
+    contributions add up to the prediction, a channel without effect gets (almost) none, the plan
+    still sums to the budget, and the model saves and loads without a foreign type."""
+    from kpredict.scoring.kinds import _save_sklearn, load_sklearn
+
+    X, y, _ = _synthetic()
+    params = {"alpha": 0.01, **{f"{c}.{k}": v for c in CHANNELS for k, v in (("decay", 0.4), ("half_saturation", 1.5), ("slope", 1.2))}}
+    search = MediaSearch(CHANNELS, 8, ["trend"], regression="lightgbm", n_trials=1)
+    assert search.held_out_rmse(params, search.model(params).lag_array(X), X[["trend"]].to_numpy(), y, [(np.arange(80), np.arange(80, 120))]) > 0
+    model = search.model(params).fit(X, y)
+    parts = model.contributions(X)
+    assert np.allclose(parts.sum(axis=1), model.predict(X))
+    assert parts["c"].abs().sum() < 0.1 * parts["a"].sum()
+    grid = np.linspace(0.0, 600.0, 61)
+    curves = steady_state_effects(model, np.column_stack([grid, np.full_like(grid, 50.0), np.full_like(grid, 50.0)]))
+    assert (np.diff(curves[:, 0]) >= -1e-9).all() and np.ptp(curves[:, 0]) > 0  # channel a rises, never falls
+    assert np.allclose(curves[:, 1], curves[0, 1])  # moving a leaves b's curve alone: no tree mixes channels
+    problem = AllocationProblem(300.0, 4, np.zeros(3), np.full(3, np.inf), np.zeros((8, 3)))
+    plan = allocate(model, problem)
+    assert plan.sum() * 4 == pytest.approx(300.0) and (plan >= 0).all()
+    _save_sklearn(model, tmp_path)
+    assert np.allclose(load_sklearn(tmp_path, {}).predict(X), model.predict(X))
+    with pytest.raises(SchemaError, match="synergy"):
+        MediaMixModel(channels=CHANNELS, max_lag=8, interactions=[("a", "b")], regression="lightgbm").fit(X, y)
+
+
 def test_bootstrap_refits_do_not_depend_on_the_number_of_processes():
     X, y, _ = _synthetic(weeks=80)
     search = MediaSearch(CHANNELS, 8, ["trend"], n_trials=5, seed=3)

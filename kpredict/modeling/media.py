@@ -17,6 +17,7 @@ bounds do not depend on the currency), and ``kpi = intercept + sum_c beta_c * hi
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -33,6 +34,7 @@ __all__ = [
     "GeometricAdstock",
     "HillSaturation",
     "MediaMixModel",
+    "MonotoneBoostedRegression",
     "PairwiseProducts",
     "SignConstrainedRidge",
     "lag_column",
@@ -176,6 +178,80 @@ class SignConstrainedRidge(RegressorMixin, BaseEstimator):
         return np.asarray(X, dtype=np.float64) @ self.coef_ + self.intercept_
 
 
+class MonotoneBoostedRegression(RegressorMixin, BaseEstimator):
+    """LightGBM on the saturated media and the controls: each channel's effect can only rise with
+    its spend, and no tree mixes two channels, so the fit stays a sum of one curve per channel
+    (plus a free function of the controls) and splits into contributions exactly.
+
+    The alternative to :class:`SignConstrainedRidge` when the response is not a scaled Hill curve:
+    the searched carry-over and saturation give the inputs, the trees give each curve's shape.
+    The booster is kept as LightGBM's model text, so the skops file holds no foreign type.
+
+    Args:
+        n_media: the first ``n_media`` columns are channels (increasing, each in its own trees).
+        n_estimators, learning_rate, num_leaves, min_child_samples: LightGBM's.
+        random_state: LightGBM's seed (the fit is deterministic).
+    """
+
+    def __init__(
+        self, n_media: int = 0, n_estimators: int = 300, learning_rate: float = 0.03, num_leaves: int = 4,
+        min_child_samples: int = 5, random_state: int = 0,
+    ) -> None:
+        self.n_media = n_media
+        self.n_estimators = n_estimators
+        self.learning_rate = learning_rate
+        self.num_leaves = num_leaves
+        self.min_child_samples = min_child_samples
+        self.random_state = random_state
+
+    def fit(self, X: Any, y: Any) -> MonotoneBoostedRegression:
+        import lightgbm
+
+        values = np.asarray(X, dtype=np.float64)
+        n_media, p = int(self.n_media), values.shape[1]
+        groups = [[j] for j in range(n_media)] + ([list(range(n_media, p))] if p > n_media else [])
+        params = {
+            "objective": "regression", "learning_rate": float(self.learning_rate), "num_leaves": int(self.num_leaves),
+            "min_data_in_leaf": int(self.min_child_samples), "min_data_in_bin": 1, "verbosity": -1, "num_threads": 1,
+            "seed": int(self.random_state), "deterministic": True, "force_col_wise": True,
+            "monotone_constraints": [1] * n_media + [0] * (p - n_media), "monotone_constraints_method": "advanced",
+            "interaction_constraints": groups,
+        }
+        data = lightgbm.Dataset(values, np.asarray(y, dtype=np.float64), params={"verbosity": -1, "min_data_in_bin": 1})
+        self.booster_text_ = lightgbm.train(params, data, num_boost_round=int(self.n_estimators)).model_to_string()
+        self.n_features_in_ = p
+        return self
+
+    def predict(self, X: Any) -> np.ndarray:
+        return _booster(self.booster_text_).predict(np.asarray(X, dtype=np.float64))
+
+    def media_effects(self, hill: np.ndarray) -> np.ndarray:
+        """``(rows, n_media)``: each channel's curve at its saturated spend, minus the curve at 0.
+
+        Exact because the model is a sum of per-channel functions: one channel moves, the rest
+        (and the controls) stay at 0, and the difference is that channel's curve alone.
+        """
+        rows, n_media = hill.shape
+        design = np.zeros((rows * (n_media + 1), self.n_features_in_))
+        for c in range(n_media):
+            design[c * rows : (c + 1) * rows, c] = hill[:, c]
+        predicted = self.predict(design)
+        return (predicted[: rows * n_media].reshape(n_media, rows) - predicted[rows * n_media :][None, :]).T
+
+    def has_effect(self) -> np.ndarray:
+        """Per channel: whether any tree splits on it."""
+        used = _booster(self.booster_text_).feature_importance(importance_type="split")
+        return np.asarray(used[: int(self.n_media)]) > 0
+
+
+@functools.lru_cache(maxsize=512)
+def _booster(text: str) -> Any:
+    """The LightGBM booster of a model text, built once per text (the allocator predicts many times)."""
+    import lightgbm
+
+    return lightgbm.Booster(model_str=text)
+
+
 class MediaMixModel(RegressorMixin, BaseEstimator):
     """KPI from spend with carry-over and saturation per channel, controls and optional synergies.
 
@@ -186,6 +262,8 @@ class MediaMixModel(RegressorMixin, BaseEstimator):
         alpha: ridge penalty on standardised columns.
         controls: further columns with a free-sign linear effect (trend, season, price, promo).
         interactions: channel pairs with a non-negative synergy term.
+        regression: ``"ridge"`` (:class:`SignConstrainedRidge`, effects >= 0) or ``"lightgbm"``
+            (:class:`MonotoneBoostedRegression`: increasing per-channel curves, no synergies).
 
     Attributes:
         pipeline_: the fitted scikit-learn Pipeline: media (a ColumnTransformer of one
@@ -203,6 +281,7 @@ class MediaMixModel(RegressorMixin, BaseEstimator):
         alpha: float = 1.0,
         controls: Sequence[str] = (),
         interactions: Sequence[tuple[str, str]] = (),
+        regression: str = "ridge",
     ) -> None:
         self.channels = channels
         self.max_lag = max_lag
@@ -212,6 +291,7 @@ class MediaMixModel(RegressorMixin, BaseEstimator):
         self.alpha = alpha
         self.controls = controls
         self.interactions = interactions
+        self.regression = regression
 
     # ------------------------------------------------------------------ building and fitting
     def _pipeline(self) -> Pipeline:
@@ -234,8 +314,13 @@ class MediaMixModel(RegressorMixin, BaseEstimator):
         return Pipeline([
             ("media", ColumnTransformer(media + controls, remainder="drop", verbose_feature_names_out=False)),
             ("interactions", PairwiseProducts(len(channels), pairs)),
-            ("regression", SignConstrainedRidge(self.alpha, n_nonnegative=len(channels) + len(pairs))),
+            ("regression", self._regression(len(channels) + len(pairs))),
         ])
+
+    def _regression(self, n_media: int) -> SignConstrainedRidge | MonotoneBoostedRegression:
+        if self.regression == "lightgbm":
+            return MonotoneBoostedRegression(n_media)
+        return SignConstrainedRidge(self.alpha, n_nonnegative=n_media)
 
     def fit(self, X: pd.DataFrame, y: Any) -> MediaMixModel:
         """Fit the transformers' scales and the regression."""
@@ -244,6 +329,10 @@ class MediaMixModel(RegressorMixin, BaseEstimator):
         unknown = [name for pair in self.interactions for name in pair if name not in self.channels]
         if unknown:
             raise SchemaError(f"interaction channel(s) {sorted(set(unknown))} are not among the channels {list(self.channels)}")
+        if self.regression not in ("ridge", "lightgbm"):
+            raise SchemaError(f"regression must be 'ridge' or 'lightgbm'; got {self.regression!r}")
+        if self.regression == "lightgbm" and self.interactions:
+            raise SchemaError("the lightgbm regression keeps channels apart (no synergy terms); use the ridge for interactions")
         self._check_columns(X)
         self.pipeline_ = self._pipeline().fit(X, np.asarray(y, dtype=np.float64))
         return self
@@ -261,7 +350,7 @@ class MediaMixModel(RegressorMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ reading the fitted model
     @property
-    def regression_(self) -> SignConstrainedRidge:
+    def regression_(self) -> SignConstrainedRidge | MonotoneBoostedRegression:
         return self.pipeline_.named_steps["regression"]
 
     def channel_steps(self, channel: str) -> Pipeline:
@@ -279,6 +368,8 @@ class MediaMixModel(RegressorMixin, BaseEstimator):
         transformers as :meth:`predict`, on arrays instead of a frame.
         """
         hill = self.saturations(lags)
+        if isinstance(self.regression_, MonotoneBoostedRegression):
+            return self.regression_.media_effects(hill)
         coef = self.regression_.coef_
         n = len(self.channels)
         effects = hill * coef[:n]
@@ -301,7 +392,9 @@ class MediaMixModel(RegressorMixin, BaseEstimator):
         return out
 
     def has_effect(self) -> np.ndarray:
-        """Per channel: whether any of its coefficients (own or synergy) is positive."""
+        """Per channel: whether any of its coefficients (own or synergy) is positive, or any tree uses it."""
+        if isinstance(self.regression_, MonotoneBoostedRegression):
+            return self.regression_.has_effect()
         coef = self.regression_.coef_
         n = len(self.channels)
         effect = coef[:n] > 0

@@ -51,6 +51,9 @@ class MediaSearch:
         half_saturation_bounds, slope_bounds, alpha_bounds: shared ranges (alpha on a log scale).
         candidate_pairs: channel pairs whose synergy term a trial may switch on (all or none).
         n_trials: trials of the search; ``seed`` seeds the sampler.
+        regression: the fitted models' regression (``"ridge"`` or ``"lightgbm"``). Trials are
+            always judged with the ridge: it is fast and its curves are what the carry-over and
+            saturation are searched for; LightGBM then learns each curve's shape on top of them.
     """
 
     channels: Sequence[str]
@@ -63,6 +66,7 @@ class MediaSearch:
     candidate_pairs: Sequence[tuple[str, str]] = ()
     n_trials: int = 100
     seed: int = 0
+    regression: str = "ridge"
 
     def model(self, params: dict[str, Any]) -> MediaMixModel:
         """The unfitted model of a trial's (or the best) parameters."""
@@ -73,6 +77,7 @@ class MediaSearch:
             slope={c: float(params[f"{c}.slope"]) for c in self.channels},
             alpha=float(params["alpha"]),
             interactions=[tuple(p) for p in self.candidate_pairs] if params.get("interactions", False) else [],
+            regression=self.regression,
         )
 
     def held_out_rmse(self, params: dict[str, Any], lags: np.ndarray, controls: np.ndarray, y: np.ndarray, folds: Folds) -> float:
@@ -82,7 +87,7 @@ class MediaSearch:
         ``ColumnTransformer`` bookkeeping (about ten times faster per trial); the carry-over is
         row-wise, so it is computed once for every fold.
         """
-        model = self.model(params)
+        model = self.model(params).set_params(regression="ridge")
         index = {c: i for i, c in enumerate(self.channels)}
         pairs = [(index[a], index[b]) for a, b in model.interactions]
         adstock = np.column_stack([

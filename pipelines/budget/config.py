@@ -83,6 +83,11 @@ class BudgetConfig(StoreSettings):
     interactions: Literal["none", "search"] | list[tuple[str, str]] = Field(
         "none", description="synergy terms: none, search (every pair, switched on if it predicts better), or a list of pairs"
     )
+    regression: Literal["ridge", "lightgbm"] = Field(
+        "ridge",
+        description="ridge: a Hill curve per channel with an effect >= 0; lightgbm: an increasing curve per channel learnt by "
+        "trees (monotone constraints, one channel per tree) on the same carry-over and saturation",
+    )
     carryover: CarryOverConfig = Field(default_factory=CarryOverConfig)
     saturation: SaturationConfig = Field(default_factory=SaturationConfig)
     search: SearchConfig = Field(default_factory=SearchConfig)
@@ -106,6 +111,8 @@ class BudgetConfig(StoreSettings):
             unknown = sorted(set(keys) - names)
             if unknown:
                 raise ValueError(f"{where} names unknown channel(s) {unknown}; the channels are {sorted(names)}")
+        if self.regression == "lightgbm" and self.interactions != "none":
+            raise ValueError("regression: lightgbm keeps every channel in its own trees; set interactions: none (synergies need the ridge)")
         if isinstance(self.interactions, list):
             unknown = sorted({c for pair in self.interactions for c in pair} - names)
             if unknown:

@@ -98,7 +98,10 @@ class BudgetModel(BaseEstimator):
 
 def describe_params(model: MediaMixModel) -> dict[str, Any]:
     """The fitted carry-over, saturation and effect per channel (for logs and tables)."""
-    coef = model.regression_.coef_
+    regression = model.regression_
+    n = len(model.channels)
+    # the KPI a channel adds at full saturation: the ridge's coefficient, or the boosted curve's rise from 0 to 1
+    coef = regression.media_effects(np.ones((1, n)))[0] if hasattr(regression, "media_effects") else regression.coef_
     out = {}
     for i, channel in enumerate(model.channels):
         steps = model.channel_steps(channel)

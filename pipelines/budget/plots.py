@@ -113,7 +113,9 @@ def plot_roi(channels: pd.DataFrame, labels: dict[str, str], lang: str, interval
     roi = channels["roi"].to_numpy()
     ax.barh(y, roi, color="#1f77b4")
     if channels["roi_lo"].notna().all():
-        ax.errorbar(roi, y, xerr=[roi - channels["roi_lo"].to_numpy(), channels["roi_hi"].to_numpy() - roi], fmt="none", ecolor="black", capsize=3)
+        # the point model can fall outside its refits' interval (a bar then starts at the point)
+        below, above = np.maximum(roi - channels["roi_lo"].to_numpy(), 0.0), np.maximum(channels["roi_hi"].to_numpy() - roi, 0.0)
+        ax.errorbar(roi, y, xerr=[below, above], fmt="none", ecolor="black", capsize=3)
     ax.set_yticks(y, [_name(c, labels, lang, font) for c in channels["channel"]], **font)
     ax.invert_yaxis()
     ax.set_title(text["roi"].format(p=round(100 * interval)), **font)

@@ -1,6 +1,7 @@
 """Budget training recipe: weekly spend, KPI and controls → hold out the latest weeks → search
 carry-over, saturation and the ridge penalty with optuna on blocks of held-out weeks → evaluate
-out of time against OLS on the raw spend → refit on every week → block-bootstrap refits for the
+out of time against OLS on the raw spend (and the ridge against the monotone LightGBM on the same
+carry-over and saturation; ``regression`` picks the one stored) → refit on every week → block-bootstrap refits for the
 intervals → contributions, ROI, marginal ROI, response curves and charts → publish and gate
 (holdout NRMSE).
 """
@@ -69,6 +70,7 @@ def media_search(config: BudgetConfig, d: Design) -> MediaSearch:
         channels=d.channels, max_lag=d.max_lag, controls=d.controls, decay_bounds=bounds,
         half_saturation_bounds=tuple(config.saturation.half_saturation), slope_bounds=tuple(config.saturation.slope),
         alpha_bounds=tuple(config.search.alpha), candidate_pairs=pairs, n_trials=config.search.n_trials, seed=config.search.seed,
+        regression=config.regression,
     )
 
 
@@ -207,6 +209,14 @@ def train(config: BudgetConfig | str | Path | None = None, *, force: bool = Fals
         challenger = search.model(best).fit(d.X.iloc[learn], d.y[learn])
         metrics = {f"holdout_{k}": v for k, v in regression_metrics(d.y[held], challenger.predict(d.X.iloc[held])).items()}
         metrics |= {f"baseline_holdout_{k}": v for k, v in regression_metrics(d.y[held], ols_baseline(d, learn, held)).items()}
+        for regression in ("ridge", "lightgbm"):  # both regressions on the searched carry-over and saturation, side by side
+            if regression == config.regression:
+                predicted = challenger.predict(d.X.iloc[held])
+            elif best.get("interactions", False):
+                continue  # synergy terms need the ridge
+            else:
+                predicted = search.model(best).set_params(regression=regression).fit(d.X.iloc[learn], d.y[learn]).predict(d.X.iloc[held])
+            metrics |= {f"{regression}_holdout_{k}": v for k, v in regression_metrics(d.y[held], predicted).items()}
         metrics["cv_rmse"] = float(study.best_value)
         metrics["in_sample_r2"] = regression_metrics(d.y[learn], challenger.predict(d.X.iloc[learn]))["r2"]
 
