@@ -79,6 +79,22 @@ def test_the_recommended_split_sums_to_the_budget_and_reruns_give_the_same_bytes
     assert default.frame["recommended_spend"].sum() == pytest.approx(default.frame["last_period_spend"].sum())
 
 
+def test_a_risk_aware_split_keeps_the_budget_and_says_what_it_maximised(budget_project):
+    """allocation.risk_quantile: the split maximises a low quantile of the KPI across the refits
+    (the optimisation itself is checked in test_media_model)."""
+    from kpredict.scoring import score
+
+    project, config, result = budget_project
+    cautious_config = config.model_copy(update={"allocation": config.allocation.model_copy(update={"risk_quantile": 0.2})})
+    expected = score("budget", "2026-11-01", model=result.model_version, config=config, write=False, budget=500000, weeks=8)
+    cautious = score("budget", "2026-11-01", model=result.model_version, config=cautious_config, write=False, budget=500000, weeks=8)
+    assert cautious.frame["recommended_spend"].sum() == pytest.approx(500000) and (cautious.frame["recommended_spend"] >= 0).all()
+    assert cautious.companions["summary"].iloc[0]["objective"] == "quantile 0.2"
+    assert expected.companions["summary"].iloc[0]["objective"] == "expected"
+    with pytest.raises(ConfigError, match="risk_quantile"):
+        budget_config(project, config.data_dir, **{"allocation.risk_quantile": 0.9})
+
+
 def test_candidate_plans_get_their_expected_kpi_with_an_interval(budget_project, tmp_path):
     from kpredict.scoring import score
 

@@ -16,8 +16,10 @@ from kpredict.errors import ConfigError, InfeasibleAllocationError, SchemaError
 from kpredict.modeling.allocation import (
     AllocationProblem,
     allocate,
+    allocate_cautiously,
     plan_effects,
     project,
+    refit_totals,
     steady_state_effects,
 )
 from kpredict.modeling.media import (
@@ -145,6 +147,33 @@ def test_the_lightgbm_regression_gives_increasing_separate_curves_that_sum_to_th
     assert np.allclose(load_sklearn(tmp_path, {}).predict(X), model.predict(X))
     with pytest.raises(SchemaError, match="synergy"):
         MediaMixModel(channels=CHANNELS, max_lag=8, interactions=[("a", "b")], regression="lightgbm").fit(X, y)
+
+
+@pytest.mark.parametrize("steady_state", [False, True])
+def test_a_risk_aware_split_does_at_least_as_well_as_the_expected_one_in_the_worse_refits(steady_state):
+    """refit_totals (all ridge refits in one array expression) equals the refits one by one, and the
+    cautious split's low quantile across the refits is never below the expected-KPI split's."""
+    X, y, _ = _synthetic()
+    search = MediaSearch(CHANNELS, 8, ["trend"], n_trials=20, seed=0)
+    best, _ = search.run(X, y, [(np.arange(90), np.arange(90, 120))])
+    point = search.model(best).fit(X, y)
+    refits = bootstrap_models(search, X, y, best, n_boot=12, block=8, n_trials=4)
+    history = X[[f"{c}__lag0" for c in CHANNELS]].to_numpy()[-8:]
+    problem = AllocationProblem(600.0, 4, np.zeros(3), np.full(3, np.inf), history, steady_state=steady_state)
+    plans = np.array([[50.0, 50.0, 50.0], [100.0, 20.0, 30.0]])
+    one_by_one = np.array([plan_effects(model, problem, plans).sum(axis=1) for model in refits])
+    assert np.allclose(refit_totals(refits, problem, plans), one_by_one, rtol=1e-10)
+
+    def low(plan: np.ndarray) -> float:
+        return float(np.quantile(refit_totals(refits, problem, plan)[:, 0], 0.2))
+
+    expected, cautious = allocate(point, problem), allocate_cautiously(point, refits, problem, 0.2)
+    assert cautious.sum() * 4 == pytest.approx(600.0) and (cautious >= 0).all()
+    assert low(cautious) >= low(expected) - 1e-9
+    with pytest.raises(ConfigError, match="risk quantile"):
+        allocate_cautiously(point, refits, problem, 0.8)
+    with pytest.raises(ConfigError, match="refits"):
+        allocate_cautiously(point, [], problem, 0.1)
 
 
 def test_bootstrap_refits_do_not_depend_on_the_number_of_processes():

@@ -21,7 +21,7 @@ import numpy as np
 from kpredict.errors import ConfigError, InfeasibleAllocationError
 from kpredict.modeling.media import MediaMixModel
 
-__all__ = ["AllocationProblem", "allocate", "plan_effects", "project", "steady_state_effects"]
+__all__ = ["AllocationProblem", "allocate", "allocate_cautiously", "plan_effects", "project", "refit_totals", "steady_state_effects"]
 
 
 @dataclass(frozen=True)
@@ -210,4 +210,96 @@ def allocate(model: MediaMixModel, problem: AllocationProblem, *, seed: int = 0,
             v = value(x)
             if best is None or v > best_value + 1e-12 * abs(best_value):
                 best, best_value = x, v
+    return best
+
+
+def _stacked_curves(models: Sequence[MediaMixModel]) -> tuple[np.ndarray, ...] | None:
+    """``(decay, half point, slope, effect)``, each ``(models, channels)``, when every model is a
+    ridge without synergy terms (their curves are then closed-form); None otherwise."""
+    from kpredict.modeling.media import SignConstrainedRidge
+
+    if not models or any(not isinstance(m.regression_, SignConstrainedRidge) or m.pipeline_.named_steps["interactions"].pairs for m in models):
+        return None
+    rows = []
+    for model in models:
+        steps = [model.channel_steps(c).named_steps for c in model.channels]
+        rows.append((
+            [float(s["adstock"].decay) for s in steps],
+            [float(s["saturation"].half_saturation) * s["saturation"].scale_ for s in steps],
+            [float(s["saturation"].slope) for s in steps],
+            model.regression_.coef_[: len(model.channels)],
+        ))
+    return tuple(np.array([row[k] for row in rows], dtype=np.float64) for k in range(4))
+
+
+def refit_totals(models: Sequence[MediaMixModel], problem: AllocationProblem, weekly: np.ndarray) -> np.ndarray:
+    """KPI from media over the horizon, ``(models, plans)``: one row per model (e.g. the bootstrap refits).
+
+    Ridge models are evaluated together in closed form (one array expression for every model,
+    about a hundred times faster than model by model); other models one by one.
+    """
+    plans = np.atleast_2d(np.asarray(weekly, dtype=np.float64))
+    curves = _stacked_curves(models)
+    if curves is None:
+        return np.array([plan_effects(model, problem, plans).sum(axis=1) for model in models])
+    decay, half, slope, effect = curves
+    max_lag = int(models[0].max_lag)
+    if problem.steady_state:
+        lags = np.repeat(plans[:, :, None], max_lag + 1, axis=2)
+        weeks = 1
+    else:
+        lags = plan_lags(problem.history, plans, problem.weeks, max_lag)
+        weeks = problem.weeks
+    weights = decay[:, :, None] ** np.arange(max_lag + 1)[None, None, :]  # (models, channels, lags)
+    adstock = np.einsum("rcl,mcl->mrc", lags, weights)
+    ratio = np.clip(adstock, 0.0, None) / half[:, None, :]
+    powered = ratio ** slope[:, None, :]
+    kpi = (powered / (1.0 + powered) * effect[:, None, :]).sum(axis=2)  # (models, plans * weeks)
+    totals = kpi.reshape(len(models), len(plans), weeks).sum(axis=2)
+    return totals * problem.weeks if problem.steady_state else totals
+
+
+def allocate_cautiously(
+    model: MediaMixModel, refits: Sequence[MediaMixModel], problem: AllocationProblem, quantile: float, *, seed: int = 0,
+) -> np.ndarray:
+    """The weekly split that maximises a low quantile of the KPI across the refits (risk-aware).
+
+    Why: the expected-KPI split can lean on a channel whose curve the data pin down poorly; the
+    ``quantile`` (0.1: the KPI exceeded in 90 % of the refits) prefers a split that does well
+    under most curves the data allow. Starts from the expected-KPI optimum, the reference and an
+    equal split (SLSQP), so the result is never worse on this criterion than the expected-KPI split.
+
+    Raises:
+        ConfigError: a quantile outside (0, 0.5], or no refits; see also :meth:`AllocationProblem.check`.
+    """
+    from scipy.optimize import minimize
+
+    if not 0.0 < quantile <= 0.5:
+        raise ConfigError(f"the risk quantile must be in (0, 0.5]; got {quantile!r}")
+    if not refits:
+        raise ConfigError("a risk-aware split needs the model's bootstrap refits; the model has none (bootstrap.n_boot: 0)")
+    expected = allocate(model, problem, seed=seed)
+    weekly = problem.budget / problem.weeks
+    lower, upper = problem.lower.astype(np.float64), problem.upper.astype(np.float64)
+    finite_upper = np.where(np.isfinite(upper), upper, weekly)
+
+    def value(x: np.ndarray) -> float:
+        return float(np.quantile(refit_totals(refits, problem, x)[:, 0], quantile))
+
+    scale = max(abs(value(expected)), 1.0)
+    candidates = [expected, np.full(len(expected), weekly / len(expected))]
+    if problem.reference is not None and problem.reference.sum() > 0:
+        candidates.append(problem.reference / problem.reference.sum() * weekly)
+    best, best_value = expected, value(expected)
+    for start in candidates:
+        x0 = project(start, lower, finite_upper, weekly)
+        result = minimize(
+            lambda share: -value(share * weekly) / scale, x0 / weekly, method="SLSQP",
+            bounds=list(zip(lower / weekly, finite_upper / weekly, strict=True)),
+            constraints=[{"type": "eq", "fun": lambda share: share.sum() - 1.0}], options={"maxiter": 200, "ftol": 1e-10},
+        )
+        x = project(np.asarray(result.x) * weekly, lower, finite_upper, weekly)
+        v = value(x)
+        if v > best_value + 1e-12 * abs(best_value):
+            best, best_value = x, v
     return best

@@ -63,6 +63,10 @@ class AllocationConfig(ConfigModel):
     min_weekly: dict[str, float] = Field(default_factory=dict, description="per channel, e.g. search: 5000")
     max_weekly: dict[str, float] = Field(default_factory=dict)
     max_change: float | None = Field(None, gt=0, description="each channel within ±this share of its current weekly spend (null: no limit)")
+    risk_quantile: float | None = Field(
+        None, gt=0, le=0.5,
+        description="maximise this low quantile of the KPI across the bootstrap refits instead of the expected KPI (e.g. 0.1; null: expected)",
+    )
     seed: int = 0
 
 

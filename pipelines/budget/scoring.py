@@ -27,7 +27,7 @@ from pydantic import Field
 from kpredict.config.loader import ConfigModel
 from kpredict.errors import ConfigError, DataNotFoundError, SchemaError
 from kpredict.hashing import frame_hash
-from kpredict.modeling.allocation import AllocationProblem, allocate, plan_effects
+from kpredict.modeling.allocation import AllocationProblem, allocate, allocate_cautiously, plan_effects
 from kpredict.scoring.plugin import FrameScoring, Scored, ScoringContext
 
 __all__ = ["PLUGIN", "BudgetParams", "BudgetScoring", "allocation_bounds", "read_scenarios"]
@@ -116,7 +116,11 @@ class BudgetScoring(FrameScoring):
         reference = current_weekly / current_weekly.sum() * budget / weeks if current_weekly.sum() > 0 else np.full(len(channels), budget / weeks / len(channels))
         lower, upper = allocation_bounds(config, channels, current_weekly)
         problem = AllocationProblem(budget, weeks, lower, upper, history, reference)
-        recommended = allocate(estimator.point, problem, seed=config.allocation.seed)
+        quantile = config.allocation.risk_quantile
+        if quantile is None:
+            recommended = allocate(estimator.point, problem, seed=config.allocation.seed)
+        else:
+            recommended = allocate_cautiously(estimator.point, estimator.refits, problem, quantile, seed=config.allocation.seed)
 
         expected, kpi_lo, kpi_hi = estimator.plan_effects(problem, recommended)
         current_kpi = plan_effects(estimator.point, problem, reference)[0]  # the point model only: no interval is shown for it
@@ -142,6 +146,7 @@ class BudgetScoring(FrameScoring):
             "expected_uplift": float(uplift[-1]), "uplift_lo": float(uplift_lo[-1]), "uplift_hi": float(uplift_hi[-1]),
             "probability_better": float((draws[:, -1] > 0).mean()) if len(draws) else float("nan"),
             "refits": len(estimator.refits),
+            "objective": "expected" if quantile is None else f"quantile {quantile:g}",
         }])
         companions = {"summary": summary}
         if plans is not None:
