@@ -39,6 +39,8 @@ __all__ = [
     "SignConstrainedRidge",
     "lag_column",
     "lag_frame",
+    "lift_design",
+    "lift_experiments",
 ]
 
 
@@ -69,6 +71,55 @@ def lag_frame(spend: pd.DataFrame, channels: Sequence[str], max_lag: int) -> pd.
             shifted[lag:] = values[: len(values) - lag] if lag else values
             columns[lag_column(channel, lag)] = shifted
     return pd.DataFrame(columns, index=spend.index)
+
+
+def lift_experiments(
+    spend: pd.DataFrame, tests: pd.DataFrame, channels: Sequence[str], max_lag: int
+) -> dict[str, np.ndarray]:
+    """Measured lifts as arrays the media model fits on (see :class:`MediaMixModel`'s ``calibration``).
+
+    ``spend``: one column per channel, rows in time order. ``tests``: ``channel``, ``start`` and
+    ``end`` (row positions, inclusive), ``spend_change`` (added to the channel's spend in each test
+    week; negative for a cut, ``-spend`` to go dark), ``lift`` (the KPI the change added over the
+    test weeks and the ``max_lag`` weeks after, within the data) and ``lift_se``.
+
+    Returns the rows each test touches with the channel's lag columns without and with the change
+    (``base``, ``changed``), which test each row belongs to, and per test its channel, lift and se.
+    """
+    index = {c: i for i, c in enumerate(channels)}
+    n = len(spend)
+    test_of_row, base_rows, changed_rows = [], [], []
+    for number, test in enumerate(tests.itertuples(index=False)):
+        channel = str(test.channel)
+        start, end = int(test.start), int(test.end)
+        changed = spend[[channel]].copy()
+        changed.iloc[start : end + 1, 0] = np.clip(changed.iloc[start : end + 1, 0].to_numpy() + float(test.spend_change), 0.0, None)
+        rows = np.arange(start, min(end + max_lag, n - 1) + 1)
+        columns = [lag_column(channel, lag) for lag in range(max_lag + 1)]
+        base_rows.append(lag_frame(spend[[channel]], [channel], max_lag)[columns].to_numpy()[rows])
+        changed_rows.append(lag_frame(changed, [channel], max_lag)[columns].to_numpy()[rows])
+        test_of_row.append(np.full(len(rows), number))
+    return {
+        "test": np.concatenate(test_of_row).astype(np.int64) if len(tests) else np.zeros(0, np.int64),
+        "base": np.vstack(base_rows) if len(tests) else np.zeros((0, max_lag + 1)),
+        "changed": np.vstack(changed_rows) if len(tests) else np.zeros((0, max_lag + 1)),
+        "channel": np.array([index[str(c)] for c in tests["channel"]], dtype=np.int64),
+        "lift": tests["lift"].to_numpy(dtype=np.float64),
+        "lift_se": tests["lift_se"].to_numpy(dtype=np.float64),
+    }
+
+
+def lift_design(calibration: Mapping[str, np.ndarray], decay: Sequence[float], hills: Sequence[HillSaturation], n_columns: int) -> np.ndarray:
+    """``(tests, n_columns)``: how much each experiment moved each channel's saturated carry-over, summed over its rows."""
+    out = np.zeros((len(calibration["channel"]), n_columns))
+    n_lags = calibration["base"].shape[1]
+    for number, channel in enumerate(calibration["channel"]):
+        rows = calibration["test"] == number
+        weights = float(decay[channel]) ** np.arange(n_lags)
+        hill = hills[channel]
+        moved = hill.transform((calibration["changed"][rows] @ weights)[:, None]) - hill.transform((calibration["base"][rows] @ weights)[:, None])
+        out[number, channel] = float(moved.sum())
+    return out
 
 
 class GeometricAdstock(TransformerMixin, BaseEstimator):
@@ -156,7 +207,13 @@ class SignConstrainedRidge(RegressorMixin, BaseEstimator):
         self.alpha = alpha
         self.n_nonnegative = n_nonnegative
 
-    def fit(self, X: Any, y: Any) -> SignConstrainedRidge:
+    def fit(self, X: Any, y: Any, *, lift_X: np.ndarray | None = None, lift_y: np.ndarray | None = None, lift_se: np.ndarray | None = None) -> SignConstrainedRidge:
+        """Fit on the rows, and on measured lifts when given.
+
+        ``lift_X`` rows are *differences* of the design (what an experiment changed), ``lift_y`` the
+        KPI difference it measured and ``lift_se`` its standard error: each enters the least squares
+        as one more row without intercept, weighted by the rows' residual variance over its own.
+        """
         values = np.asarray(X, dtype=np.float64)
         target = np.asarray(y, dtype=np.float64)
         mean = values.mean(axis=0)
@@ -164,9 +221,21 @@ class SignConstrainedRidge(RegressorMixin, BaseEstimator):
         std = np.where(std > 1e-12, std, 1.0)
         z = (values - mean) / std
         k = int(self.n_nonnegative)
+        p = values.shape[1]
         solver = Ridge(alpha=float(self.alpha), positive=True, fit_intercept=True)
         solver.fit(np.column_stack([z, -z[:, k:]]), target)
-        p = values.shape[1]
+        if lift_X is not None and len(lift_X):
+            # Centred weekly rows and uncentred experiment rows (a difference has no intercept), each
+            # experiment weighted by (residual sd of the weeks / its standard error)^2.
+            residual = target - solver.predict(np.column_stack([z, -z[:, k:]]))
+            sigma = float(np.sqrt(np.sum(residual**2) / max(len(target) - p - 1, 1)))
+            dz = np.asarray(lift_X, dtype=np.float64) / std
+            weight = sigma / np.maximum(np.asarray(lift_se, dtype=np.float64), 1e-12)
+            design = np.vstack([np.column_stack([z, -z[:, k:]]), np.column_stack([dz, -dz[:, k:]]) * weight[:, None]])
+            y_bar = float(target.mean())
+            response = np.concatenate([target - y_bar, np.asarray(lift_y, dtype=np.float64) * weight])
+            solver = Ridge(alpha=float(self.alpha), positive=True, fit_intercept=False).fit(design, response)
+            solver.intercept_ = y_bar
         coef_z = solver.coef_[:p].copy()
         coef_z[k:] -= solver.coef_[p:]
         self.coef_ = coef_z / std
@@ -264,6 +333,10 @@ class MediaMixModel(RegressorMixin, BaseEstimator):
         interactions: channel pairs with a non-negative synergy term.
         regression: ``"ridge"`` (:class:`SignConstrainedRidge`, effects >= 0) or ``"lightgbm"``
             (:class:`MonotoneBoostedRegression`: increasing per-channel curves, no synergies).
+        calibration: measured lifts (:func:`lift_experiments`), fitted beside the weeks, each
+            weighted by the weeks' residual variance over its own (ridge without synergies only).
+            Why: a channel that is always on and moves with the season has an effect the weekly
+            series cannot separate from the season; an experiment that changed its spend can.
 
     Attributes:
         pipeline_: the fitted scikit-learn Pipeline: media (a ColumnTransformer of one
@@ -282,6 +355,7 @@ class MediaMixModel(RegressorMixin, BaseEstimator):
         controls: Sequence[str] = (),
         interactions: Sequence[tuple[str, str]] = (),
         regression: str = "ridge",
+        calibration: Mapping[str, np.ndarray] | None = None,
     ) -> None:
         self.channels = channels
         self.max_lag = max_lag
@@ -292,6 +366,7 @@ class MediaMixModel(RegressorMixin, BaseEstimator):
         self.controls = controls
         self.interactions = interactions
         self.regression = regression
+        self.calibration = calibration
 
     # ------------------------------------------------------------------ building and fitting
     def _pipeline(self) -> Pipeline:
@@ -333,8 +408,22 @@ class MediaMixModel(RegressorMixin, BaseEstimator):
             raise SchemaError(f"regression must be 'ridge' or 'lightgbm'; got {self.regression!r}")
         if self.regression == "lightgbm" and self.interactions:
             raise SchemaError("the lightgbm regression keeps channels apart (no synergy terms); use the ridge for interactions")
+        calibrated = self.calibration is not None and len(self.calibration["channel"]) > 0
+        if calibrated and (self.regression != "ridge" or self.interactions):
+            raise SchemaError("measured lifts calibrate the ridge without synergy terms; set regression: ridge and interactions: none")
         self._check_columns(X)
-        self.pipeline_ = self._pipeline().fit(X, np.asarray(y, dtype=np.float64))
+        target = np.asarray(y, dtype=np.float64)
+        if not calibrated:
+            self.pipeline_ = self._pipeline().fit(X, target)
+            return self
+        pipeline = self._pipeline()
+        design = pipeline[:-1].fit_transform(X)
+        media = pipeline.named_steps["media"]
+        hills = [media.named_transformers_[c].named_steps["saturation"] for c in self.channels]
+        decay = [media.named_transformers_[c].named_steps["adstock"].decay for c in self.channels]
+        lift_X = lift_design(self.calibration, decay, hills, design.shape[1])
+        pipeline.named_steps["regression"].fit(design, target, lift_X=lift_X, lift_y=self.calibration["lift"], lift_se=self.calibration["lift_se"])
+        self.pipeline_ = pipeline
         return self
 
     def _check_columns(self, X: pd.DataFrame) -> None:

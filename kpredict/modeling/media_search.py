@@ -27,6 +27,7 @@ from kpredict.modeling.media import (
     MediaMixModel,
     PairwiseProducts,
     SignConstrainedRidge,
+    lift_design,
 )
 
 __all__ = ["MediaSearch", "bootstrap_models", "moving_blocks"]
@@ -51,6 +52,7 @@ class MediaSearch:
         half_saturation_bounds, slope_bounds, alpha_bounds: shared ranges (alpha on a log scale).
         candidate_pairs: channel pairs whose synergy term a trial may switch on (all or none).
         n_trials: trials of the search; ``seed`` seeds the sampler.
+        calibration: measured lifts every fit also learns from (:func:`~kpredict.modeling.media.lift_experiments`).
         regression: the fitted models' regression (``"ridge"`` or ``"lightgbm"``). Trials are
             always judged with the ridge: it is fast and its curves are what the carry-over and
             saturation are searched for; LightGBM then learns each curve's shape on top of them.
@@ -67,6 +69,7 @@ class MediaSearch:
     n_trials: int = 100
     seed: int = 0
     regression: str = "ridge"
+    calibration: dict[str, np.ndarray] | None = None
 
     def model(self, params: dict[str, Any]) -> MediaMixModel:
         """The unfitted model of a trial's (or the best) parameters."""
@@ -78,6 +81,7 @@ class MediaSearch:
             alpha=float(params["alpha"]),
             interactions=[tuple(p) for p in self.candidate_pairs] if params.get("interactions", False) else [],
             regression=self.regression,
+            calibration=self.calibration,
         )
 
     def held_out_rmse(self, params: dict[str, Any], lags: np.ndarray, controls: np.ndarray, y: np.ndarray, folds: Folds) -> float:
@@ -94,13 +98,19 @@ class MediaSearch:
             GeometricAdstock(model.decay[c]).fit(lags[:, i, :]).transform(lags[:, i, :]).ravel() for i, c in enumerate(self.channels)
         ])
         squared, count = 0.0, 0
+        calibrated = self.calibration is not None and len(self.calibration["channel"]) > 0 and not pairs
         for train, test in folds:
-            hill = np.column_stack([
-                HillSaturation(model.half_saturation[c], model.slope[c]).fit(adstock[train, i]).transform(adstock[:, i]).ravel()
-                for i, c in enumerate(self.channels)
-            ])
+            hills = [HillSaturation(model.half_saturation[c], model.slope[c]).fit(adstock[train, i]) for i, c in enumerate(self.channels)]
+            hill = np.column_stack([h.transform(adstock[:, i]).ravel() for i, h in enumerate(hills)])
             design = PairwiseProducts(len(self.channels), pairs).transform(np.column_stack([hill, controls]))
-            regression = SignConstrainedRidge(model.alpha, n_nonnegative=len(self.channels) + len(pairs)).fit(design[train], y[train])
+            lift = {}
+            if calibrated:
+                decay = [model.decay[c] for c in self.channels]
+                lift = {
+                    "lift_X": lift_design(self.calibration, decay, hills, design.shape[1]),
+                    "lift_y": self.calibration["lift"], "lift_se": self.calibration["lift_se"],
+                }
+            regression = SignConstrainedRidge(model.alpha, n_nonnegative=len(self.channels) + len(pairs)).fit(design[train], y[train], **lift)
             squared += float(np.sum((regression.predict(design[test]) - y[test]) ** 2))
             count += len(test)
         return math.sqrt(squared / max(count, 1))
