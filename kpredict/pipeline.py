@@ -164,6 +164,7 @@ class PipelineDescriptor:
         trials_key: the dotted config key that ``--trials`` sets (None: no tuning search).
         train_options: the pipeline's own ``kpredict train`` options → the dotted config key each
             sets (churn: ``{"table": "table.path", ...}``).
+        evaluate_options: the same for ``kpredict evaluate`` (churn: ``{"outcomes": "outcomes"}``).
         config_file: the config file read when none is given (default ``configs/<name>.yaml``).
         module: the module that declared it (filled in by discovery; names its trusted package).
     """
@@ -180,6 +181,7 @@ class PipelineDescriptor:
     trials_key: str | None = None
     config_file: str | None = None
     train_options: dict[str, str] = field(default_factory=dict, compare=False)
+    evaluate_options: dict[str, str] = field(default_factory=dict, compare=False)
     module: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
@@ -190,7 +192,7 @@ class PipelineDescriptor:
     @classmethod
     def from_package(
         cls, package: str, *, summary: str, config_model: type[StoreSettings], trials_key: str | None = None, config_file: str | None = None,
-        train_options: dict[str, str] | None = None,
+        train_options: dict[str, str] | None = None, evaluate_options: dict[str, str] | None = None,
     ) -> PipelineDescriptor:
         """The descriptor of a pipeline folder laid out by convention, named after the folder.
 
@@ -208,7 +210,7 @@ class PipelineDescriptor:
             train=Ref(f"{package}.train:train"), scoring=part("scoring", "PLUGIN"), demo=part("demo", "run"),
             report=part("report", "write_report"), section=part("section", "build_section"),
             outcomes=part("outcomes", "evaluate_outcomes"), trials_key=trials_key, config_file=config_file,
-            train_options=dict(train_options or {}), module=package,
+            train_options=dict(train_options or {}), evaluate_options=dict(evaluate_options or {}), module=package,
         )
 
     @property

@@ -136,6 +136,34 @@ def test_a_new_table_is_scored_with_the_same_typing_and_explained_by_its_drivers
     assert explained["reason_1_zh"].str.contains("提高流失风险|降低流失风险").all()
 
 
+def test_a_scored_table_is_evaluated_against_a_later_copy_with_the_outcomes(trained) -> None:
+    """kpredict evaluate churn --outcomes: the customers scored from a table, against the same
+    customers' churn column filled in later; realized ROC-AUC near what their truth allows."""
+    from typer.testing import CliRunner
+
+    from kpredict import score
+    from kpredict.cli.main import app
+    from kpredict.errors import DataNotFoundError
+    from kpredict.monitoring.evaluate import evaluate
+
+    tmp, config, _, _, result = trained
+    later, truth = customers(800, seed=3, start=50_000)
+    path = tmp / "march.csv"
+    later.drop(columns="churned").to_csv(path, index=False)
+    score("churn", "2027-03-01", model=result.model_version, config=config, table=str(path), output_dir=tmp / "march")
+    outcomes = tmp / "march_outcomes.csv"
+    later.sample(frac=1.0, random_state=0).to_csv(outcomes, index=False)  # another row order: matched by key
+    found = evaluate("churn", "2027-03-01", source_dir=tmp / "march", config=config, outcomes=str(outcomes), log=False)
+    best = roc_auc_score(later["churned"] == "Yes", truth)
+    assert found.metrics["customers"] == len(later)
+    assert found.metrics["roc_auc"] > best - 0.05, (found.metrics["roc_auc"], best)
+    with pytest.raises(DataNotFoundError, match="--outcomes LATER.csv"):
+        evaluate("churn", "2027-03-01", source_dir=tmp / "march", config=config, log=False)
+    runner = CliRunner()
+    unknown = runner.invoke(app, ["evaluate", "churn", "--as-of", "2027-03-01", "--from", str(tmp / "march"), "--outcome", str(outcomes)])
+    assert unknown.exit_code == 2 and "--outcomes" in unknown.output
+
+
 def test_the_training_table_is_scored_when_none_is_given(trained) -> None:
     from kpredict import score
 

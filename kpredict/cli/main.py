@@ -339,6 +339,8 @@ def pipelines_list() -> None:
             facts.append("score parameters: " + (" ".join(parameters) if parameters else "none"))
         if descriptor.train_options:
             facts.append("train options: " + " ".join(f"--{name}" for name in descriptor.train_options))
+        if descriptor.evaluate_options:
+            facts.append("evaluate options: " + " ".join(f"--{name}" for name in descriptor.evaluate_options))
         facts.append("report: yes" if descriptor.report is not None else "no report")
         facts.append(f"--trials sets {descriptor.trials_key}" if descriptor.trials_key else "no tuning search")
         console.print("  " + "; ".join(facts))
@@ -456,9 +458,10 @@ def report(
 STALE_EXIT_CODE = 6
 
 
-@app.command()
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 @handle_errors
 def evaluate(
+    context: typer.Context,
     pipeline: Annotated[str, typer.Argument(help="A pipeline with outcomes to check (churn, sales_forecast, risk_anomaly, budget).")],
     as_of: Annotated[str, typer.Option("--as-of", help="The past scoring date whose predictions are checked (YYYY-MM-DD).")],
     source: Annotated[Path, typer.Option("--from", help="Where that date's scoring output is (e.g. output/jobs).")] = Path("output"),
@@ -468,12 +471,23 @@ def evaluate(
 
     Exit code 6 when the model is stale (its monitoring.metric is worse than monitoring.threshold),
     so a schedule can retrain on it: kpredict evaluate churn --as-of D; [ $? -eq 6 ] && kpredict train churn.
+    The pipeline's own options follow, e.g. 'kpredict evaluate churn --as-of D --outcomes later.csv'
+    for a model trained from a table (see 'kpredict pipelines').
     """
     _require_tracking()
     from kpredict.monitoring.evaluate import evaluate as run_evaluation
+    from kpredict.pipeline import get_pipeline
+    from kpredict.scoring.plugin import parse_cli_params
     from kpredict.tracking.publish import greater_is_better
 
-    found = run_evaluation(pipeline, as_of, source_dir=source, config=config)
+    descriptor = get_pipeline(pipeline)
+    overrides = {}
+    for option, value in parse_cli_params(context.args).items():
+        if option not in descriptor.evaluate_options:
+            known = ", ".join(f"--{name}" for name in descriptor.evaluate_options) or "none"
+            raise ConfigError(f"kpredict evaluate {pipeline} has no option '--{option.replace('_', '-')}'; its own options: {known}.")
+        overrides[descriptor.evaluate_options[option]] = value
+    found = run_evaluation(pipeline, as_of, source_dir=source, config=config, **overrides)
     shown = ", ".join(f"{k} {v:.4g}" for k, v in found.metrics.items())
     _console().print(f"{pipeline} version {found.model_version} as of {found.as_of}: {shown}", soft_wrap=True)
     verdict = "STALE" if found.stale else "ok"

@@ -48,8 +48,10 @@ class Evaluation:
 
 
 def evaluate(pipeline: str, as_of: str | pd.Timestamp, *, source_dir: str | Path = "output", output_dir: str | Path | None = None,
-             config: Any = None, log: bool = True) -> Evaluation:
+             config: Any = None, log: bool = True, **overrides: Any) -> Evaluation:
     """Compare the predictions stored for ``as_of`` with the outcomes; see the module docstring.
+
+    ``overrides``: dotted config keys, e.g. ``outcomes="later.csv"`` for churn trained from a table.
 
     Raises:
         ConfigError: the pipeline cannot be evaluated, or its monitoring metric is not one its
@@ -61,7 +63,7 @@ def evaluate(pipeline: str, as_of: str | pd.Timestamp, *, source_dir: str | Path
     from kpredict.reports.scored_outputs import find_scored_output
 
     descriptor = get_pipeline(pipeline, needs="outcomes")
-    settings = descriptor.load_config(config)
+    settings = descriptor.load_config(config, **overrides)
     day = pd.Timestamp(as_of).normalize()
     stored = find_scored_output(source_dir, pipeline, day)
     if stored is None:

@@ -15,6 +15,7 @@ PIPELINE = PipelineDescriptor.from_package(
     train_options={
         "table": "table.path", "target": "table.target", "id": "table.id", "time": "table.time", "positive": "table.positive",
     },
+    evaluate_options={"outcomes": "outcomes"},
 )
 
 

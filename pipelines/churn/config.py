@@ -129,6 +129,11 @@ class ChurnConfig(StoreSettings):
     table: TableConfig | None = Field(
         None, description="train from one labelled table (see TableConfig) instead of `views` over the demo's sources"
     )
+    outcomes: str | None = Field(
+        None,
+        description="kpredict evaluate of a model trained from a table: a later copy of that table (.csv/.parquet) with the "
+        "churn column filled in for the customers that were scored (same id and target columns)",
+    )
     gate_metric: Literal["recall_at_capacity", "lift_at_capacity", "roc_auc", "pr_auc", "log_loss", "brier"] = Field(
         "recall_at_capacity",
         description="the gate compares this on the holdout; recall_at_capacity: churners found among the decision.capacity riskiest, as the list is used",

@@ -143,10 +143,7 @@ def prepare_table(frame: pd.DataFrame, table: TableConfig, schema: TableSchema) 
     missing = [item["column"] for item in schema if item["column"] not in frame.columns]
     if missing:
         raise SchemaError(f"churn table {table.path} lacks column(s) {missing} that the model was trained on")
-    keys = frame[table.id].astype("string") if table.id is not None else pd.Series(np.arange(1, len(frame) + 1), index=frame.index).astype("string")
-    if keys.isna().any():
-        raise SchemaError(f"churn table {table.path}: --id column {table.id!r} is empty in {int(keys.isna().sum())} row(s)")
-    prepared = pd.DataFrame({KEY: keys.astype(object), ENTITY_TS: _timestamps(frame, table)})
+    prepared = pd.DataFrame({KEY: table_keys(frame, table), ENTITY_TS: _timestamps(frame, table)})
     duplicated = prepared.duplicated([KEY, ENTITY_TS])
     if duplicated.any():
         example = prepared.loc[duplicated, KEY].iloc[0]
@@ -155,6 +152,27 @@ def prepare_table(frame: pd.DataFrame, table: TableConfig, schema: TableSchema) 
     for item in schema:
         prepared[item["name"]] = _typed(frame[item["column"]], item["dtype"]).to_numpy()
     return prepared.reset_index(drop=True)
+
+
+def table_keys(frame: pd.DataFrame, table: TableConfig) -> np.ndarray:
+    """Each row's customer key as text: the ``--id`` column, or the row number from 1 without one."""
+    keys = frame[table.id].astype("string") if table.id is not None else pd.Series(np.arange(1, len(frame) + 1), index=frame.index).astype("string")
+    if keys.isna().any():
+        raise SchemaError(f"churn table {table.path}: --id column {table.id!r} is empty in {int(keys.isna().sum())} row(s)")
+    return keys.astype(object).to_numpy()
+
+
+def table_outcomes(path: str | Path, recorded: dict[str, Any]) -> pd.DataFrame:
+    """``customer_id, churned`` from a later copy of the training table (id, target and churned
+    value as the model recorded them); with a time column, each customer's latest row."""
+    table = TableConfig(path=str(path), target=recorded["target"], id=recorded.get("id"), time=recorded.get("time"), positive=recorded.get("positive"))
+    frame = read_table(path)
+    _require_columns(frame, table, with_target=True)
+    outcomes = pd.DataFrame({KEY: table_keys(frame, table), "churned": table_labels(frame, table)})
+    if table.time is not None:
+        outcomes["_time"] = _timestamps(frame, table)
+        outcomes = outcomes.sort_values("_time", kind="mergesort").drop_duplicates(KEY, keep="last").drop(columns="_time")
+    return outcomes.reset_index(drop=True)
 
 
 def table_labels(frame: pd.DataFrame, table: TableConfig) -> np.ndarray:
@@ -222,7 +240,10 @@ def table_store(prepared: pd.DataFrame, schema: TableSchema, table: TableConfig,
 
 def table_meta(table: TableConfig, schema: TableSchema) -> dict[str, Any]:
     """What a model trained on a table records, so scoring types a new table the same way."""
-    return {"path": str(Path(table.path).resolve()), "id": table.id, "time": table.time, "schema": schema}
+    return {
+        "path": str(Path(table.path).resolve()), "id": table.id, "time": table.time, "target": table.target, "positive": table.positive,
+        "schema": schema,
+    }
 
 
 def scoring_entities(prepared: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
