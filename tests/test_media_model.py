@@ -211,6 +211,12 @@ def test_a_measured_lift_recovers_the_effect_of_a_channel_that_moves_with_the_se
     params = {"alpha": 1e-4, **{f"{c}.{k}": v for c in truth for k, v in zip(("decay", "half_saturation", "slope"), truth[c][:3], strict=False)}}
     folds = [(np.arange(0, 120), np.arange(120, 156))]
     assert search.held_out_rmse(params, calibrated.lag_array(X), X[["season"]].to_numpy(), kpi, folds) > 0
+    with pytest.raises(SchemaError, match=r"unknown channel\(s\) \['radio'\]"):
+        lift_experiments(spend, tests.assign(channel="radio"), ["search", "tv"], 8)
+    with pytest.raises(SchemaError, match="standard error > 0"):
+        lift_experiments(spend, tests.assign(lift_se=0.0), ["search", "tv"], 8)
+    with pytest.raises(SchemaError, match="start <= end"):
+        lift_experiments(spend, tests.assign(end=400), ["search", "tv"], 8)
     with pytest.raises(SchemaError, match="ridge without synergy"):
         MediaMixModel(channels=["search", "tv"], max_lag=8, regression="lightgbm", calibration=calibration, **shape).fit(X, kpi)
 

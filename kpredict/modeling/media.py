@@ -88,6 +88,19 @@ def lift_experiments(
     """
     index = {c: i for i, c in enumerate(channels)}
     n = len(spend)
+    needed = ["channel", "start", "end", "spend_change", "lift", "lift_se"]
+    missing = [c for c in needed if c not in tests.columns]
+    if missing:
+        raise SchemaError(f"lift tests lack column(s) {missing}; expected {needed}")
+    unknown = sorted({str(c) for c in tests["channel"]} - set(index))
+    if unknown:
+        raise SchemaError(f"lift tests name unknown channel(s) {unknown}; the channels are {list(channels)}")
+    outside = tests[(tests["start"] < 0) | (tests["end"] < tests["start"]) | (tests["end"] >= n)]
+    if len(outside):
+        raise SchemaError(f"lift test row(s) {list(outside.index)[:5]}: start and end must be row positions with 0 <= start <= end < {n}")
+    se = pd.to_numeric(tests["lift_se"], errors="coerce").to_numpy(dtype=np.float64)
+    if not (np.isfinite(se) & (se > 0)).all() or not np.isfinite(pd.to_numeric(tests["lift"], errors="coerce").to_numpy(dtype=np.float64)).all():
+        raise SchemaError("every lift test needs a finite lift and a standard error > 0 (lift_se)")
     test_of_row, base_rows, changed_rows = [], [], []
     for number, test in enumerate(tests.itertuples(index=False)):
         channel = str(test.channel)
