@@ -132,7 +132,9 @@ def test_the_lightgbm_regression_gives_increasing_separate_curves_that_sum_to_th
     X, y, _ = _synthetic()
     params = {"alpha": 0.01, **{f"{c}.{k}": v for c in CHANNELS for k, v in (("decay", 0.4), ("half_saturation", 1.5), ("slope", 1.2))}}
     search = MediaSearch(CHANNELS, 8, ["trend"], regression="lightgbm", n_trials=1)
-    assert search.held_out_rmse(params, search.model(params).lag_array(X), X[["trend"]].to_numpy(), y, [(np.arange(80), np.arange(80, 120))]) > 0
+    judged = {regression: MediaSearch(CHANNELS, 8, ["trend"], regression=regression, n_trials=1).held_out_rmse(
+        params, search.model(params).lag_array(X), X[["trend"]].to_numpy(), y, [(np.arange(80), np.arange(80, 120))]) for regression in ("ridge", "lightgbm")}
+    assert judged["lightgbm"] == judged["ridge"]  # trials are judged with the ridge whatever the stored regression
     model = search.model(params).fit(X, y)
     parts = model.contributions(X)
     assert np.allclose(parts.sum(axis=1), model.predict(X))
@@ -209,8 +211,10 @@ def test_a_measured_lift_recovers_the_effect_of_a_channel_that_moves_with_the_se
     # the search's objective learns from the same experiment
     search = MediaSearch(["search", "tv"], 8, ["season"], n_trials=1, calibration=calibration)
     params = {"alpha": 1e-4, **{f"{c}.{k}": v for c in truth for k, v in zip(("decay", "half_saturation", "slope"), truth[c][:3], strict=False)}}
-    folds = [(np.arange(0, 120), np.arange(120, 156))]
-    assert search.held_out_rmse(params, calibrated.lag_array(X), X[["season"]].to_numpy(), kpi, folds) > 0
+    train, test = np.arange(0, 120), np.arange(120, 156)
+    fold_model = MediaMixModel(channels=["search", "tv"], max_lag=8, controls=["season"], alpha=1e-4, calibration=calibration, **shape).fit(X.iloc[train], kpi[train])
+    expected = math.sqrt(float(np.mean((fold_model.predict(X.iloc[test]) - kpi[test]) ** 2)))
+    assert search.held_out_rmse(params, calibrated.lag_array(X), X[["season"]].to_numpy(), kpi, [(train, test)]) == pytest.approx(expected, rel=1e-9)
     with pytest.raises(SchemaError, match=r"unknown channel\(s\) \['radio'\]"):
         lift_experiments(spend, tests.assign(channel="radio"), ["search", "tv"], 8)
     with pytest.raises(SchemaError, match="standard error > 0"):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -279,7 +280,9 @@ class FeatureStore:
         result = entity_df.reset_index(drop=True).copy()
         stale_rows: dict[str, int] = {}
         current = {name: self._current_materialisation(name) for name in names if self.repo.feature_views[name].source is not None}
-        source_rows = self._read_shared_sources([name for name, mat in current.items() if mat is None])
+        direct = [name for name, mat in current.items() if mat is None]
+        source_rows = self._read_shared_sources(direct)
+        readers_left = Counter(self.repo.feature_views[name].source for name in direct)
         for name in names:
             spec = self.repo.feature_views[name]
             if spec.source is None:
@@ -293,8 +296,8 @@ class FeatureStore:
             else:  # evaluating at the entity times costs less than materialising every moment a feature changes
                 logger.info("feature view %s is not materialised for its current definition/source; evaluating it at the %d entity time(s)", name, len(result))
                 prepared = self._view_events(name, source_rows)
-                readers_left = [n for n in names[names.index(name) + 1 :] if current.get(n, 0) is None and self.repo.feature_views[n].source == spec.source]
-                if not readers_left:
+                readers_left[spec.source] -= 1
+                if not readers_left[spec.source]:
                     source_rows.pop(spec.source, None)  # no later view reads it: free the rows
                 check_entity_timestamps(entity_aware, name, prepared.tz_aware, timestamp_column, spec.event_timestamp)
                 joined, categories = evaluate_view(name, spec, prepared, result, entity_ns, inclusive=inclusive)

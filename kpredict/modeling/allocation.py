@@ -13,7 +13,7 @@ budget, so they always respect both. A channel the model gives no effect gets it
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -171,8 +171,6 @@ def allocate(model: MediaMixModel, problem: AllocationProblem, *, seed: int = 0,
     Raises:
         ConfigError, InfeasibleAllocationError: see :meth:`AllocationProblem.check`.
     """
-    from scipy.optimize import minimize
-
     channels = list(model.channels)
     problem.check(channels)
     weekly = problem.budget / problem.weeks
@@ -201,16 +199,25 @@ def allocate(model: MediaMixModel, problem: AllocationProblem, *, seed: int = 0,
     best, best_value = None, -np.inf
     for start in candidates:
         x0 = project(start, lower, finite_upper, weekly)
-        result = minimize(  # in shares of the weekly budget: SLSQP's finite-difference steps are then relative
-            lambda share: -value(share * weekly) / scale, x0 / weekly, method="SLSQP",
-            bounds=list(zip(lower / weekly, finite_upper / weekly, strict=True)),
-            constraints=[{"type": "eq", "fun": lambda share: share.sum() - 1.0}], options={"maxiter": 300, "ftol": 1e-12},
-        )
-        for x in (x0, project(np.asarray(result.x) * weekly, lower, finite_upper, weekly)):
+        for x in (x0, _slsqp(value, x0, lower, finite_upper, weekly, scale)):
             v = value(x)
             if best is None or v > best_value + 1e-12 * abs(best_value):
                 best, best_value = x, v
     return best
+
+
+def _slsqp(value: Callable[[np.ndarray], float], x0: np.ndarray, lower: np.ndarray, upper: np.ndarray, weekly: float, scale: float) -> np.ndarray:
+    """SLSQP from ``x0`` maximising ``value`` over weekly splits within the bounds that sum to
+    ``weekly``, projected exactly onto them. It works in shares of the weekly budget, so its
+    finite-difference steps are relative."""
+    from scipy.optimize import minimize
+
+    result = minimize(
+        lambda share: -value(share * weekly) / scale, x0 / weekly, method="SLSQP",
+        bounds=list(zip(lower / weekly, upper / weekly, strict=True)),
+        constraints=[{"type": "eq", "fun": lambda share: share.sum() - 1.0}], options={"maxiter": 300, "ftol": 1e-12},
+    )
+    return project(np.asarray(result.x) * weekly, lower, upper, weekly)
 
 
 def _stacked_curves(models: Sequence[MediaMixModel]) -> tuple[np.ndarray, ...] | None:
@@ -235,8 +242,8 @@ def _stacked_curves(models: Sequence[MediaMixModel]) -> tuple[np.ndarray, ...] |
 def refit_totals(models: Sequence[MediaMixModel], problem: AllocationProblem, weekly: np.ndarray) -> np.ndarray:
     """KPI from media over the horizon, ``(models, plans)``: one row per model (e.g. the bootstrap refits).
 
-    Ridge models are evaluated together in closed form (one array expression for every model,
-    about a hundred times faster than model by model); other models one by one.
+    Ridge models are evaluated together in closed form (one array expression for every model:
+    7x faster than model by model at 30 refits, more with more); other models one by one.
     """
     plans = np.atleast_2d(np.asarray(weekly, dtype=np.float64))
     curves = _stacked_curves(models)
@@ -272,8 +279,6 @@ def allocate_cautiously(
     Raises:
         ConfigError: a quantile outside (0, 0.5], or no refits; see also :meth:`AllocationProblem.check`.
     """
-    from scipy.optimize import minimize
-
     if not 0.0 < quantile <= 0.5:
         raise ConfigError(f"the risk quantile must be in (0, 0.5]; got {quantile!r}")
     if not refits:
@@ -292,13 +297,7 @@ def allocate_cautiously(
         candidates.append(problem.reference / problem.reference.sum() * weekly)
     best, best_value = expected, value(expected)
     for start in candidates:
-        x0 = project(start, lower, finite_upper, weekly)
-        result = minimize(
-            lambda share: -value(share * weekly) / scale, x0 / weekly, method="SLSQP",
-            bounds=list(zip(lower / weekly, finite_upper / weekly, strict=True)),
-            constraints=[{"type": "eq", "fun": lambda share: share.sum() - 1.0}], options={"maxiter": 200, "ftol": 1e-10},
-        )
-        x = project(np.asarray(result.x) * weekly, lower, finite_upper, weekly)
+        x = _slsqp(value, project(start, lower, finite_upper, weekly), lower, finite_upper, weekly, scale)
         v = value(x)
         if v > best_value + 1e-12 * abs(best_value):
             best, best_value = x, v

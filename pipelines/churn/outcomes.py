@@ -19,7 +19,8 @@ def evaluate_outcomes(stored: ScoredOutput, config: Any) -> dict[str, float]:
     from kpredict.pipelines.churn.labels import build_labels
     from kpredict.scoring.bundle import load_bundle
 
-    recorded = load_bundle("churn", stored.model_version).meta.get("table")
+    # only the model's record is read: a library upgrade since it was trained must not block checking it
+    recorded = load_bundle("churn", stored.model_version, allow_version_mismatch=True).meta.get("table")
     if recorded is not None or config.outcomes is not None:
         labels = _table_labels(stored, config, recorded)
         return _realized(stored, config, labels)
