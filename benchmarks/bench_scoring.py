@@ -54,7 +54,7 @@ def _throughput(estimator, spec, table: pd.DataFrame, repeats: int) -> dict[str,
     rows = len(table)
     # the numeric matrix the booster reads, encoded once: the raw library's best case
     matrix = encode_frame(table[spec.features], list(estimator.feature_names_in_), estimator.categories_)
-    booster = estimator.booster_
+    (booster,) = estimator.boosters_  # the pipeline tunes on an out-of-time split: one booster
     raw_s = median_seconds(lambda: booster.predict(matrix, num_threads=estimator.n_jobs), repeats)
 
     def ours():

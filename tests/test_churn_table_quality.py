@@ -1,7 +1,7 @@
 """Real churn tables through the path a data scientist uses: ``kpredict train churn --table``.
 
 Each set is split once into a part the pipeline trains on (a table it is given whole: it carves its
-own validation and holdout out of it) and a test part it never sees, scored afterwards with
+own holdout out of it) and a test part it never sees, scored afterwards with
 ``score(..., table=test file)`` as a new table. On the same split, in the same test, the references
 are fitted on the whole training part: a one-hot logistic regression and LightGBM with its default
 parameters.
@@ -10,13 +10,14 @@ parameters.
 - IBM Telco: ``train_test_split(test_size=0.2, random_state=1)``, the split of the published
   logistic-regression reference (test ROC-AUC 0.857, ../shared/data/SOURCES.md).
 
-The pipeline trains on 60 % of the table (20 % tunes, calibrates and chooses between LightGBM and
-the logistic baseline, 20 % is the gate's holdout) and serves that model, so it trails the best
-reference fitted on the whole training part: measured BigML 0.9086 (LightGBM served) against
-default LightGBM 0.9137 and logistic 0.8148; Telco 0.8574 (the logistic baseline served, as it
-ranks Telco better) against logistic 0.8584 and default LightGBM 0.8518. The test asserts those
-figures: the floor and the gap to the best reference, each the measured one rounded outwards.
-Closing the gap (a refit on the whole table once the split has chosen) is the next step.
+Without a time column the pipeline keeps 20 % of the table as the gate's holdout and
+cross-validates the other 80 % (5 folds tune LightGBM, calibrate it and choose between it and the
+logistic baseline, out of fold); the 5 fold models serve together. Measured: BigML 0.9153
+(LightGBM served) against default LightGBM 0.9137 and logistic 0.8148; Telco 0.8578 (the logistic
+baseline served, as it ranks Telco better) against logistic 0.8584 and default LightGBM 0.8518.
+Before cross-validation (60 % train, 20 % validation) the same split gave BigML 0.9086 and Telco
+0.8574. The test asserts those figures: the floor and the gap to the best reference, each the
+measured one rounded outwards (BigML must beat the best reference by 0.001).
 """
 
 from __future__ import annotations
@@ -31,8 +32,8 @@ from sklearn.model_selection import train_test_split
 
 from conftest import shared_data
 
-FLOORS = {"bigml": 0.908, "telco": 0.857}
-GAPS = {"bigml": 0.006, "telco": 0.0015}  # at most this far below the best reference
+FLOORS = {"bigml": 0.915, "telco": 0.857}
+GAPS = {"bigml": -0.001, "telco": 0.001}  # at most this far below the best reference (negative: above it)
 
 
 @pytest.fixture()

@@ -72,7 +72,9 @@ def test_fit_returns_self_with_learned_attributes(data):
     assert model.n_features_in_ == 5
     assert list(model.classes_) == [0, 1]
     assert model.categories_ == {"plan": ["basic", "plus", "premium"], "region": ["east", "north", "south", "west"]}
-    assert 0 < model.best_iteration_ == model.booster_.num_trees()
+    # no validation set: 5-fold cross-validation, and the 5 fold boosters serve together
+    assert len(model.boosters_) == 5
+    assert all(0 < model.best_iteration_ == booster.num_trees() for booster in model.boosters_)
     assert len(model.study_.trials) == FAST["n_trials"]
     assert {"raw_log_loss", "raw_brier", "raw_auc", "calibrated_log_loss", "calibrated_brier", "calibrated_auc"} <= set(
         model.validation_scores_
@@ -257,8 +259,8 @@ def test_search_space_override_fixes_a_parameter(data):
     X, y, _, _ = data
     model = BoostedClassifier(seed=0, search_space={"num_leaves": 3}, **FAST).fit(X, y)
     assert model.best_params_["num_leaves"] == 3
-    dumped = model.booster_.dump_model()
-    assert max(tree["num_leaves"] for tree in dumped["tree_info"]) <= 3
+    for booster in model.boosters_:
+        assert max(tree["num_leaves"] for tree in booster.dump_model()["tree_info"]) <= 3
 
 
 def test_given_validation_set_is_used_for_tuning_and_calibration(data):
@@ -266,16 +268,49 @@ def test_given_validation_set_is_used_for_tuning_and_calibration(data):
     model = BoostedClassifier(seed=0, **FAST).fit(X, y, X_valid=X_new.iloc[:800], y_valid=y_new[:800])
     margin = model.decision_function(X_new.iloc[:800])
     assert model.validation_scores_["raw_auc"] == pytest.approx(roc_auc_score(y_new[:800], margin), abs=1e-12)
-    # the booster was trained on all of X (no internal split): X's rows are in-sample
-    assert model.booster_.num_feature() == 5
+    # one booster, trained on all of X (no internal split or folds)
+    assert len(model.boosters_) == 1
+    assert model.boosters_[0].num_feature() == 5
     assert model.study_.best_value == pytest.approx(model.validation_scores_["raw_log_loss"], rel=1e-6)
+
+
+def test_the_served_margin_is_the_mean_of_the_fold_boosters_and_calibrated_out_of_fold(fitted, data):
+    from kpredict.modeling._frame import encode_frame
+
+    X, y, X_new, _ = data
+    matrix = encode_frame(X_new, list(fitted.feature_names_in_), fitted.categories_)
+    each = [booster.predict(matrix, raw_score=True) for booster in fitted.boosters_]
+    np.testing.assert_allclose(fitted.decision_function(X_new), np.mean(each, axis=0), rtol=0, atol=1e-12)
+    # the calibrator was scored on out-of-fold margins: every training row, each from the fold
+    # model that did not see it, so it is not the (in-sample, flattering) AUC of the bag on X
+    in_sample = roc_auc_score(y, fitted.decision_function(X))
+    assert fitted.validation_scores_["raw_auc"] < in_sample - 0.01
+
+
+def test_cv_sets_the_number_of_fold_boosters_and_none_keeps_one_split(data):
+    X, y, _, _ = data
+    assert len(BoostedClassifier(seed=0, cv=3, **FAST).fit(X, y).boosters_) == 3
+    assert len(BoostedClassifier(seed=0, cv=None, **FAST).fit(X, y).boosters_) == 1
+    with pytest.raises(ConfigError, match="cv must be an integer >= 2"):
+        BoostedClassifier(cv=1, **FAST).fit(X, y)
+
+
+def test_a_model_saved_before_bagging_still_loads(data, tmp_path):
+    X, y, X_new, _ = data
+    model = BoostedClassifier(seed=0, cv=None, **FAST).fit(X, y)
+    model.to_artifacts(tmp_path)
+    meta = json.loads((tmp_path / "classifier.json").read_text())
+    del meta["boosters"], meta["params"]["cv"]  # what a model written before this change holds
+    (tmp_path / "classifier.json").write_text(json.dumps(meta))
+    loaded = BoostedClassifier.from_artifacts(tmp_path)
+    np.testing.assert_array_equal(loaded.predict_proba(X_new), model.predict_proba(X_new))
 
 
 def test_artifacts_round_trip_bit_for_bit_without_pickle(fitted, data, tmp_path):
     _, _, X_new, _ = data
     fitted.to_artifacts(tmp_path / "model")
     files = sorted(p.name for p in (tmp_path / "model").iterdir())
-    assert files == ["booster.txt", "classifier.json"]
+    assert files == ["booster.txt", "booster_1.txt", "booster_2.txt", "booster_3.txt", "booster_4.txt", "classifier.json"]
     for path in (tmp_path / "model").iterdir():
         assert not path.read_bytes().startswith(b"\x80"), "pickle protocol header found"
     meta = json.loads((tmp_path / "model" / "classifier.json").read_text())
@@ -293,7 +328,7 @@ def test_artifacts_round_trip_bit_for_bit_without_pickle(fitted, data, tmp_path)
     np.testing.assert_array_equal(loaded.decision_function(X_new), fitted.decision_function(X_new))
     np.testing.assert_array_equal(loaded.contributions(X_new), fitted.contributions(X_new))
     np.testing.assert_array_equal(loaded.predict(X_new), fitted.predict(X_new))
-    assert loaded.booster_.model_to_string() == fitted.booster_.model_to_string()
+    assert [b.model_to_string() for b in loaded.boosters_] == [b.model_to_string() for b in fitted.boosters_]
 
 
 @pytest.mark.parametrize("calibration", ["sigmoid", "isotonic"])
@@ -320,7 +355,7 @@ _DETERMINISM_SCRIPT = textwrap.dedent(
     from kpredict.modeling import BoostedClassifier
     X, y = make_data(1500, seed=5)
     model = BoostedClassifier(seed=7, **FAST).fit(X, y)
-    print(hashlib.sha256(model.booster_.model_to_string().encode()).hexdigest())
+    print(hashlib.sha256("".join(b.model_to_string() for b in model.boosters_).encode()).hexdigest())
     print(hashlib.sha256(model.predict_proba(X).tobytes()).hexdigest())
     print(model.best_params_)
     """
@@ -343,7 +378,7 @@ def test_fits_are_identical_across_processes(tmp_path):
 def test_seed_changes_the_model(data):
     X, y, _, _ = data
     texts = {
-        hashlib.sha256(BoostedClassifier(seed=seed, **FAST).fit(X, y).booster_.model_to_string().encode()).hexdigest()
+        hashlib.sha256(BoostedClassifier(seed=seed, **FAST).fit(X, y).boosters_[0].model_to_string().encode()).hexdigest()
         for seed in (0, 1)
     }
     assert len(texts) == 2  # the determinism test above is not vacuous

@@ -98,7 +98,6 @@ class TableConfig(ConfigModel):
         None, description="the date each row describes (several rows per customer allowed): the split is then out of time, by date"
     )
     positive: str | None = Field(None, description="the target value that means churned, when it is not 1/true/yes")
-    validation_fraction: float = Field(0.2, gt=0, lt=0.5, description="without `time`: the stratified share of rows that chooses the served model")
     holdout_fraction: float = Field(0.2, gt=0, lt=0.5, description="without `time`: the stratified share of rows the gate judges on")
 
 

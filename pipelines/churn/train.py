@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from kpredict.errors import SchemaError
@@ -42,6 +43,9 @@ class ChurnData:
     store: FeatureStore
     views: list[str]
     table: dict[str, Any] | None = None  # a table-trained model's column typing (see table.table_meta)
+    # True for a table without a time column: no validation part; cross-validation of ``train`` tunes
+    # and chooses the model, and the fold models serve together.
+    cross_validate: bool = False
 
 
 def history_start(store: FeatureStore, views: list[str], subscriptions: pd.DataFrame) -> pd.Timestamp:
@@ -112,7 +116,6 @@ def split_by_dates(frame: pd.DataFrame, config: ChurnConfig) -> tuple[pd.DataFra
 def prepare_table_data(config: ChurnConfig) -> ChurnData:
     """One labelled table through a feature view declared behind the scenes; split out of time when
     the table has a time column, else stratified at random (seed ``model.seed``)."""
-    import numpy as np
     from sklearn.model_selection import train_test_split
 
     from kpredict.pipelines.churn.table import TABLE_VIEW, infer_schema, prepare_table, read_table, table_labels, table_meta, table_store
@@ -136,12 +139,12 @@ def prepare_table_data(config: ChurnConfig) -> ChurnData:
             raise SchemaError(f"churn table {table.path}: {table.target!r} has {counts[1]} churned and {counts[0]} other rows; each needs at least 10 to split")
         rows = np.arange(len(frame))
         rest, held = train_test_split(rows, test_size=table.holdout_fraction, stratify=churned, random_state=config.model.seed)
-        share = table.validation_fraction / (1 - table.holdout_fraction)
-        fit, checked = train_test_split(rest, test_size=share, stratify=churned[rest], random_state=config.model.seed)
-        train, valid, holdout = (frame.iloc[np.sort(part)] for part in (fit, checked, held))
+        # Rows without an order in time: cross-validation of the rest replaces a validation part, so
+        # every row but the holdout trains the served model.
+        train, valid, holdout = frame.iloc[np.sort(rest)], frame.iloc[:0], frame.iloc[np.sort(held)]
     return ChurnData(
         frame=frame, features=features, train=train, valid=valid, holdout=holdout, store=store,
-        views=[TABLE_VIEW], table=table_meta(table, schema),
+        views=[TABLE_VIEW], table=table_meta(table, schema), cross_validate=table.time is None,
     )
 
 
@@ -151,6 +154,26 @@ def logistic_baseline(train: pd.DataFrame, features: list[str], seed: int):
     from kpredict.modeling import LinearClassifier
 
     return LinearClassifier(random_state=seed).fit(train[features], train["churned"].to_numpy())
+
+
+def out_of_fold_validation(model: Any, train: pd.DataFrame, features: list[str], config: ChurnConfig, capacity: int | None) -> dict[str, float]:
+    """The gate metric of LightGBM and of the logistic baseline, each out of fold on the training rows.
+
+    For a table split at random (``ChurnData.cross_validate``): LightGBM's out-of-fold margins come
+    from its own tuning, the baseline's from the same number of stratified folds.
+    """
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+    from kpredict.evaluation.classification import classification_metrics
+    from kpredict.modeling import LinearClassifier
+
+    y = train["churned"].to_numpy()
+    folds = StratifiedKFold(len(model.boosters_), shuffle=True, random_state=config.model.seed)
+    logistic = cross_val_predict(
+        LinearClassifier(random_state=config.model.seed), train[features], y, cv=folds, method="decision_function"
+    )
+    probabilities = {"lightgbm": model.calibrator_.transform(model.oof_decision_function_), "logistic": 1 / (1 + np.exp(-logistic))}
+    return {name: classification_metrics(y, p, capacity=capacity)[config.gate_metric] for name, p in probabilities.items()}
 
 
 def choose_served(config: ChurnConfig, validation: dict[str, float]) -> str:
@@ -212,7 +235,10 @@ def train(config: ChurnConfig | str | Path | None = None, *, force: bool = False
     data = prepare_training_data(config)
     features = data.features
     y_train, y_valid, y_hold = (part["churned"].to_numpy() for part in (data.train, data.valid, data.holdout))
-    logger.info("split: train %d rows, validation %d, holdout %d", len(y_train), len(y_valid), len(y_hold))
+    if data.cross_validate:
+        logger.info("split: train %d rows (cross-validated), holdout %d", len(y_train), len(y_hold))
+    else:
+        logger.info("split: train %d rows, validation %d, holdout %d", len(y_train), len(y_valid), len(y_hold))
 
     with training_run(
         pipeline=PIPELINE,
@@ -226,17 +252,26 @@ def train(config: ChurnConfig | str | Path | None = None, *, force: bool = False
                 n_trials=config.model.n_trials, timeout=config.model.timeout_s, seed=config.model.seed,
                 early_stopping_rounds=config.model.early_stopping_rounds, calibration=config.model.calibration,
                 imbalance=config.model.imbalance,
-            ).fit(data.train[features], y_train, X_valid=data.valid[features], y_valid=y_valid, progress=advance)
+            )
+            if data.cross_validate:
+                model.fit(data.train[features], y_train, progress=advance)
+            else:
+                model.fit(data.train[features], y_train, X_valid=data.valid[features], y_valid=y_valid, progress=advance)
         baseline = logistic_baseline(data.train, features, config.model.seed)
 
         capacity = config.decision.capacity
         candidates = {"lightgbm": model, "logistic": baseline}
         p_hold = {name: m.predict_proba(data.holdout[features])[:, 1] for name, m in candidates.items()}
         p_model, p_base = p_hold["lightgbm"], p_hold["logistic"]
-        validation = {
-            name: classification_metrics(y_valid, m.predict_proba(data.valid[features])[:, 1], capacity=capacity)[config.gate_metric]
-            for name, m in candidates.items()
-        }
+        if data.cross_validate:
+            # the same share of the list as the holdout's capacity, on the larger out-of-fold set
+            scaled = None if capacity is None else max(1, round(capacity * len(y_train) / len(y_hold)))
+            validation = out_of_fold_validation(model, data.train, features, config, scaled)
+        else:
+            validation = {
+                name: classification_metrics(y_valid, m.predict_proba(data.valid[features])[:, 1], capacity=capacity)[config.gate_metric]
+                for name, m in candidates.items()
+            }
         served = choose_served(config, validation)
         estimator = candidates[served]
         metrics = classification_metrics(y_hold, p_model, prefix="holdout_", capacity=capacity)
