@@ -13,6 +13,7 @@ import sys
 from benchmarks import (
     bench_anomaly,
     bench_budget,
+    bench_classifier,
     bench_event_features,
     bench_feature_join,
     bench_forecast,
@@ -31,6 +32,7 @@ def main() -> None:
     bench_feature_join.main(join_args)
     bench_tracking.main([])
     bench_scoring.main(["--rows", "100000"] if quick else ["--train-trials", "50"])
+    bench_classifier.main(["--trials", "5", "--repeats", "1"] if quick else [])
     bench_forecast.main(["--repeats", "1"] if quick else ["--repeats", "3", "--n-jobs", "2"])
     bench_anomaly.main(["--rows", "100000"] if quick else [])
     bench_budget.main(["--refits", "40", "--repeats", "1"] if quick else [])

@@ -9,7 +9,8 @@ for nothing else:
 
 - one-hot logistic regression (Telco's published reference is about 0.845);
 - ``lightgbm.LGBMClassifier()`` with default parameters;
-- the plain tuning loop: ``LGBMClassifier`` tuned by 30 optuna TPE trials on the mean ROC-AUC of a
+- the plain tuning loop (``kpredict.modeling.references.PlainTuningLoop``): ``LGBMClassifier`` tuned
+  by 30 optuna TPE trials on the mean ROC-AUC of a
   3-fold ``cross_val_score`` (trees, learning rate, leaves, leaf size, row and column sampling, L2),
   then refitted on the training folds with the best parameters;
 - ``BoostedClassifier(n_trials=30, seed=0)``: 5-fold cross-validated tuning, the 5 fold models
@@ -91,45 +92,6 @@ def logistic_baseline(categorical: list[str], numeric: list[str]):
     return Pipeline([("prepare", prepare), ("model", LogisticRegression(max_iter=1000))])
 
 
-class PlainTuningLoop:
-    """The loop a data scientist writes: optuna over LGBMClassifier, judged by cross_val_score."""
-
-    def __init__(self, n_trials: int = 30, inner_folds: int = 3, seed: int = 0) -> None:
-        self.n_trials, self.inner_folds, self.seed = n_trials, inner_folds, seed
-
-    def _model(self, params: dict):
-        import lightgbm as lgb
-
-        return lgb.LGBMClassifier(**params, subsample_freq=1, random_state=self.seed, n_jobs=2, verbosity=-1)
-
-    def fit(self, X: pd.DataFrame, y: np.ndarray) -> PlainTuningLoop:
-        import optuna
-        from sklearn.model_selection import StratifiedKFold, cross_val_score
-
-        folds = StratifiedKFold(self.inner_folds, shuffle=True, random_state=self.seed)
-
-        def objective(trial: optuna.Trial) -> float:
-            params = {
-                "n_estimators": trial.suggest_int("n_estimators", 50, 1000, log=True),
-                "learning_rate": trial.suggest_float("learning_rate", 0.005, 0.3, log=True),
-                "num_leaves": trial.suggest_int("num_leaves", 4, 128, log=True),
-                "min_child_samples": trial.suggest_int("min_child_samples", 5, 200, log=True),
-                "subsample": trial.suggest_float("subsample", 0.5, 1.0),
-                "colsample_bytree": trial.suggest_float("colsample_bytree", 0.3, 1.0),
-                "reg_lambda": trial.suggest_float("reg_lambda", 1e-3, 30.0, log=True),
-            }
-            return cross_val_score(self._model(params), X, y, cv=folds, scoring="roc_auc").mean()
-
-        optuna.logging.set_verbosity(optuna.logging.WARNING)
-        study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=self.seed))
-        study.optimize(objective, n_trials=self.n_trials)
-        self.model_ = self._model(study.best_params).fit(X, y)
-        return self
-
-    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
-        return self.model_.predict_proba(X)
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["telco", "bigml"])
 def test_boosted_classifier_against_a_plain_tuning_loop_and_the_baselines(name, record_property):
@@ -138,6 +100,7 @@ def test_boosted_classifier_against_a_plain_tuning_loop_and_the_baselines(name, 
     from sklearn.model_selection import StratifiedKFold
 
     from kpredict.modeling import BoostedClassifier
+    from kpredict.modeling.references import PlainTuningLoop
 
     X, y = LOADERS[name]()
     categorical = [c for c in X.columns if isinstance(X[c].dtype, pd.CategoricalDtype)]
