@@ -220,8 +220,8 @@ class BoostedClassifier(ClassifierMixin, BaseEstimator):
             with a validation split and after :meth:`from_artifacts`.
         imbalance_: ``"balanced"`` or ``"none"``: what ``imbalance`` resolved to.
         calibrator_: the fitted :class:`~kpredict.modeling.calibration.Calibrator`.
-        validation_scores_: validation-set scores: ``raw_log_loss`` / ``raw_brier`` / ``raw_auc``
-            of the booster; ``calibrated_log_loss`` / ``calibrated_brier`` of the chosen
+        validation_scores_: validation-set scores (out-of-fold with cross-validation):
+            ``raw_log_loss`` / ``raw_brier`` / ``raw_auc`` of the booster; ``calibrated_log_loss`` / ``calibrated_brier`` of the chosen
             calibrator, cross-fitted, and ``calibrated_auc`` of the final calibrator; and, when the
             candidates were scored, ``sigmoid_*`` / ``isotonic_*`` (cross-fitted; their AUC is
             the mean per-fold AUC, to compare with ``raw_fold_auc``).
