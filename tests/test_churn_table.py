@@ -116,6 +116,29 @@ def test_a_table_trains_the_pipeline_close_to_what_the_truth_allows(trained) -> 
     assert ours > best - 0.03
 
 
+def test_without_a_time_column_the_model_is_chosen_out_of_fold_on_everything_but_the_holdout(trained) -> None:
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+    from kpredict.evaluation.classification import classification_metrics
+    from kpredict.modeling import LinearClassifier
+    from kpredict.pipelines.churn.train import prepare_training_data
+
+    tmp, config, frame, _, result = trained
+    data = prepare_training_data(config)
+    assert data.cross_validate and data.valid.empty and len(data.train) == len(frame) - len(data.holdout)
+    y = data.train["churned"].to_numpy()
+    folds = StratifiedKFold(5, shuffle=True, random_state=config.model.seed)
+    margin = cross_val_predict(LinearClassifier(random_state=config.model.seed), data.train[data.features], y, cv=folds, method="decision_function")
+    capacity = round(config.decision.capacity * len(y) / len(data.holdout))  # the holdout's share of the list
+    metric = config.gate_metric
+    assert metric == "recall_at_capacity"  # higher is better: the comparison below relies on it
+    logistic = classification_metrics(y, 1 / (1 + np.exp(-margin)), capacity=capacity)[metric]
+    assert result.metrics[f"choice_validation_{metric}_logistic"] == pytest.approx(logistic, abs=1e-12)
+    lightgbm = result.metrics[f"choice_validation_{metric}_lightgbm"]
+    # the served model found more churners out of fold (a tie keeps LightGBM)
+    assert result.metrics["served_logistic"] == float(logistic > lightgbm)
+
+
 def test_a_new_table_is_scored_with_the_same_typing_and_explained_by_its_drivers(trained) -> None:
     from kpredict import score
 
