@@ -219,9 +219,10 @@ def test_the_dask_engine_gives_the_same_rows_and_alerts_as_the_local_engine(risk
 @pytest.mark.slow
 def test_on_the_default_demo_the_detector_finds_most_injected_anomalies_of_every_kind(tmp_path):
     """Goal (issue 11): recall at a budget of the injected count >= 0.90 overall, >= 0.80 per kind.
-    Reached so far: 0.857 overall (amount 0.853, odd hour 0.871, new geography 0.938, velocity 0.821):
+    Reached so far: 0.864 overall (amount 0.853, odd hour 0.896, new geography 0.938, velocity 0.821):
     the per-kind goal is met, the overall one not yet (the first payment of a velocity burst has no
-    earlier payment to give it away). The test holds those figures and the margin over the forest on
+    earlier payment to give it away; an amount spike on an account whose amounts vary widely is
+    within its normal range). The test holds those figures and the margin over the forest on
     the raw columns and on the same features."""
     from kpredict.datasets import generate
     from kpredict.pipelines.risk_anomaly import PIPELINE
@@ -231,8 +232,8 @@ def test_on_the_default_demo_the_detector_finds_most_injected_anomalies_of_every
     config = risk_config(tmp_path, data)
     result = PIPELINE.train(config)
     m = result.metrics
-    assert m["holdout_recall_at_budget"] >= 0.85
-    floors = {"amount_spike": 0.85, "odd_hour": 0.87, "new_geography": 0.93, "velocity_burst": 0.82}
+    assert m["holdout_recall_at_budget"] >= 0.864
+    floors = {"amount_spike": 0.85, "odd_hour": 0.895, "new_geography": 0.93, "velocity_burst": 0.82}
     for kind, floor in floors.items():
         assert m[f"holdout_recall_at_budget_{kind}"] >= floor, (kind, m[f"holdout_recall_at_budget_{kind}"])
     assert m["holdout_recall_at_budget"] > m["baseline_holdout_recall_at_budget"] + 0.4

@@ -117,8 +117,8 @@ class RiskAnomalyConfig(StoreSettings):
     source: str = Field("payments", description="feature-store source with one row per transaction")
     views: list[str] = Field(
         default_factory=lambda: [
-            "payment_history", "payment_country_history", "payment_channel_history", "payment_category_history",
-            "payment_hour_profile", "payment_volume",
+            "payment_history", "payment_account_hour_history", "payment_country_history", "payment_channel_history",
+            "payment_category_history", "payment_hour_profile", "payment_volume",
         ],
         min_length=1,
     )

@@ -29,7 +29,7 @@ NO_PREVIOUS_HOURS = 24.0 * 365
 _DERIVED = {
     "amount_vs_usual": ("how far the amount is above the account's usual (standard deviations)", "金额高于该账户常态的程度（标准差）", "float64"),
     "hour_vs_usual": ("how far the hour is from the account's usual hours (standard deviations)", "支付时段偏离该账户常态的程度（标准差）", "float64"),
-    "hours_outside_usual": ("hours outside the account's earliest and latest hours of payment", "超出该账户以往最早或最晚支付时刻的小时数", "float64"),
+    "account_hour_share": ("share of the account's own payments made at this hour of the day", "该账户自身在该时段支付的占比", "float64"),
     "hour_share": ("share of all accounts' payments made at this hour of the day", "全部账户在该时段支付的占比", "float64"),
     "new_country": ("first payment of the account in this country", "该账户首次在该国家支付", "bool"),
     "new_channel": ("first payment of the account on this channel", "该账户首次使用该渠道", "bool"),
@@ -37,23 +37,33 @@ _DERIVED = {
 }
 #: features the detector reads, in order (history counts come from the feature store)
 FEATURES = [
-    "amount_vs_usual", "hour_vs_usual", "hours_outside_usual", "hour_share", "new_country", "new_channel", "new_merchant_category",
+    "amount_vs_usual", "hour_vs_usual", "account_hour_share", "hour_share", "new_country", "new_channel", "new_merchant_category",
     "payments_10min", "hours_since_previous_payment",
 ]  # fmt: skip
 #: features whose low values are the unusual ones
-LOW_TAIL = ("hour_share", "hours_since_previous_payment")
+LOW_TAIL = ("account_hour_share", "hour_share", "hours_since_previous_payment")
 #: What a fraud analyst looks at, each aspect judged on its own evidence (kpredict.modeling.AnomalyScorer).
 #: One or few features per aspect: an aspect's evidence is the sum of its features' surprises, so
 #: features that say the same thing (an amount's z-score, its ratio to the largest payment, the
 #: raw amount) would reward "a little unusual three times" over "very unusual once". Measured on
 #: the demo company (seeds 0 and 1): recall at the budget 0.755 / 0.753 with those three amount
 #: features, three velocity counts and no population hour profile; 0.86 / 0.85 with these.
+#: The account's own hour profile is a share, not its earliest and latest hours: one earlier
+#: night-time payment (an earlier anomaly) would stretch that range over the next one, but adds a
+#: single payment to the share (seeds 0-3, recall of odd hours 0.87 / 0.83 / 0.87 / 0.87 with the
+#: range, 0.90 / 0.87 / 0.96 / 0.89 with the share; overall +0.007 to +0.021).
 ASPECTS = {
     "amount": ["amount_vs_usual"],
-    "time_of_day": ["hour_vs_usual", "hours_outside_usual", "hour_share"],
+    "time_of_day": ["hour_vs_usual", "account_hour_share", "hour_share"],
     "novelty": ["new_country", "new_channel", "new_merchant_category"],
     "velocity": ["payments_10min", "hours_since_previous_payment"],
 }
+#: feature-store features the detector's features are computed from (the configured views provide them)
+_STORE_FEATURES = (
+    "payments_10min", "payments_90d", "log_amount_mean_90d", "log_amount_std_90d", "hour_mean_90d", "hour_std_90d",
+    "hours_since_previous_payment", "account_payments_at_this_hour_90d", "payments_in_country_365d", "payments_on_channel_365d",
+    "payments_in_category_365d", "payments_at_this_hour_90d", "network_payments_90d",
+)  # fmt: skip
 #: the hour share when the network has no earlier payment (every hour equally common)
 _FLAT_HOUR_SHARE = 1.0 / 24
 
@@ -93,15 +103,22 @@ def event_features(config: RiskAnomalyConfig, store: FeatureStore, events: pd.Da
     """``KEYS`` + ``FEATURES`` for each event, in the events' order; every feature finite."""
     entity = events[_entity_columns(config, store)].assign(event_timestamp=pd.to_datetime(events["ts"]).to_numpy())
     joined = store.training_frame(entity, config.views, inclusive=False)
+    missing = [name for name in _STORE_FEATURES if name not in joined.columns]
+    if missing:
+        raise SchemaError(
+            f"the views {config.views} (risk config 'views') do not provide feature(s) {missing}; "
+            "the detector needs the views of configs/risk_anomaly.yaml (e.g. payment_account_hour_history)"
+        )
     has_history = joined["payments_90d"].fillna(0).to_numpy() > 0
     out = events[KEYS].copy()
     z = (events["log_amount"].to_numpy() - joined["log_amount_mean_90d"].to_numpy()) / np.maximum(joined["log_amount_std_90d"].to_numpy(), 0.25)
     out["amount_vs_usual"] = np.nan_to_num(z, nan=0.0)
     hours = np.abs(events["hour_of_day"].to_numpy() - joined["hour_mean_90d"].to_numpy()) / np.maximum(joined["hour_std_90d"].to_numpy(), 0.5)
     out["hour_vs_usual"] = np.nan_to_num(hours, nan=0.0)
-    hour = events["hour_of_day"].to_numpy()
-    outside = np.maximum(joined["hour_min_90d"].to_numpy() - hour, hour - joined["hour_max_90d"].to_numpy())
-    out["hours_outside_usual"] = np.nan_to_num(np.maximum(outside, 0.0), nan=0.0)
+    # smoothed towards a flat profile: an account without history is at 1/24 at every hour
+    at_own_hour = joined["account_payments_at_this_hour_90d"].fillna(0).to_numpy(dtype=np.float64)
+    own_total = joined["payments_90d"].fillna(0).to_numpy(dtype=np.float64)
+    out["account_hour_share"] = (at_own_hour + _FLAT_HOUR_SHARE) / (own_total + 1.0)
     network = joined["network_payments_90d"].fillna(0).to_numpy(dtype=np.float64)
     at_hour = joined["payments_at_this_hour_90d"].fillna(0).to_numpy(dtype=np.float64)
     out["hour_share"] = np.divide(at_hour, network, out=np.full(len(out), _FLAT_HOUR_SHARE), where=network > 0)
