@@ -98,6 +98,24 @@ def test_a_payments_features_never_see_that_payment_or_later_ones(small_demo, tm
     assert everything.loc[everything["txn_id"].isin(geo), "new_country"].eq(1).all()  # a payment never counts itself
 
 
+
+
+def test_an_accounts_hour_share_counts_its_earlier_payments_at_that_hour_and_a_missing_view_is_named(small_demo, tmp_path):
+    from kpredict.pipelines.risk_anomaly.events import event_features, load_events
+
+    config = risk_config(tmp_path / "a", small_demo)
+    store = config.open_store()
+    events = load_events(config, store, start=pd.Timestamp("2026-06-01"), end=pd.Timestamp("2026-06-08"))
+    features = event_features(config, store, events)
+    # recount by hand: the account's payments at the same clock hour in the 90 days strictly before
+    payments = pd.read_parquet(small_demo / "transactions.parquet")
+    for row in events.sample(40, random_state=0).itertuples():
+        past = payments[(payments["account_id"] == row.account_id) & (payments["ts"] < row.ts) & (payments["ts"] >= row.ts - pd.Timedelta(days=90))]
+        expected = ((past["ts"].dt.hour == row.ts.hour).sum() + 1 / 24) / (len(past) + 1)
+        assert features.loc[features["txn_id"] == row.txn_id, "account_hour_share"].item() == pytest.approx(expected)
+    without = risk_config(tmp_path / "b", small_demo, views=[v for v in config.views if v != "payment_account_hour_history"])
+    with pytest.raises(SchemaError, match="account_payments_at_this_hour_90d.*payment_account_hour_history"):
+        event_features(without, without.open_store(), events)
 # ------------------------------------------------------------------------------------ training
 
 
