@@ -361,6 +361,8 @@ def test_presets_name_every_frequency_and_take_overrides():
     for name in PRESETS:
         settings = preset_settings(name)
         assert settings.candidate_specs("smooth") and settings.short_specs("smooth")
+    for name in ("yearly", "quarterly", "monthly"):  # short series get the three-model mean (M1 evidence)
+        assert [spec.name for spec in preset_settings(name).short_specs("smooth")] == ["AutoETS", "AutoTheta", "AutoARIMA"]
     model = Forecaster(preset="monthly", freq=1, horizon=12, n_jobs=2)
     assert (model.settings.season_length, model.settings.horizon, model.settings.freq, model.settings.n_jobs) == (12, 12, 1, 2)
     with pytest.raises(ConfigError, match="unknown forecasting preset 'montly'"):
