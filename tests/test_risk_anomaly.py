@@ -98,8 +98,6 @@ def test_a_payments_features_never_see_that_payment_or_later_ones(small_demo, tm
     assert everything.loc[everything["txn_id"].isin(geo), "new_country"].eq(1).all()  # a payment never counts itself
 
 
-
-
 def test_an_accounts_hour_share_counts_its_earlier_payments_at_that_hour_and_a_missing_view_is_named(small_demo, tmp_path):
     from kpredict.pipelines.risk_anomaly.events import event_features, load_events
 
@@ -116,6 +114,8 @@ def test_an_accounts_hour_share_counts_its_earlier_payments_at_that_hour_and_a_m
     without = risk_config(tmp_path / "b", small_demo, views=[v for v in config.views if v != "payment_account_hour_history"])
     with pytest.raises(SchemaError, match="account_payments_at_this_hour_90d.*payment_account_hour_history"):
         event_features(without, without.open_store(), events)
+
+
 # ------------------------------------------------------------------------------------ training
 
 
