@@ -90,9 +90,41 @@ def test_a_risk_aware_split_keeps_the_budget_and_says_what_it_maximised(budget_p
     cautious = score("budget", "2026-11-01", model=result.model_version, config=cautious_config, write=False, budget=500000, weeks=8)
     assert cautious.frame["recommended_spend"].sum() == pytest.approx(500000) and (cautious.frame["recommended_spend"] >= 0).all()
     assert cautious.companions["summary"].iloc[0]["objective"] == "quantile 0.2"
-    assert expected.companions["summary"].iloc[0]["objective"] == "expected"
+    assert expected.companions["summary"].iloc[0]["objective"] == "expected over refits"
+    single_config = config.model_copy(update={"allocation": config.allocation.model_copy(update={"average_refits": False})})
+    single = score("budget", "2026-11-01", model=result.model_version, config=single_config, write=False, budget=500000, weeks=8)
+    assert single.companions["summary"].iloc[0]["objective"] == "expected"
     with pytest.raises(ConfigError, match="risk_quantile"):
         budget_config(project, config.data_dir, **{"allocation.risk_quantile": 0.9})
+
+
+def test_each_channel_stays_within_the_share_range_of_its_past_spend_unless_the_user_bound_says_otherwise(budget_project):
+    """allocation.share_range: each channel's weekly spend within [low, high] x its share of past
+    spend x the weekly budget (where its curve was read), widened to hold the current split; an
+    explicit minimum or maximum wins over it; a range that excludes the past split is refused."""
+    from kpredict.pipelines.budget.data import load_marketing
+    from kpredict.pipelines.budget.scoring import allocation_bounds
+
+    from kpredict.scoring import score
+
+    project, config, result = budget_project
+    spend = load_marketing(config, config.open_store(), before=pd.Timestamp("2026-11-01"))[list(config.channels)].to_numpy()
+    share = spend.sum(axis=0) / spend.sum()
+    for budget in (500000.0, 2000000.0):  # four times the usual weekly spend too: the range scales with the budget
+        plan = score("budget", "2026-11-01", model=result.model_version, config=config, write=False, budget=budget, weeks=8).frame
+        recommended, current = plan["recommended_spend"].to_numpy(), plan["current_spend"].to_numpy()
+        assert recommended.sum() == pytest.approx(budget)
+        assert (recommended >= np.minimum(0.7 * share * budget, current) - 1e-6).all()
+        assert (recommended <= np.maximum(1.5 * share * budget, current) + 1e-6).all()
+    pinned = config.model_copy(update={"allocation": config.allocation.model_copy(update={"min_weekly": {"display": 30000.0}})})
+    display = list(config.channels).index("display")
+    assert 1.5 * share[display] * 200000.0 < 30000.0
+    lower, upper = allocation_bounds(pinned, list(config.channels), spend[-8:].mean(axis=0), share, 200000.0)
+    assert lower[display] == upper[display] == 30000.0  # above the range's 1.5 x share: the user's minimum wins
+    lower, upper = allocation_bounds(pinned, list(config.channels), spend[-8:].mean(axis=0), share, 60000.0)
+    assert lower[display] == 30000.0 and np.isinf(upper).all()  # the range would leave too little for the others: dropped
+    with pytest.raises(ConfigError, match="share_range"):
+        budget_config(project, config.data_dir, **{"allocation.share_range": [1.2, 2.0]})
 
 
 def test_candidate_plans_get_their_expected_kpi_with_an_interval(budget_project, tmp_path):

@@ -42,23 +42,48 @@ def _true_contributions(spend: pd.DataFrame, truth: dict) -> dict[str, float]:
     return out
 
 
+def _steady_state_regret(plan: np.ndarray, truth: dict) -> float:
+    """Share of the true optimum's gain over the equal split that ``plan`` (weekly spend) misses."""
+    from kpredict.datasets.marketing import steady_state_response
+
+    gain = steady_state_response(plan, truth["channels"]) - truth["equal_split_response"]
+    return 1 - gain / (truth["optimal_response"] - truth["equal_split_response"])
+
+
+def _recommended_steady_split(model, config, spend: pd.DataFrame, truth: dict) -> np.ndarray:
+    """The long-run weekly split of the reference budget that the scoring would recommend (its
+    bounds, its objective), judged in steady state as the truth's optimum is."""
+    from kpredict.pipelines.budget.scoring import allocation_bounds, recommend
+
+    from kpredict.datasets.marketing import CHANNELS
+    from kpredict.modeling.allocation import AllocationProblem
+
+    budget = truth["reference_budget"]
+    totals = spend[[f"spend_{c}" for c in CHANNELS]].to_numpy().sum(axis=0)
+    past = totals / totals.sum() * budget
+    lower, upper = allocation_bounds(config, list(CHANNELS), past, totals / totals.sum(), budget, past)
+    problem = AllocationProblem(budget, 1, lower, upper, np.zeros((0, 5)), past, steady_state=True)
+    return recommend(model, problem, config.allocation)[0]
+
+
 @pytest.mark.slow
 def test_on_the_demo_company_the_model_recovers_carry_over_contributions_and_a_better_split(tmp_path):
     """Goals (issue 12): regret <= 2 % of the true optimum's gain over the equal split; carry-over
     within 0.1 of the truth for every channel; 90 % contribution intervals covering the truth for
     4 of 5 channels.
 
-    Reached (default demo, seed 0, the repository config): regret 0.248; carry-over within 0.1
-    for tv, social and display (radio 0.11 under, search 0.25 over); contributions covered for 4 of
-    5 (social's interval lies above the truth). Search is always
-    on and swings with the season, so its effect is confounded with the yearly pattern; its
-    carry-over is not identified and its effect is under-estimated, which is what most of the
-    regret is (the allocator itself finds the true optimum given the true curves: test_media_model).
+    Reached (default demo, seed 0, the repository config): regret 0.141 (0.248 for the single
+    model's split without the share range); carry-over within 0.1 for tv, social and display
+    (radio 0.11 under, search 0.25 over); contributions covered for 4 of 5 (social's interval lies
+    above the truth). Search is always on and swings with the season, so its effect is confounded
+    with the yearly pattern: even with the true carry-over and saturation, least squares puts its
+    effect's standard error at 0.5-1x the effect on demo seeds 0-7, so no fit of the weekly
+    series alone identifies it; that and the other curves' shapes are what the regret is (the
+    allocator itself finds the true optimum given the true curves: test_media_model).
     """
     from kpredict.pipelines.budget import PIPELINE
 
-    from kpredict.datasets.marketing import CHANNELS, steady_state_response
-    from kpredict.modeling.allocation import AllocationProblem, allocate
+    from kpredict.datasets.marketing import CHANNELS
 
     data = _marketing_only(tmp_path / "demo")
     truth = json.loads((data / "truth" / "marketing.json").read_text())
@@ -80,14 +105,52 @@ def test_on_the_demo_company_the_model_recovers_carry_over_contributions_and_a_b
     from kpredict.scoring.packaging import load_packaged_directory
 
     model = load_packaged_directory(Path(mlflow.artifacts.download_artifacts(f"models:/kpredict-budget/{result.model_version}")))
-    budget = truth["reference_budget"]
-    plan = allocate(model.point, AllocationProblem(budget, 1, np.zeros(5), np.full(5, np.inf), np.zeros((0, 5)), steady_state=True))
-    gain = steady_state_response(plan, truth["channels"]) - truth["equal_split_response"]
-    regret = 1 - gain / (truth["optimal_response"] - truth["equal_split_response"])
+    regret = _steady_state_regret(_recommended_steady_split(model, config, spend, truth), truth)
     print(f"carry-over within 0.1: {close}; contributions covered: {covered}; regret {regret:.3f}")
     assert sum(covered.values()) >= 4
     assert sum(close.values()) >= 3 and close["tv"]
-    assert regret <= 0.25
+    assert regret <= 0.15
+
+
+@pytest.mark.slow
+def test_on_demo_seeds_it_was_not_tuned_on_the_split_beats_keeping_the_past_one_and_the_single_models():
+    """On demo seeds 1-3 (the repository config, the stored model's search and refits as the
+    pipeline runs them): the recommended split's mean regret is below keeping the past split and
+    far below the single model's unbounded split, which extrapolates its curves (regret above 1:
+    worse than the equal split)."""
+    from kpredict.pipelines.budget import PIPELINE
+    from kpredict.pipelines.budget.data import design
+    from kpredict.pipelines.budget.model import BudgetModel
+    from kpredict.pipelines.budget.train import folds, media_search
+
+    from kpredict.datasets._sizes import SIZES
+    from kpredict.datasets.marketing import CHANNELS, generate_marketing
+    from kpredict.modeling.allocation import AllocationProblem, allocate
+    from kpredict.modeling.media_search import bootstrap_models
+
+    config = PIPELINE.load_config(REPO / "configs" / "budget.yaml", features=str(REPO / "configs" / "features.yaml"))
+    regrets: dict[str, list[float]] = {"recommended": [], "past split": [], "single model, no range": []}
+    for seed in (1, 2, 3):
+        tables, truth = generate_marketing(SIZES["default"], seed)
+        spend = tables["marketing"].to_pandas()
+        frame = spend.rename(columns={f"spend_{c}": c for c in CHANNELS})
+        d = design(config, frame, frame["week"].min())
+        search = media_search(config, d)
+        best, _ = search.run(d.X, d.y, folds(config, len(d.y)))
+        b = config.bootstrap
+        refits = bootstrap_models(search, d.X, d.y, best, n_boot=b.n_boot, block=b.block_weeks, n_trials=b.n_trials, n_jobs=b.n_jobs)
+        model = BudgetModel(search.model(best).fit(d.X, d.y), refits, interval=b.interval)
+        budget = truth["reference_budget"]
+        totals = frame[list(CHANNELS)].to_numpy().sum(axis=0)
+        regrets["recommended"].append(_steady_state_regret(_recommended_steady_split(model, config, spend, truth), truth))
+        regrets["past split"].append(_steady_state_regret(totals / totals.sum() * budget, truth))
+        free = AllocationProblem(budget, 1, np.zeros(5), np.full(5, np.inf), np.zeros((0, 5)), steady_state=True)
+        regrets["single model, no range"].append(_steady_state_regret(allocate(model.point, free), truth))
+    mean = {name: float(np.mean(values)) for name, values in regrets.items()}
+    print({name: np.round(values, 3).tolist() for name, values in regrets.items()}, mean)
+    assert mean["recommended"] < mean["past split"]
+    assert mean["recommended"] < 0.5 * mean["single model, no range"]
+    assert mean["recommended"] <= 0.16
 
 
 @pytest.mark.slow

@@ -17,6 +17,7 @@ from kpredict.modeling.allocation import (
     AllocationProblem,
     allocate,
     allocate_cautiously,
+    allocate_on_refits,
     plan_effects,
     project,
     refit_totals,
@@ -154,8 +155,9 @@ def test_the_lightgbm_regression_gives_increasing_separate_curves_that_sum_to_th
 
 @pytest.mark.parametrize("steady_state", [False, True])
 def test_a_risk_aware_split_does_at_least_as_well_as_the_expected_one_in_the_worse_refits(steady_state):
-    """refit_totals (all ridge refits in one array expression) equals the refits one by one, and the
-    cautious split's low quantile across the refits is never below the expected-KPI split's."""
+    """refit_totals (all ridge refits in one array expression) equals the refits one by one; the
+    cautious split's low quantile across the refits is never below the expected-KPI split's, nor
+    the refits-averaged split's mean."""
     X, y, _ = _synthetic()
     search = MediaSearch(CHANNELS, 8, ["trend"], n_trials=20, seed=0)
     best, _ = search.run(X, y, [(np.arange(90), np.arange(90, 120))])
@@ -170,9 +172,17 @@ def test_a_risk_aware_split_does_at_least_as_well_as_the_expected_one_in_the_wor
     def low(plan: np.ndarray) -> float:
         return float(np.quantile(refit_totals(refits, problem, plan)[:, 0], 0.2))
 
+    def average(plan: np.ndarray) -> float:
+        return float(refit_totals(refits, problem, plan)[:, 0].mean())
+
     expected, cautious = allocate(point, problem), allocate_cautiously(point, refits, problem, 0.2)
     assert cautious.sum() * 4 == pytest.approx(600.0) and (cautious >= 0).all()
     assert low(cautious) >= low(expected) - 1e-9
+    averaged = allocate_on_refits(point, refits, problem)  # the refits' mean: never below the single model's split on it
+    assert averaged.sum() * 4 == pytest.approx(600.0) and (averaged >= 0).all()
+    assert average(averaged) >= average(expected) - 1e-9
+    with pytest.raises(ConfigError, match="refits"):
+        allocate_on_refits(point, [], problem)
     with pytest.raises(ConfigError, match="risk quantile"):
         allocate_cautiously(point, refits, problem, 0.8)
     with pytest.raises(ConfigError, match="refits"):
@@ -296,6 +306,32 @@ def test_a_channel_without_effect_gets_its_minimum(shape, budget, minimum):
     model = _model(coefs, *shape[1:])
     plan = allocate(model, _problem(budget, 4, lower=(0, minimum, 0)), grid_points=60, starts=2)
     assert plan[1] == pytest.approx(minimum, abs=1e-9)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(shape=shapes, budget=st.floats(100.0, 3000.0), minimum=st.floats(0.0, 20.0), spread=st.floats(0.0, 0.8))
+def test_the_split_averaged_over_refits_keeps_the_budget_the_bounds_and_gives_a_channel_without_effect_its_minimum(shape, budget, minimum, spread):
+    """The default objective of the budget scoring (allocate_on_refits) keeps the allocator's
+    promises: sums to the budget within the bounds, at least the equal split's average, more
+    budget never less, and a channel no refit gives an effect gets its minimum."""
+    coefs = np.asarray(shape[0], dtype=np.float64)
+    coefs[1] = 0.0
+    assume(coefs[0] + coefs[2] > 0)
+    refits = [_model(list(coefs * factor), *shape[1:]) for factor in (1 - spread, 1.0, 1 + spread)]
+    problem = _problem(budget, 4, lower=(0, minimum, 0))
+    weekly = budget / 4
+
+    def average(plan: np.ndarray, p: AllocationProblem = problem) -> float:
+        return float(refit_totals(refits, p, plan)[:, 0].mean())
+
+    plan = allocate_on_refits(refits[1], refits, problem, seed=0)
+    assert plan.sum() == pytest.approx(weekly, rel=1e-9) and (plan >= np.array([0, minimum, 0]) - 1e-9).all()
+    assert plan[1] == pytest.approx(minimum, abs=1e-9)
+    equal = project(np.full(3, weekly / 3), np.array([0, minimum, 0.0]), np.full(3, weekly), weekly)
+    assert average(plan) >= average(equal) - 1e-9 * max(abs(average(plan)), 1.0)
+    bigger = _problem(budget * 1.5, 4, lower=(0, minimum, 0))
+    more = allocate_on_refits(refits[1], refits, bigger, seed=0)
+    assert average(more, bigger) >= average(plan) - 1e-6 * max(abs(average(plan)), 1.0)
 
 
 def test_impossible_requests_name_the_problem():

@@ -63,11 +63,28 @@ class AllocationConfig(ConfigModel):
     min_weekly: dict[str, float] = Field(default_factory=dict, description="per channel, e.g. search: 5000")
     max_weekly: dict[str, float] = Field(default_factory=dict)
     max_change: float | None = Field(None, gt=0, description="each channel within ±this share of its current weekly spend (null: no limit)")
+    share_range: tuple[float, float] | None = Field(
+        (0.7, 1.5),
+        description=(
+            "each channel's weekly spend within these multiples of its share of past spend times the weekly budget: "
+            "the range its curves were read from (null: no limit)"
+        ),
+    )
+    average_refits: bool = Field(
+        True, description="maximise the KPI averaged over the bootstrap refits (false: the single model fitted on every week)",
+    )
     risk_quantile: float | None = Field(
         None, gt=0, le=0.5,
         description="maximise this low quantile of the KPI across the bootstrap refits instead of the expected KPI (e.g. 0.1; null: expected)",
     )
     seed: int = 0
+
+    @field_validator("share_range")
+    @classmethod
+    def _share_range(cls, value: tuple[float, float] | None) -> tuple[float, float] | None:
+        if value is not None and not (0.0 <= value[0] <= 1.0 <= value[1]):
+            raise ValueError(f"share_range must be [low, high] with 0 <= low <= 1 <= high, so the past split stays allowed; got {list(value)}")
+        return value
 
 
 class BudgetConfig(StoreSettings):

@@ -14,6 +14,7 @@ from sklearn.base import BaseEstimator
 from kpredict.modeling.allocation import (
     AllocationProblem,
     plan_effects,
+    refit_totals,
     steady_state_effects,
 )
 from kpredict.modeling.media import MediaMixModel
@@ -49,18 +50,20 @@ class BudgetModel(BaseEstimator):
         """``reading`` of every refit, stacked on a first axis (empty without refits)."""
         return np.stack([np.asarray(reading(model), dtype=np.float64) for model in self.refits]) if len(self.refits) else np.empty((0,))
 
-    def spread(self, reading: Callable[[MediaMixModel], np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``reading`` of the point model, and its interval over the refits (NaN without refits)."""
+    def spread(self, reading: Callable[[MediaMixModel], np.ndarray], center: str = "point") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``reading`` of the point model (``center="mean"``: its mean over the refits), and its
+        interval over the refits (NaN without refits; the point model's reading then)."""
         point = np.asarray(reading(self.point), dtype=np.float64)
         if not len(self.refits):
             nan = np.full_like(point, np.nan)
             return point, nan, nan
-        low, high = np.quantile(self.draws(reading), self.quantiles(), axis=0)
-        return point, low, high
+        draws = self.draws(reading)
+        low, high = np.quantile(draws, self.quantiles(), axis=0)
+        return (draws.mean(axis=0) if center == "mean" else point), low, high
 
-    def plan_effects(self, problem: AllocationProblem, weekly: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """KPI per plan and channel over the horizon: point, low, high."""
-        return self.spread(lambda model: plan_effects(model, problem, weekly))
+    def plan_effects(self, problem: AllocationProblem, weekly: np.ndarray, center: str = "point") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """KPI per plan and channel over the horizon: point (or mean of the refits), low, high."""
+        return self.spread(lambda model: plan_effects(model, problem, weekly), center)
 
     @staticmethod
     def difference_reading(problem: AllocationProblem, weekly: np.ndarray, reference: np.ndarray) -> Callable[[MediaMixModel], np.ndarray]:
@@ -87,12 +90,16 @@ class BudgetModel(BaseEstimator):
             curves[channel] = self.spread(lambda model, plans=plans, c=c: steady_state_effects(model, plans)[:, c])
         return curves
 
-    def marginal_roi(self, problem: AllocationProblem, weekly: np.ndarray, step: float | None = None) -> np.ndarray:
-        """Extra KPI per extra unit of spend, per channel, at ``weekly`` (point model; forward difference)."""
+    def marginal_roi(self, problem: AllocationProblem, weekly: np.ndarray, step: float | None = None, center: str = "point") -> np.ndarray:
+        """Extra KPI per extra unit of spend, per channel, at ``weekly`` (point model, or the mean of
+        the refits with ``center="mean"``; forward difference)."""
         step = step if step is not None else max(float(np.sum(weekly)) * 0.001, 1e-6)
         plans = np.repeat(np.asarray(weekly, dtype=np.float64)[None, :], len(weekly) + 1, axis=0)
         plans[1:] += np.eye(len(weekly)) * step
-        totals = plan_effects(self.point, problem, plans).sum(axis=1)
+        if center == "mean" and len(self.refits):
+            totals = refit_totals(self.refits, problem, plans).mean(axis=0)
+        else:
+            totals = plan_effects(self.point, problem, plans).sum(axis=1)
         return (totals[1:] - totals[0]) / (step * problem.weeks)
 
 

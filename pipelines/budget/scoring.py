@@ -27,10 +27,10 @@ from pydantic import Field
 from kpredict.config.loader import ConfigModel
 from kpredict.errors import ConfigError, DataNotFoundError, SchemaError
 from kpredict.hashing import frame_hash
-from kpredict.modeling.allocation import AllocationProblem, allocate, allocate_cautiously, plan_effects
+from kpredict.modeling.allocation import AllocationProblem, allocate, allocate_cautiously, allocate_on_refits, plan_effects
 from kpredict.scoring.plugin import FrameScoring, Scored, ScoringContext
 
-__all__ = ["PLUGIN", "BudgetParams", "BudgetScoring", "allocation_bounds", "read_scenarios"]
+__all__ = ["PLUGIN", "BudgetParams", "BudgetScoring", "allocation_bounds", "read_scenarios", "recommend"]
 
 logger = logging.getLogger(__name__)
 
@@ -43,18 +43,54 @@ class BudgetParams(ConfigModel):
     scenario: str | None = Field(None, description="CSV or parquet of candidate plans: a plan column and one spend column per channel (spend over the horizon)")
 
 
-def allocation_bounds(config: Any, channels: list[str], current_weekly: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Weekly bounds per channel: the config's minimums and maximums, narrowed by the change limit."""
+def allocation_bounds(
+    config: Any, channels: list[str], current_weekly: np.ndarray, past_share: np.ndarray | None = None, weekly_budget: float | None = None,
+    reference: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Weekly bounds per channel: the config's minimums and maximums, narrowed by the change limit
+    and by ``share_range`` around each channel's share of past spend (``past_share``) of the
+    weekly budget, widened to hold the ``reference`` split. Where the share range and an explicit
+    minimum or maximum disagree, the explicit one wins: the user named it; where the range would
+    leave no split that sums to the budget, it is dropped (with a warning)."""
     a = config.allocation
     unknown = sorted((set(a.min_weekly) | set(a.max_weekly)) - set(channels))
     if unknown:
         raise ConfigError(f"allocation bounds name channel(s) {unknown} the model does not have; its channels are {channels}")
-    lower = np.array([a.min_weekly.get(c, 0.0) for c in channels], dtype=np.float64)
-    upper = np.array([a.max_weekly.get(c, np.inf) for c in channels], dtype=np.float64)
+    user_lower = np.array([a.min_weekly.get(c, 0.0) for c in channels], dtype=np.float64)
+    user_upper = np.array([a.max_weekly.get(c, np.inf) for c in channels], dtype=np.float64)
+    lower, upper = user_lower.copy(), user_upper.copy()
     if a.max_change is not None:
         lower = np.maximum(lower, current_weekly * (1 - a.max_change))
         upper = np.minimum(upper, current_weekly * (1 + a.max_change))
+    if a.share_range is not None and past_share is not None and weekly_budget is not None:
+        low, high = a.share_range[0] * past_share * weekly_budget, a.share_range[1] * past_share * weekly_budget
+        if reference is not None:  # keeping the current split is always allowed
+            low, high = np.minimum(low, reference), np.maximum(high, reference)
+        ranged_lower = np.minimum(np.maximum(lower, low), np.maximum(user_upper, user_lower))
+        ranged_upper = np.maximum(np.minimum(upper, high), user_lower)
+        if ranged_lower.sum() <= weekly_budget <= ranged_upper.sum():
+            return ranged_lower, ranged_upper
+        # the range is a default, not a request: it gives way rather than make the user's own bounds infeasible
+        logger.warning("allocation.share_range %s cannot hold with the explicit bounds and this budget; it is not applied", list(a.share_range))
     return lower, upper
+
+
+def recommend(estimator: Any, problem: AllocationProblem, allocation: Any) -> tuple[np.ndarray, str, str]:
+    """The recommended weekly split, what it maximised (for the summary) and the centre its
+    readings use: the KPI averaged over the bootstrap refits by default, a low quantile of it with
+    ``risk_quantile``, or the single model's (``average_refits: false``, or a model without refits).
+
+    Why the refits' average by default: measured on demo seeds 0-7 with the true curves, the
+    single model's split kept within ``share_range`` captured on average 77 % of the true
+    optimum's gain over an equal split, the refits' average 83 %; without the range the single
+    model's split was worse than the equal split on 4 of 8 seeds (it extrapolates its curves)."""
+    if allocation.risk_quantile is not None:
+        return allocate_cautiously(estimator.point, estimator.refits, problem, allocation.risk_quantile, seed=allocation.seed), f"quantile {allocation.risk_quantile:g}", "point"
+    if allocation.average_refits and len(estimator.refits):
+        return allocate_on_refits(estimator.point, estimator.refits, problem, seed=allocation.seed), "expected over refits", "mean"
+    if allocation.average_refits:
+        logger.warning("the model has no bootstrap refits (bootstrap.n_boot: 0): the split maximises the single model's KPI")
+    return allocate(estimator.point, problem, seed=allocation.seed), "expected", "point"
 
 
 def read_scenarios(path: str | Path, channels: list[str]) -> pd.DataFrame:
@@ -114,18 +150,15 @@ class BudgetScoring(FrameScoring):
         if current_weekly.sum() <= 0 and params.budget is None:
             raise DataNotFoundError(f"no spend in the {weeks} week(s) before {context.as_of.date()}; pass --budget")
         reference = current_weekly / current_weekly.sum() * budget / weeks if current_weekly.sum() > 0 else np.full(len(channels), budget / weeks / len(channels))
-        lower, upper = allocation_bounds(config, channels, current_weekly)
+        past_share = spend.sum(axis=0) / spend.sum() if spend.sum() > 0 else None
+        lower, upper = allocation_bounds(config, channels, current_weekly, past_share, budget / weeks, reference)
         problem = AllocationProblem(budget, weeks, lower, upper, history, reference)
-        quantile = config.allocation.risk_quantile
-        if quantile is None:
-            recommended = allocate(estimator.point, problem, seed=config.allocation.seed)
-        else:
-            recommended = allocate_cautiously(estimator.point, estimator.refits, problem, quantile, seed=config.allocation.seed)
+        recommended, objective, center = recommend(estimator, problem, config.allocation)
 
-        expected, kpi_lo, kpi_hi = estimator.plan_effects(problem, recommended)
-        current_kpi = plan_effects(estimator.point, problem, reference)[0]  # the point model only: no interval is shown for it
+        expected, kpi_lo, kpi_hi = estimator.plan_effects(problem, recommended, center)
+        current_kpi = estimator.plan_effects(problem, reference, center)[0][0]  # no interval is shown for it
         reading = estimator.difference_reading(problem, recommended, reference)
-        uplift, uplift_lo, uplift_hi = estimator.spread(reading)
+        uplift, uplift_lo, uplift_hi = estimator.spread(reading, center)
         draws = estimator.draws(reading)
         table = pd.DataFrame({
             "channel": channels,
@@ -139,18 +172,18 @@ class BudgetScoring(FrameScoring):
             "expected_uplift": uplift[:-1],
             "uplift_lo": uplift_lo[:-1],
             "uplift_hi": uplift_hi[:-1],
-            "marginal_roi": estimator.marginal_roi(problem, recommended),
+            "marginal_roi": estimator.marginal_roi(problem, recommended, center=center),
         })
         summary = pd.DataFrame([{
             "budget": budget, "weeks": weeks, "expected_kpi": float(expected[0].sum()), "expected_kpi_current": float(current_kpi.sum()),
             "expected_uplift": float(uplift[-1]), "uplift_lo": float(uplift_lo[-1]), "uplift_hi": float(uplift_hi[-1]),
             "probability_better": float((draws[:, -1] > 0).mean()) if len(draws) else float("nan"),
             "refits": len(estimator.refits),
-            "objective": "expected" if quantile is None else f"quantile {quantile:g}",
+            "objective": objective,
         }])
         companions = {"summary": summary}
         if plans is not None:
-            companions["scenarios"] = self._scenarios(estimator, problem, plans, weeks, current_kpi.sum())
+            companions["scenarios"] = self._scenarios(estimator, problem, plans, weeks, current_kpi.sum(), center)
         info = {
             "data_dir": str(config.data_dir), "history_rows": len(frame), "data_hash": frame_hash(frame),
             "history_end": str(frame[config.time_column].max().date()) if config.time_column else None,
@@ -159,9 +192,9 @@ class BudgetScoring(FrameScoring):
         return Scored(table, info, companions)
 
     @staticmethod
-    def _scenarios(estimator: Any, problem: AllocationProblem, plans: pd.DataFrame, weeks: int, current_total: float) -> pd.DataFrame:
+    def _scenarios(estimator: Any, problem: AllocationProblem, plans: pd.DataFrame, weeks: int, current_total: float, center: str) -> pd.DataFrame:
         weekly = plans[estimator.channels].to_numpy(dtype=np.float64) / weeks
-        point, low, high = estimator.spread(lambda model: plan_effects(model, problem, weekly).sum(axis=1))
+        point, low, high = estimator.spread(lambda model: plan_effects(model, problem, weekly).sum(axis=1), center)
         out = plans.copy()
         out["total_spend"] = weekly.sum(axis=1) * weeks
         out["expected_kpi"] = point
