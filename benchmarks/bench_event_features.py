@@ -68,13 +68,14 @@ def _peak_mb() -> float:
 
 def _kpredict(data: str) -> tuple[float, float, pd.DataFrame]:
     from kpredict.pipelines.risk_anomaly import PIPELINE
-    from kpredict.pipelines.risk_anomaly.events import event_features, load_events
+    from kpredict.pipelines.risk_anomaly.events import event_features, load_events, read_events
 
     with tempfile.TemporaryDirectory() as store_dir:
         config = PIPELINE.load_config(REPO / "configs" / "risk_anomaly.yaml", data_dir=data, features=str(REPO / "configs" / "features.yaml"), feature_store_dir=store_dir)
         start = time.perf_counter()
         store = config.open_store()
-        frame = event_features(config, store, load_events(config, store))
+        source = read_events(config, store)  # as training does: the file is read once for the events and the views
+        frame = event_features(config, store, load_events(config, store, source=source), source=source)
         seconds = time.perf_counter() - start
     return seconds, _peak_mb(), frame
 

@@ -116,6 +116,29 @@ def test_an_accounts_hour_share_counts_its_earlier_payments_at_that_hour_and_a_m
         event_features(without, without.open_store(), events)
 
 
+def test_the_payments_file_is_read_once_for_the_events_and_the_views_with_the_same_features(small_demo, tmp_path, monkeypatch):
+    """Training and scoring read the payments source once (read_events) and hand it to the views
+    (FeatureStore.training_frame's source_rows): the features equal those of separate reads."""
+    import kpredict.features.sources as sources
+    import kpredict.pipelines.risk_anomaly.events as events_module
+    from kpredict.pipelines.risk_anomaly.events import event_features, load_events, read_events
+
+    config = risk_config(tmp_path / "a", small_demo)
+    window = {"start": pd.Timestamp("2026-06-01"), "end": pd.Timestamp("2026-06-08")}
+    separate = event_features(config, config.open_store(), load_events(config, config.open_store(), **window))
+    reads: list[str] = []
+    original = sources.read_source
+    counted = lambda repo, name, *args, **kwargs: reads.append(name) or original(repo, name, *args, **kwargs)  # noqa: E731
+    monkeypatch.setattr(sources, "read_source", counted)
+    monkeypatch.setattr(events_module, "read_source", counted)
+    fresh = risk_config(tmp_path / "b", small_demo)
+    store = fresh.open_store()
+    source = read_events(fresh, store)
+    once = event_features(fresh, store, load_events(fresh, store, source=source, **window), source=source)
+    pd.testing.assert_frame_equal(once, separate)
+    assert reads.count(fresh.source) == 1, reads
+
+
 # ------------------------------------------------------------------------------------ training
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -218,8 +219,9 @@ class FeatureStore:
         loaded = load_view_source(self.repo, view, self.data_dir, columns, rows=None if rows is None else rows[columns])
         return sort_view_events(self.repo, view, loaded)
 
-    def _read_shared_sources(self, views: list[str]) -> dict[str, pd.DataFrame]:
-        """Rows of each source that two or more of ``views`` read, with the columns all of them need."""
+    def _read_shared_sources(self, views: list[str], given: Mapping[str, pd.DataFrame] | None = None) -> dict[str, pd.DataFrame]:
+        """Rows of each source that two or more of ``views`` read, with the columns all of them need;
+        a source in ``given`` (every row, already read by the caller) is taken from there."""
         from kpredict.features.sources import read_source
 
         by_source: dict[str, list[str]] = {}
@@ -227,6 +229,9 @@ class FeatureStore:
             by_source.setdefault(self.repo.feature_views[view].source, []).append(view)
         shared: dict[str, pd.DataFrame] = {}
         for source, readers in by_source.items():
+            if given is not None and source in given:
+                shared[source] = given[source]
+                continue
             if len(readers) < 2:
                 continue
             columns = list(dict.fromkeys(c for view in readers for c in needed_columns(self.repo, view)))
@@ -242,6 +247,7 @@ class FeatureStore:
         *,
         timestamp_column: str = "event_timestamp",
         inclusive: bool | None = None,
+        source_rows: Mapping[str, pd.DataFrame] | None = None,
     ) -> pd.DataFrame:
         """Every feature of ``views`` as of each entity row's timestamp, never later.
 
@@ -251,6 +257,9 @@ class FeatureStore:
             views: feature views to join (default: all).
             timestamp_column: the entity time column.
             inclusive: override the store's inclusive/exclusive setting for this call.
+            source_rows: per source name, every row of it the caller has already read (as
+                ``read_source`` returns them): views evaluated from that source use these rows
+                instead of reading the file again. Not modified.
 
         Returns:
             ``entity_df``'s columns followed by the features, in the same row order; missing
@@ -281,7 +290,7 @@ class FeatureStore:
         stale_rows: dict[str, int] = {}
         current = {name: self._current_materialisation(name) for name in names if self.repo.feature_views[name].source is not None}
         direct = [name for name, mat in current.items() if mat is None]
-        source_rows = self._read_shared_sources(direct)
+        source_rows = self._read_shared_sources(direct, source_rows)
         readers_left = Counter(self.repo.feature_views[name].source for name in direct)
         for name in names:
             spec = self.repo.feature_views[name]

@@ -18,7 +18,7 @@ from kpredict.features.definitions import Feature
 from kpredict.features.sources import read_source
 from kpredict.pipelines.risk_anomaly.config import RiskAnomalyConfig
 
-__all__ = ["ASPECTS", "FEATURES", "KEYS", "LOW_TAIL", "event_features", "feature_definitions", "load_events"]
+__all__ = ["ASPECTS", "FEATURES", "KEYS", "LOW_TAIL", "event_features", "feature_definitions", "load_events", "read_events"]
 
 KEYS = ["account_id", "txn_id", "ts"]
 EVENT_COLUMNS = [*KEYS, "amount", "log_amount", "hour_of_day", "country", "channel", "merchant_category"]
@@ -76,8 +76,9 @@ def _entity_columns(config: RiskAnomalyConfig, store: FeatureStore) -> list[str]
     return keys
 
 
-def load_events(config: RiskAnomalyConfig, store: FeatureStore, *, start: pd.Timestamp | None = None, end: pd.Timestamp | None = None) -> pd.DataFrame:
-    """The payments with ``start <= ts < end``, sorted by time then id.
+def read_events(config: RiskAnomalyConfig, store: FeatureStore) -> pd.DataFrame:
+    """Every row of the payments source, as read: what :func:`load_events` windows and what the
+    feature views are evaluated from (pass it to both, so the file is read once).
 
     Raises:
         SchemaError: the source lacks a column the detector needs.
@@ -90,6 +91,21 @@ def load_events(config: RiskAnomalyConfig, store: FeatureStore, *, start: pd.Tim
             f"source {config.source!r} lacks column(s) {missing} (the detector's or the join keys of views {config.views}); "
             f"it has {list(events.columns)}"
         )
+    return events
+
+
+def load_events(
+    config: RiskAnomalyConfig, store: FeatureStore, *, start: pd.Timestamp | None = None, end: pd.Timestamp | None = None,
+    source: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """The payments with ``start <= ts < end``, sorted by time then id (from ``source``, the rows
+    :func:`read_events` returned, when given).
+
+    Raises:
+        SchemaError: the source lacks a column the detector needs.
+    """
+    events = read_events(config, store) if source is None else source
+    columns = [*EVENT_COLUMNS, *(key for key in _entity_columns(config, store) if key not in EVENT_COLUMNS)]
     ts = pd.to_datetime(events["ts"])
     keep = np.ones(len(events), dtype=bool)
     if start is not None:
@@ -99,10 +115,14 @@ def load_events(config: RiskAnomalyConfig, store: FeatureStore, *, start: pd.Tim
     return events.loc[keep, columns].sort_values(["ts", "txn_id"], kind="mergesort").reset_index(drop=True)
 
 
-def event_features(config: RiskAnomalyConfig, store: FeatureStore, events: pd.DataFrame) -> pd.DataFrame:
-    """``KEYS`` + ``FEATURES`` for each event, in the events' order; every feature finite."""
+def event_features(config: RiskAnomalyConfig, store: FeatureStore, events: pd.DataFrame, *, source: pd.DataFrame | None = None) -> pd.DataFrame:
+    """``KEYS`` + ``FEATURES`` for each event, in the events' order; every feature finite.
+
+    ``source``: every row of the payments source as :func:`read_events` returned it; the views
+    over that source are evaluated from it instead of reading the file again.
+    """
     entity = events[_entity_columns(config, store)].assign(event_timestamp=pd.to_datetime(events["ts"]).to_numpy())
-    joined = store.training_frame(entity, config.views, inclusive=False)
+    joined = store.training_frame(entity, config.views, inclusive=False, source_rows=None if source is None else {config.source: source})
     missing = [name for name in _STORE_FEATURES if name not in joined.columns]
     if missing:
         raise SchemaError(

@@ -20,7 +20,7 @@ from pydantic import Field
 
 from kpredict.config.loader import ConfigModel
 from kpredict.features.definitions import PositiveDuration, parse_duration
-from kpredict.pipelines.risk_anomaly.events import FEATURES, KEYS, event_features, feature_definitions, load_events
+from kpredict.pipelines.risk_anomaly.events import FEATURES, KEYS, event_features, feature_definitions, load_events, read_events
 from kpredict.pipelines.risk_anomaly.model import event_scorer, kpi_detector
 from kpredict.pipelines.risk_anomaly.train import PREDICTION
 from kpredict.scoring.plugin import RowScoring, ScoringContext, ScoringInput, WrittenOutput, descending_rank
@@ -47,8 +47,9 @@ class RiskScoring(RowScoring):
         config = context.config
         store = config.open_store()
         start = context.as_of - parse_duration(context.params.window)
-        events = load_events(config, store, start=start, end=context.as_of)
-        frame = event_features(config, store, events)
+        source = read_events(config, store)
+        events = load_events(config, store, start=start, end=context.as_of, source=source)
+        frame = event_features(config, store, events, source=source)
         info = {"feature_views": store.view_hashes(context.bundle.meta["views"]), "window_start": start.isoformat(), "data_dir": str(config.data_dir)}
         return ScoringInput(frame, info)
 

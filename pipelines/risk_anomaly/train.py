@@ -18,7 +18,7 @@ import pandas as pd
 from kpredict.errors import DataNotFoundError, SchemaError
 from kpredict.hashing import frame_hash
 from kpredict.pipelines.risk_anomaly.config import RiskAnomalyConfig
-from kpredict.pipelines.risk_anomaly.events import ASPECTS, FEATURES, KEYS, LOW_TAIL, event_features, load_events
+from kpredict.pipelines.risk_anomaly.events import ASPECTS, FEATURES, KEYS, LOW_TAIL, event_features, load_events, read_events
 from kpredict.pipelines.risk_anomaly.model import RiskDetectors, event_scorer
 from kpredict.tracking.publish import TrainingResult
 
@@ -151,14 +151,16 @@ def train(config: RiskAnomalyConfig | str | Path | None = None, *, force: bool =
 
     config = DESCRIPTOR.load_config(config, **overrides)
     store = config.open_store()
-    events = load_events(config, store)
+    source = read_events(config, store)
+    events = load_events(config, store, source=source)
     if events.empty:
         raise DataNotFoundError(f"source {config.source!r} has no events")
     first, end = events["ts"].min().normalize(), events["ts"].max().normalize() + pd.Timedelta(days=1)
     holdout_start = end - pd.Timedelta(days=config.holdout_days)
     train_start = max(first + pd.Timedelta(days=config.warmup_days), holdout_start - pd.Timedelta(days=config.train_days))
     events = events[events["ts"] >= train_start].reset_index(drop=True)  # older events only serve as history
-    frame = event_features(config, store, events)
+    frame = event_features(config, store, events, source=source)
+    del source
     labels = load_labels(config)
     if labels is not None:
         frame = frame.merge(labels, on="txn_id", how="left", validate="one_to_one")
