@@ -44,10 +44,11 @@ def _true_contributions(spend: pd.DataFrame, truth: dict) -> dict[str, float]:
 
 def _steady_state_regret(plan: np.ndarray, truth: dict) -> float:
     """Share of the true optimum's gain over the equal split that ``plan`` (weekly spend) misses."""
-    from kpredict.datasets.marketing import steady_state_response
+    from kpredict.pipelines.budget.demo import true_gain_captured
 
-    gain = steady_state_response(plan, truth["channels"]) - truth["equal_split_response"]
-    return 1 - gain / (truth["optimal_response"] - truth["equal_split_response"])
+    from kpredict.datasets.marketing import CHANNELS
+
+    return 1 - true_gain_captured(truth, dict(zip(CHANNELS, plan, strict=True)))
 
 
 def _recommended_steady_split(model, config, spend: pd.DataFrame, truth: dict) -> np.ndarray:

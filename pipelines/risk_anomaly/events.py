@@ -76,6 +76,11 @@ def _entity_columns(config: RiskAnomalyConfig, store: FeatureStore) -> list[str]
     return keys
 
 
+def _event_columns(config: RiskAnomalyConfig, store: FeatureStore) -> list[str]:
+    """The detector's columns of a payment, then the views' join keys it lacks."""
+    return [*EVENT_COLUMNS, *(key for key in _entity_columns(config, store) if key not in EVENT_COLUMNS)]
+
+
 def read_events(config: RiskAnomalyConfig, store: FeatureStore) -> pd.DataFrame:
     """Every row of the payments source, as read: what :func:`load_events` windows and what the
     feature views are evaluated from (pass it to both, so the file is read once).
@@ -84,7 +89,7 @@ def read_events(config: RiskAnomalyConfig, store: FeatureStore) -> pd.DataFrame:
         SchemaError: the source lacks a column the detector needs.
     """
     events = read_source(store.repo, config.source, store.data_dir)
-    columns = [*EVENT_COLUMNS, *(key for key in _entity_columns(config, store) if key not in EVENT_COLUMNS)]
+    columns = _event_columns(config, store)
     missing = [c for c in columns if c not in events.columns]
     if missing:
         raise SchemaError(
@@ -105,7 +110,7 @@ def load_events(
         SchemaError: the source lacks a column the detector needs.
     """
     events = read_events(config, store) if source is None else source
-    columns = [*EVENT_COLUMNS, *(key for key in _entity_columns(config, store) if key not in EVENT_COLUMNS)]
+    columns = _event_columns(config, store)
     ts = pd.to_datetime(events["ts"])
     keep = np.ones(len(events), dtype=bool)
     if start is not None:
