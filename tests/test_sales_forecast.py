@@ -253,7 +253,7 @@ def test_a_preset_fills_in_what_the_config_file_leaves_out():
     assert own.models[0] == {"model": "AutoETS", "params": {"model": "ZNA"}} and own.short_models == [{"model": "AutoETS"}, {"model": "AutoTheta"}]
     daily = forecaster_settings(SalesForecastConfig(preset="daily", horizon=28, selection={"strategy": "ensemble", "top_k": 2}))
     assert daily.models == PRESETS["daily"]["models"] and daily.baselines == PRESETS["daily"]["baselines"]
-    assert (daily.cv_step, daily.cv_input_size, daily.season_length) == (PRESETS["daily"]["cv_step"], 364, 7)
+    assert (daily.cv_step, daily.cv_input_size, daily.season_length) == (PRESETS["daily"]["cv_step"], PRESETS["daily"]["cv_input_size"], 7)
     assert (daily.selection, daily.top_k, daily.horizon, daily.freq) == ("ensemble", 2, 28, "D")  # the file's own keys win
     weekly = forecaster_settings(SalesForecastConfig(preset="weekly", series={"freq": "W-MON"}, horizon=13))
     assert weekly.season_length == 52 and weekly.freq == "W-MON" and weekly.selection == PRESETS["weekly"]["selection"]

@@ -51,7 +51,10 @@ PRESETS: dict[str, dict[str, Any]] = {
     "daily": dict(
         freq="D", season_length=7, horizon=14,
         models=_ETS_THETA_ARIMA, baselines=[{"model": "SeasonalNaive"}, {"model": "Naive"}],
-        cv_windows=3, cv_step=14, min_train_length=28, cv_input_size=364, selection="combination", top_k=3,
+        # the whole history, as statsforecast fits by default: on NN5 (~735 days) the last 364 days
+        # cost MASE 0.846 / sMAPE 21.58 against 0.835 / 21.18, for a fit 4x faster (500 s vs 2,100 s
+        # on 2 cores); pass cv_input_size=364 where long daily histories make that worth it
+        cv_windows=3, cv_step=14, min_train_length=28, cv_input_size=None, selection="combination", top_k=3,
     ),
     "hourly": dict(
         freq="h", season_length=24, horizon=48,
