@@ -255,5 +255,7 @@ def test_a_preset_fills_in_what_the_config_file_leaves_out():
     assert daily.models == PRESETS["daily"]["models"] and daily.baselines == PRESETS["daily"]["baselines"]
     assert (daily.cv_step, daily.cv_input_size, daily.season_length) == (PRESETS["daily"]["cv_step"], PRESETS["daily"]["cv_input_size"], 7)
     assert (daily.selection, daily.top_k, daily.horizon, daily.freq) == ("ensemble", 2, 28, "D")  # the file's own keys win
+    hourly = forecaster_settings(SalesForecastConfig(preset="hourly", series={"freq": "h"}, horizon=48))
+    assert hourly.cv_input_size == PRESETS["hourly"]["cv_input_size"] == 1008  # a preset's span reaches the settings
     weekly = forecaster_settings(SalesForecastConfig(preset="weekly", series={"freq": "W-MON"}, horizon=13))
     assert weekly.season_length == 52 and weekly.freq == "W-MON" and weekly.selection == PRESETS["weekly"]["selection"]
