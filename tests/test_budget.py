@@ -176,6 +176,45 @@ def test_config_errors_name_the_unknown_channel(small_demo, tmp_path):
         budget_config(tmp_path, small_demo, regression="lightgbm", interactions="search")
 
 
+def test_measured_lift_tests_calibrate_the_model_and_their_fit_is_reported(small_demo, tmp_path):
+    """The demo ships five experiments (one per channel, dates as weeks): the trained model says
+    what it predicts each one measured, the run logs that table, and the stored model scores."""
+    from kpredict.pipelines.budget import PIPELINE
+    from kpredict.scoring import score
+
+    config = budget_config(tmp_path, small_demo, lift_tests="marketing_lift_tests.parquet", **{"bootstrap.n_boot": 2})
+    result = PIPELINE.train(config)
+    table = result.tables["lift_tests"]
+    measured = pd.read_parquet(small_demo / "marketing_lift_tests.parquet")
+    assert list(table["channel"]) == list(measured["channel"]) and (table["start"].to_numpy() == measured["start"].to_numpy()).all()
+    assert np.allclose(table["miss_in_se"], (table["predicted_lift"] - table["lift"]) / table["lift_se"])
+    assert result.metrics["lift_tests"] == 5 and result.metrics["lift_tests_within_2se"] >= 3
+    logged = {a.path for a in mlflow.artifacts.list_artifacts(run_id=result.run_id)}
+    assert "lift_tests.json" in logged
+    plan = score("budget", "2026-11-01", model=result.model_version, config=config, write=False, weeks=4).frame
+    assert plan["recommended_spend"].sum() == pytest.approx(plan["current_spend"].sum())
+
+
+def test_lift_test_files_with_unknown_weeks_channels_or_columns_are_refused_by_name(small_demo, tmp_path):
+    from kpredict.pipelines.budget.data import load_lift_tests, load_marketing
+
+    measured = pd.read_parquet(small_demo / "marketing_lift_tests.parquet")
+    config = budget_config(tmp_path, small_demo)
+    frame = load_marketing(config, config.open_store())
+    cases = {
+        "wrong_week.csv": (measured.assign(start=measured["start"] + pd.Timedelta(days=2)), r"wrong_week\.csv'?, row 1: start .* is not one of the data's weeks"),
+        "no_se.csv": (measured.drop(columns="lift_se"), r"no_se\.csv'? lacks column\(s\) \['lift_se'\]"),
+        "billboards.csv": (measured.assign(channel="billboards"), r"unknown channel\(s\) \['billboards'\]"),
+        "text_lift.csv": (measured.assign(lift="big"), r"column 'lift' must hold a number"),
+    }
+    for name, (table, message) in cases.items():
+        table.to_csv(tmp_path / name, index=False)
+        with pytest.raises(SchemaError, match=message):
+            load_lift_tests(config.model_copy(update={"lift_tests": str(tmp_path / name)}), frame)
+    with pytest.raises(ConfigError, match="lift_tests calibrate the ridge"):
+        budget_config(tmp_path, small_demo, lift_tests="marketing_lift_tests.parquet", regression="lightgbm")
+
+
 def test_limits_from_the_config_bound_every_channel(budget_project):
     from kpredict.scoring import score
 

@@ -15,7 +15,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def _marketing_only(tmp_path: Path, size: str = "default", seed: int = 0) -> Path:
-    """A data folder with the demo company's weekly marketing and its truth (the rest is not needed)."""
+    """A data folder with the demo company's weekly marketing, its lift tests and its truth (the rest is not needed)."""
     import pyarrow.parquet as pq
 
     from kpredict.datasets._sizes import SIZES
@@ -24,6 +24,7 @@ def _marketing_only(tmp_path: Path, size: str = "default", seed: int = 0) -> Pat
     tables, truth = generate_marketing(SIZES[size], seed)
     (tmp_path / "truth").mkdir(parents=True)
     pq.write_table(tables["marketing"], tmp_path / "marketing.parquet")
+    pq.write_table(tables["marketing_lift_tests"], tmp_path / "marketing_lift_tests.parquet")
     (tmp_path / "truth" / "marketing.json").write_text(json.dumps(truth), encoding="utf-8")
     return tmp_path
 
@@ -114,36 +115,82 @@ def test_on_the_demo_company_the_model_recovers_carry_over_contributions_and_a_b
 
 
 @pytest.mark.slow
-def test_on_demo_seeds_it_was_not_tuned_on_the_split_beats_keeping_the_past_one_and_the_single_models():
+def test_on_the_demo_company_measured_lift_tests_calibrate_the_curves(tmp_path):
+    """The demo's five lift experiments (``lift_tests``, off in the repository config): the
+    calibrated model's split on seed 0 (the plain one's regret is 0.141, asserted above; seeds 1-3
+    compare both in the next test). Reached: regret 0.125, contributions covered for 5 of 5; carry-over
+    within 0.1 only for tv (radio 0.12 under, display 0.11 and search 0.20 over, social 0.35 over):
+    a +50 % test tells the marginal return at the tested spend, not how it is spread over weeks."""
+    from kpredict.pipelines.budget import PIPELINE
+
+    from kpredict.datasets.marketing import CHANNELS
+
+    data = _marketing_only(tmp_path / "demo")
+    truth = json.loads((data / "truth" / "marketing.json").read_text())
+    config = PIPELINE.load_config(
+        REPO / "configs" / "budget.yaml", data_dir=str(data), features=str(REPO / "configs" / "features.yaml"),
+        feature_store_dir=str(tmp_path / "feature_store"), lift_tests="marketing_lift_tests.parquet",
+    )
+    result = PIPELINE.train(config)
+    m, channels = result.metrics, result.tables["channels"].set_index("channel")
+    close = {c: abs(m[f"{c}_decay"] - truth["channels"][c]["theta"]) <= 0.1 for c in CHANNELS}
+    spend = pd.read_parquet(data / "marketing.parquet")
+    true = _true_contributions(spend, truth)
+    covered = {c: channels.loc[c, "contribution_lo"] <= true[c] <= channels.loc[c, "contribution_hi"] for c in CHANNELS}
+
+    import mlflow
+
+    from kpredict.scoring.packaging import load_packaged_directory
+
+    model = load_packaged_directory(Path(mlflow.artifacts.download_artifacts(f"models:/kpredict-budget/{result.model_version}")))
+    regret = _steady_state_regret(_recommended_steady_split(model, config, spend, truth), truth)
+    print(f"carry-over within 0.1: {close}; contributions covered: {covered}; regret {regret:.3f}; lift tests {result.tables['lift_tests']}")
+    assert regret <= 0.13
+    assert sum(covered.values()) >= 5
+    assert close["tv"]
+    assert m["lift_tests_within_2se"] >= 4
+
+
+@pytest.mark.slow
+def test_on_demo_seeds_it_was_not_tuned_on_the_split_beats_keeping_the_past_one_and_the_single_models(tmp_path):
     """On demo seeds 1-3 (the repository config, the stored model's search and refits as the
     pipeline runs them): the recommended split's mean regret is below keeping the past split and
     far below the single model's unbounded split, which extrapolates its curves (regret above 1:
-    worse than the equal split)."""
+    worse than the equal split). Calibrated on each seed's five lift experiments, the split is
+    clearly better again (seeds 1-3: 0.116 against 0.152; seeds 0-7: 0.127 against 0.169)."""
+    import pyarrow.parquet as pq
     from kpredict.pipelines.budget import PIPELINE
-    from kpredict.pipelines.budget.data import design
+    from kpredict.pipelines.budget.data import design, load_lift_tests
     from kpredict.pipelines.budget.model import BudgetModel
     from kpredict.pipelines.budget.train import folds, media_search
 
     from kpredict.datasets._sizes import SIZES
     from kpredict.datasets.marketing import CHANNELS, generate_marketing
     from kpredict.modeling.allocation import AllocationProblem, allocate
+    from kpredict.modeling.media import lift_experiments
     from kpredict.modeling.media_search import bootstrap_models
 
     config = PIPELINE.load_config(REPO / "configs" / "budget.yaml", features=str(REPO / "configs" / "features.yaml"))
-    regrets: dict[str, list[float]] = {"recommended": [], "past split": [], "single model, no range": []}
+    regrets: dict[str, list[float]] = {"recommended": [], "with lift tests": [], "past split": [], "single model, no range": []}
     for seed in (1, 2, 3):
         tables, truth = generate_marketing(SIZES["default"], seed)
         spend = tables["marketing"].to_pandas()
         frame = spend.rename(columns={f"spend_{c}": c for c in CHANNELS})
         d = design(config, frame, frame["week"].min())
-        search = media_search(config, d)
-        best, _ = search.run(d.X, d.y, folds(config, len(d.y)))
+        lift_file = tmp_path / f"lift_tests_{seed}.parquet"
+        pq.write_table(tables["marketing_lift_tests"], lift_file)
+        tests = load_lift_tests(config.model_copy(update={"lift_tests": str(lift_file)}), frame)
         b = config.bootstrap
-        refits = bootstrap_models(search, d.X, d.y, best, n_boot=b.n_boot, block=b.block_weeks, n_trials=b.n_trials, n_jobs=b.n_jobs)
-        model = BudgetModel(search.model(best).fit(d.X, d.y), refits, interval=b.interval)
+        models = {}
+        for name, calibration in (("recommended", None), ("with lift tests", lift_experiments(frame[list(CHANNELS)], tests, list(CHANNELS), d.max_lag))):
+            search = media_search(config, d, calibration)
+            best, _ = search.run(d.X, d.y, folds(config, len(d.y)))
+            refits = bootstrap_models(search, d.X, d.y, best, n_boot=b.n_boot, block=b.block_weeks, n_trials=b.n_trials, n_jobs=b.n_jobs)
+            models[name] = BudgetModel(search.model(best).fit(d.X, d.y), refits, interval=b.interval)
+            regrets[name].append(_steady_state_regret(_recommended_steady_split(models[name], config, spend, truth), truth))
+        model = models["recommended"]
         budget = truth["reference_budget"]
         totals = frame[list(CHANNELS)].to_numpy().sum(axis=0)
-        regrets["recommended"].append(_steady_state_regret(_recommended_steady_split(model, config, spend, truth), truth))
         regrets["past split"].append(_steady_state_regret(totals / totals.sum() * budget, truth))
         free = AllocationProblem(budget, 1, np.zeros(5), np.full(5, np.inf), np.zeros((0, 5)), steady_state=True)
         regrets["single model, no range"].append(_steady_state_regret(allocate(model.point, free), truth))
@@ -152,6 +199,7 @@ def test_on_demo_seeds_it_was_not_tuned_on_the_split_beats_keeping_the_past_one_
     assert mean["recommended"] < mean["past split"]
     assert mean["recommended"] < 0.5 * mean["single model, no range"]
     assert mean["recommended"] <= 0.16
+    assert mean["with lift tests"] < 0.85 * mean["recommended"]  # measured experiments: a clearly better split
 
 
 @pytest.mark.slow

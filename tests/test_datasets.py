@@ -107,6 +107,9 @@ SCHEMAS: dict[str, dict[str, pa.DataType]] = {
         "promo": BOOL,
         "kpi": F64,
     },
+    "marketing_lift_tests": {
+        "channel": STR, "start": TS, "end": TS, "spend_change": F64, "lift": F64, "lift_se": F64, "measured_from": TS, "measured_to": TS,
+    },
 }
 ID_PATTERNS = {
     "store_id": r"S\d{3}",
@@ -175,6 +178,7 @@ SMALL_SEED0_CONTENT = {
     "holidays": "2d79bbf9f0d21831",
     "inventory": "177149d9153ab8e1",
     "marketing": "f1eca6b92de5b65d",
+    "marketing_lift_tests": "72e925752a2648f9",
     "orders": "59111b6dad492151",
     "products": "994b4bcb390712ea",
     "promotions": "7c2997077a6ba780",
@@ -560,6 +564,36 @@ def test_marketing_truth_reproduces_the_kpi_up_to_noise(read, marketing_truth: d
     residual = mk.kpi - expected
     assert 0.7 * kpi["noise_sd"] < residual.std() < 1.3 * kpi["noise_sd"]
     assert abs(residual.mean()) < 3 * kpi["noise_sd"] / np.sqrt(len(mk))
+
+
+def test_marketing_lift_tests_measure_the_true_curves_within_their_standard_errors(read, marketing_truth: dict) -> None:
+    """Each experiment's lift is what the truth's curves say the extra spend added over the
+    measured weeks, up to noise of its stated standard error (10 % of the lift)."""
+    from kpredict.datasets.marketing import hill
+
+    mk, tests = read("marketing"), read("marketing_lift_tests")
+    assert sorted(tests["channel"]) == sorted(CHANNELS)
+    position = {week: i for i, week in enumerate(mk["week"])}
+
+    def media(x: np.ndarray, p: dict) -> np.ndarray:
+        adstock, carry = np.zeros(len(x)), 0.0
+        for i, value in enumerate(x):
+            carry = value + p["theta"] * carry
+            adstock[i] = carry
+        return p["beta"] * hill(adstock, p["half_saturation"], p["slope"])
+
+    misses = []
+    for test in tests.itertuples():
+        p, x = marketing_truth["channels"][test.channel], mk[f"spend_{test.channel}"].to_numpy()
+        start, end = position[test.start], position[test.end]
+        first, last = position[test.measured_from], position[test.measured_to]
+        assert end - start == 3 and first == start and last == end + 13 and last < len(mk) - 13
+        changed = x.copy()
+        changed[start : end + 1] += test.spend_change
+        true_lift = float((media(changed, p) - media(x, p))[first : last + 1].sum())
+        assert true_lift > 0 and test.lift_se == pytest.approx(0.1 * true_lift, abs=0.01)
+        misses.append((test.lift - true_lift) / test.lift_se)
+    assert np.all(np.abs(misses) < 4), misses
 
 
 def test_optimal_allocation_beats_equal_split_and_random_allocations(marketing_truth: dict) -> None:

@@ -223,7 +223,12 @@ def test_a_measured_lift_recovers_the_effect_of_a_channel_that_moves_with_the_se
     params = {"alpha": 1e-4, **{f"{c}.{k}": v for c in truth for k, v in zip(("decay", "half_saturation", "slope"), truth[c][:3], strict=False)}}
     train, test = np.arange(0, 120), np.arange(120, 156)
     fold_model = MediaMixModel(channels=["search", "tv"], max_lag=8, controls=["season"], alpha=1e-4, calibration=calibration, **shape).fit(X.iloc[train], kpi[train])
-    expected = math.sqrt(float(np.mean((fold_model.predict(X.iloc[test]) - kpi[test]) ** 2)))
+    # held-out weeks, and each experiment's miss in units of its standard error times the weeks' residual sd
+    missed = (fold_model.predicted_lifts() - calibration["lift"]) * fold_model.regression_.lift_weight_
+    squared = float(np.sum((fold_model.predict(X.iloc[test]) - kpi[test]) ** 2)) + float(np.sum(missed**2))
+    expected = math.sqrt(squared / (len(test) + len(missed)))
+    assert calibrated.predicted_lifts() == pytest.approx([lift], rel=0.1)
+    assert len(plain.predicted_lifts()) == 0
     assert search.held_out_rmse(params, calibrated.lag_array(X), X[["season"]].to_numpy(), kpi, [(train, test)]) == pytest.approx(expected, rel=1e-9)
     with pytest.raises(SchemaError, match=r"unknown channel\(s\) \['radio'\]"):
         lift_experiments(spend, tests.assign(channel="radio"), ["search", "tv"], 8)
@@ -231,6 +236,8 @@ def test_a_measured_lift_recovers_the_effect_of_a_channel_that_moves_with_the_se
         lift_experiments(spend, tests.assign(lift_se=0.0), ["search", "tv"], 8)
     with pytest.raises(SchemaError, match="start <= end"):
         lift_experiments(spend, tests.assign(end=400), ["search", "tv"], 8)
+    with pytest.raises(SchemaError, match="measured_from <= measured_to"):
+        lift_experiments(spend, tests.assign(measured_from=110, measured_to=105), ["search", "tv"], 8)
     with pytest.raises(SchemaError, match="ridge without synergy"):
         MediaMixModel(channels=["search", "tv"], max_lag=8, regression="lightgbm", calibration=calibration, **shape).fit(X, kpi)
 

@@ -34,7 +34,7 @@ __all__ = ["GENERATOR_VERSION", "MANIFEST_NAME", "DemoManifest", "generate"]
 
 logger = logging.getLogger(__name__)
 
-GENERATOR_VERSION = "1.1.0"  # 1.1: the promotions calendar
+GENERATOR_VERSION = "1.2.0"  # 1.1: the promotions calendar; 1.2: the marketing lift tests
 """Bumped whenever the same seed and size would give different bytes."""
 
 MANIFEST_NAME = "manifest.json"

@@ -13,6 +13,12 @@ complete Monday-to-Sunday weeks, the last one ending on or before ``DEMO_END``):
   + seasonality_amplitude * cos(2 pi (day_of_year(week_t) - seasonality_peak_day) / 365.25)
   + price_coefficient * (price_index_t - 1) + promo_effect * promo_t
   + sum_c beta_c * hill_c(a_{c,t}) + Normal(0, noise_sd)``.
+* The company ran one lift experiment per channel (``marketing_lift_tests``): 50 % more than the
+  channel's mean weekly spend when on, for four weeks, at spread-out times before the last 30
+  weeks; the lift is the true KPI difference over the test weeks and the 13 weeks after
+  (``measured_from`` .. ``measured_to``) plus Normal noise with a standard error of 10 % of it,
+  as a well-powered geo test would report. The experiments ran in test regions and are reported
+  scaled to the whole business, so ``marketing``'s weekly spend does not include them.
 * The truth file also holds the budget answer: for a constant weekly spend x_c the adstock settles
   at ``x_c / (1 - theta_c)``, so the steady-state response is
   ``sum_c beta_c * hill_c(x_c / (1 - theta_c))``. ``optimal_allocation`` maximises it subject to
@@ -143,8 +149,38 @@ def _optimise(
     return budget * best
 
 
+_LIFT_WEEKS, _LIFT_AFTER, _LIFT_SE = 4, 13, 0.10
+
+
+def _lift_tests(weeks: np.ndarray, spend: dict[str, np.ndarray], channels: dict[str, dict[str, float]], rng: np.random.Generator) -> pa.Table:
+    """One measured experiment per channel (module docstring), dates as weeks of ``weeks``."""
+    n = len(weeks)
+    latest = n - 30 - _LIFT_WEEKS - _LIFT_AFTER
+    starts = rng.permutation(np.linspace(min(20, latest), latest, len(CHANNELS)).astype(np.int64))
+    rows: dict[str, list] = {k: [] for k in ("channel", "start", "end", "spend_change", "lift", "lift_se", "measured_from", "measured_to")}
+    for start, name in zip(starts, CHANNELS, strict=True):
+        p, x = channels[name], spend[name]
+        change = round(0.5 * float(x[x > 0].mean()), 2)
+        end, last = start + _LIFT_WEEKS - 1, min(start + _LIFT_WEEKS - 1 + _LIFT_AFTER, n - 1)
+        changed = x.copy()
+        changed[start : end + 1] += change
+        moved = p["beta"] * (hill(_adstock(changed, p["theta"]), p["half_saturation"], p["slope"]) - hill(_adstock(x, p["theta"]), p["half_saturation"], p["slope"]))
+        true_lift = float(moved[start : last + 1].sum())
+        se = _LIFT_SE * abs(true_lift)
+        for key, value in (
+            ("channel", name), ("start", weeks[start]), ("end", weeks[end]), ("spend_change", change),
+            ("lift", round(true_lift + float(rng.normal(0.0, se)), 2)), ("lift_se", round(se, 2)),
+            ("measured_from", weeks[start]), ("measured_to", weeks[last]),
+        ):
+            rows[key].append(value)
+    return pa.table({
+        key: pa.array(as_ns(np.array(values, dtype="datetime64[D]")), type=pa.timestamp("ns")) if key in ("start", "end", "measured_from", "measured_to") else pa.array(values)
+        for key, values in rows.items()
+    })
+
+
 def generate_marketing(size: DemoSize, seed: int) -> tuple[dict[str, pa.Table], dict[str, Any]]:
-    """Build ``marketing`` and the ``truth/marketing.json`` content."""
+    """Build ``marketing``, ``marketing_lift_tests`` and the ``truth/marketing.json`` content."""
     rng = stream(seed, "marketing")
     weeks = _weeks(size.marketing_weeks)
     n = len(weeks)
@@ -220,5 +256,6 @@ def generate_marketing(size: DemoSize, seed: int) -> tuple[dict[str, pa.Table], 
             np.full(len(CHANNELS), budget / len(CHANNELS)), channels
         ),
     }
+    lift_tests = _lift_tests(weeks, spend, channels, stream(seed, "marketing.lift_tests"))
     logger.debug("marketing: %d weeks, reference budget %.0f", n, budget)
-    return {"marketing": table}, truth
+    return {"marketing": table, "marketing_lift_tests": lift_tests}, truth

@@ -81,7 +81,10 @@ def lift_experiments(
     ``spend``: one column per channel, rows in time order. ``tests``: ``channel``, ``start`` and
     ``end`` (row positions, inclusive), ``spend_change`` (added to the channel's spend in each test
     week; negative for a cut, ``-spend`` to go dark), ``lift`` (the KPI the change added over the
-    test weeks and the ``max_lag`` weeks after, within the data) and ``lift_se``.
+    measured rows) and ``lift_se``. The measured rows are the test weeks and the ``max_lag`` weeks
+    after (within the data) unless optional ``measured_from`` / ``measured_to`` row positions say
+    otherwise: one experiment read as two rows, the lift *during* the change and the lift *after*
+    it, tells the carry-over apart from the immediate effect, which a single total cannot.
 
     Returns the rows each test touches with the channel's lag columns without and with the change
     (``base``, ``changed``), which test each row belongs to, and per test its channel, lift and se.
@@ -98,16 +101,23 @@ def lift_experiments(
     outside = tests[(tests["start"] < 0) | (tests["end"] < tests["start"]) | (tests["end"] >= n)]
     if len(outside):
         raise SchemaError(f"lift test row(s) {list(outside.index)[:5]}: start and end must be row positions with 0 <= start <= end < {n}")
+    measured_from = tests["measured_from"] if "measured_from" in tests.columns else tests["start"]
+    measured_to = tests["measured_to"] if "measured_to" in tests.columns else np.minimum(tests["end"] + max_lag, n - 1)
+    bad = tests[(measured_from < 0) | (measured_to < measured_from) | (measured_to >= n)]
+    if len(bad):
+        raise SchemaError(
+            f"lift test row(s) {list(bad.index)[:5]}: measured_from and measured_to must be row positions with 0 <= measured_from <= measured_to < {n}"
+        )
     se = pd.to_numeric(tests["lift_se"], errors="coerce").to_numpy(dtype=np.float64)
     if not (np.isfinite(se) & (se > 0)).all() or not np.isfinite(pd.to_numeric(tests["lift"], errors="coerce").to_numpy(dtype=np.float64)).all():
         raise SchemaError("every lift test needs a finite lift and a standard error > 0 (lift_se)")
     test_of_row, base_rows, changed_rows = [], [], []
-    for number, test in enumerate(tests.itertuples(index=False)):
+    for number, (test, first, last) in enumerate(zip(tests.itertuples(index=False), measured_from, measured_to, strict=True)):
         channel = str(test.channel)
         start, end = int(test.start), int(test.end)
         changed = spend[[channel]].copy()
         changed.iloc[start : end + 1, 0] = np.clip(changed.iloc[start : end + 1, 0].to_numpy() + float(test.spend_change), 0.0, None)
-        rows = np.arange(start, min(end + max_lag, n - 1) + 1)
+        rows = np.arange(int(first), int(last) + 1)
         columns = [lag_column(channel, lag) for lag in range(max_lag + 1)]
         base_rows.append(lag_frame(spend[[channel]], [channel], max_lag)[columns].to_numpy()[rows])
         changed_rows.append(lag_frame(changed, [channel], max_lag)[columns].to_numpy()[rows])
@@ -244,6 +254,7 @@ class SignConstrainedRidge(RegressorMixin, BaseEstimator):
             sigma = float(np.sqrt(np.sum(residual**2) / max(len(target) - p - 1, 1)))
             dz = np.asarray(lift_X, dtype=np.float64) / std
             weight = sigma / np.maximum(np.asarray(lift_se, dtype=np.float64), 1e-12)
+            self.lift_weight_ = weight
             design = np.vstack([np.column_stack([z, -z[:, k:]]), np.column_stack([dz, -dz[:, k:]]) * weight[:, None]])
             y_bar = float(target.mean())
             response = np.concatenate([target - y_bar, np.asarray(lift_y, dtype=np.float64) * weight])
@@ -492,6 +503,15 @@ class MediaMixModel(RegressorMixin, BaseEstimator):
         out = pd.DataFrame(effects, columns=list(self.channels), index=X.index)
         out.insert(0, "baseline", self.predict(X) - effects.sum(axis=1))
         return out
+
+    def predicted_lifts(self) -> np.ndarray:
+        """What the fitted curves say each calibration experiment should have measured (its ``lift``
+        beside it shows how well the model explains the experiments)."""
+        if self.calibration is None or len(self.calibration["channel"]) == 0:
+            return np.zeros(0)
+        hills = [self.channel_steps(c).named_steps["saturation"] for c in self.channels]
+        decay = [self.channel_steps(c).named_steps["adstock"].decay for c in self.channels]
+        return lift_design(self.calibration, decay, hills, len(self.regression_.coef_)) @ self.regression_.coef_
 
     def has_effect(self) -> np.ndarray:
         """Per channel: whether any of its coefficients (own or synergy) is positive, or any tree uses it."""

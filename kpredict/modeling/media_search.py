@@ -12,6 +12,7 @@ only of the linear coefficients.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -113,6 +114,12 @@ class MediaSearch:
             regression = SignConstrainedRidge(model.alpha, n_nonnegative=len(self.channels) + len(pairs)).fit(design[train], y[train], **lift)
             squared += float(np.sum((regression.predict(design[test]) - y[test]) ** 2))
             count += len(test)
+            if calibrated:
+                # an experiment the fit misses by one standard error costs as much as a typical week:
+                # the search must explain the measured lifts too (Robyn's MAPE.LIFT, on the ridge's own scale)
+                missed = (lift["lift_X"] @ regression.coef_ - lift["lift_y"]) * regression.lift_weight_
+                squared += float(np.sum(missed**2))
+                count += len(missed)
         return math.sqrt(squared / max(count, 1))
 
     def _suggest(self, trial: optuna.Trial) -> dict[str, Any]:
@@ -173,6 +180,10 @@ def _bootstrap_one(search: MediaSearch, X: pd.DataFrame, y: np.ndarray, params: 
     left_out = np.setdiff1d(np.arange(len(X)), drawn)
     if len(left_out) == 0:
         left_out = drawn
+    if search.calibration is not None and len(search.calibration["channel"]) > 0:
+        # the measured lifts are uncertain too: each refit learns from a draw within their standard errors
+        lifts = search.calibration["lift"] + rng.normal(0.0, 1.0, len(search.calibration["lift"])) * search.calibration["lift_se"]
+        search = dataclasses.replace(search, calibration={**search.calibration, "lift": lifts})
     best, _ = search.run(X, y, [(drawn, left_out)], seed=search.seed + 1 + replicate, n_trials=n_trials, start=params)
     return search.model(best).fit(X.iloc[drawn], np.asarray(y)[drawn])
 

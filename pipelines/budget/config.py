@@ -121,6 +121,15 @@ class BudgetConfig(StoreSettings):
         description="kpredict evaluate: the realized metric and the threshold past which the model is stale",
     )
     gate_metric: Literal["nrmse", "r2", "mape"] = "nrmse"
+    lift_tests: str | None = Field(
+        None,
+        description=(
+            "CSV or parquet of measured lift experiments the model is calibrated on (relative paths: under data_dir): "
+            "channel, start and end (first and last test week), spend_change (added to each test week's spend), "
+            "lift (KPI the change added over the measured weeks), lift_se, and optionally measured_from / measured_to "
+            "(default: the test weeks and max_lag weeks after); null: none"
+        ),
+    )
 
     @model_validator(mode="after")
     def _known_channels(self) -> BudgetConfig:
@@ -138,6 +147,8 @@ class BudgetConfig(StoreSettings):
             unknown = sorted({c for pair in self.interactions for c in pair} - names)
             if unknown:
                 raise ValueError(f"interactions name unknown channel(s) {unknown}; the channels are {sorted(names)}")
+        if self.lift_tests is not None and (self.regression != "ridge" or self.interactions != "none" or not self.time_column):
+            raise ValueError("lift_tests calibrate the ridge without synergy terms on weekly rows; set regression: ridge, interactions: none and a time_column")
         for channel, value in [*self.allocation.min_weekly.items(), *self.allocation.max_weekly.items()]:
             if not value >= 0:
                 raise ValueError(f"weekly spend bounds must be >= 0; channel {channel!r} has {value}")

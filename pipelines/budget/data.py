@@ -15,7 +15,10 @@ from kpredict.errors import DataNotFoundError, SchemaError
 from kpredict.features.sources import read_source
 from kpredict.modeling.media import lag_frame
 
-__all__ = ["Design", "design", "load_marketing", "time_controls"]
+__all__ = ["Design", "design", "load_lift_tests", "load_marketing", "time_controls"]
+
+_LIFT_COLUMNS = ("channel", "start", "end", "spend_change", "lift", "lift_se")
+_LIFT_WEEKS = ("start", "end", "measured_from", "measured_to")
 
 
 def load_marketing(config: BudgetConfig, store: Any, *, before: pd.Timestamp | None = None) -> pd.DataFrame:
@@ -91,3 +94,51 @@ def design(config: BudgetConfig, frame: pd.DataFrame, origin: pd.Timestamp | Non
     parts.append(frame[list(config.controls)])
     X = pd.concat(parts, axis=1)
     return Design(X, frame[config.kpi_column].to_numpy(dtype=np.float64), channels, controls, max_lag)
+
+
+def load_lift_tests(config: BudgetConfig, frame: pd.DataFrame) -> pd.DataFrame | None:
+    """The configured lift experiments with their weeks as row positions of ``frame`` (None: none configured).
+
+    Why weeks, not positions: people record an experiment by its dates; a week must be one of the
+    data's weeks, so a test outside the data (or a typo) fails here, naming the file and the row.
+
+    Raises:
+        DataNotFoundError: no such file. SchemaError: a missing column, an unknown week, an unknown
+        channel, or a lift / standard error that is not a number.
+    """
+    if config.lift_tests is None:
+        return None
+    from pathlib import Path
+
+    from kpredict.scoring.input_file import read_table
+
+    path = Path(config.lift_tests)
+    if not path.is_absolute():
+        path = Path(config.data_dir) / path
+    tests = read_table(path, role="lift tests file")
+    missing = [c for c in _LIFT_COLUMNS if c not in tests.columns]
+    if missing:
+        raise SchemaError(f"lift tests file {path.name!r} lacks column(s) {missing}; expected {list(_LIFT_COLUMNS)} (+ measured_from, measured_to)")
+    unknown = sorted({str(c) for c in tests["channel"]} - set(config.channels))
+    if unknown:
+        raise SchemaError(f"lift tests file {path.name!r} names unknown channel(s) {unknown}; the channels are {list(config.channels)}")
+    weeks = pd.to_datetime(frame[config.time_column]).reset_index(drop=True)
+    position = pd.Series(np.arange(len(weeks)), index=weeks.to_numpy())
+    out = tests.copy()
+    for column in [c for c in _LIFT_WEEKS if c in tests.columns]:
+        stamps = pd.to_datetime(tests[column], errors="coerce")
+        unknown_rows = [i for i, stamp in enumerate(stamps) if pd.isna(stamp) or stamp not in position.index]
+        if unknown_rows:
+            first = unknown_rows[0]
+            raise SchemaError(
+                f"lift tests file {path.name!r}, row {first + 1}: {column} {tests[column].iloc[first]!r} is not one of the data's weeks "
+                f"({config.time_column} from {weeks.iloc[0].date()} to {weeks.iloc[-1].date()})"
+            )
+        out[column] = position.loc[stamps.to_numpy()].to_numpy()
+    for column in ("spend_change", "lift", "lift_se"):
+        values = pd.to_numeric(tests[column], errors="coerce")
+        if not np.isfinite(values).all():
+            raise SchemaError(f"lift tests file {path.name!r}: column {column!r} must hold a number in every row")
+        out[column] = values.astype(np.float64)
+    out["channel"] = out["channel"].astype(str)
+    return out.reset_index(drop=True)

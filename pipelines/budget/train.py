@@ -15,11 +15,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from kpredict.pipelines.budget.config import BudgetConfig
-from kpredict.pipelines.budget.data import Design, design, load_marketing
+from kpredict.pipelines.budget.data import Design, design, load_lift_tests, load_marketing
 from kpredict.pipelines.budget.model import BudgetModel, describe_params
 
 from kpredict.errors import SchemaError
 from kpredict.hashing import frame_hash
+from kpredict.modeling.media import lift_experiments
 from kpredict.modeling.media_search import MediaSearch, bootstrap_models
 from kpredict.progress import progress_bar
 from kpredict.tracking.publish import TrainingResult
@@ -58,8 +59,8 @@ def folds(config: BudgetConfig, n_rows: int) -> list[tuple[np.ndarray, np.ndarra
     return list(splitter.split(np.arange(n_rows)))
 
 
-def media_search(config: BudgetConfig, d: Design) -> MediaSearch:
-    """The optuna search the config describes."""
+def media_search(config: BudgetConfig, d: Design, calibration: dict[str, np.ndarray] | None = None) -> MediaSearch:
+    """The optuna search the config describes (``calibration``: measured lifts every fit learns from)."""
     bounds = {c: tuple(config.carryover.decay_by_channel.get(c, config.carryover.decay)) for c in d.channels}
     pairs: list[tuple[str, str]] = []
     if config.interactions == "search":
@@ -70,7 +71,7 @@ def media_search(config: BudgetConfig, d: Design) -> MediaSearch:
         channels=d.channels, max_lag=d.max_lag, controls=d.controls, decay_bounds=bounds,
         half_saturation_bounds=tuple(config.saturation.half_saturation), slope_bounds=tuple(config.saturation.slope),
         alpha_bounds=tuple(config.search.alpha), candidate_pairs=pairs, n_trials=config.search.n_trials, seed=config.search.seed,
-        regression=config.regression,
+        regression=config.regression, calibration=calibration,
     )
 
 
@@ -197,11 +198,16 @@ def train(config: BudgetConfig | str | Path | None = None, *, force: bool = Fals
     learn, held = split_holdout(config, len(frame))
     _check_enough_rows(config, d, learn)
     logger.info("budget data: %d rows (%d to learn from, %d held out), %d channels", len(frame), len(learn), len(held), len(d.channels))
-    search = media_search(config, d)
+    tests = load_lift_tests(config, frame)
+    calibration = None
+    if tests is not None:
+        calibration = lift_experiments(frame[d.channels], tests, d.channels, d.max_lag)
+        logger.info("budget: calibrated on %d measured lift(s) (%s)", len(tests), config.lift_tests)
+    search = media_search(config, d, calibration)
 
     with training_run(
         pipeline=PIPELINE, config=config.model_dump(mode="json"), seed=config.search.seed,
-        inputs={"marketing": frame}, feature_view_hashes={},
+        inputs={"marketing": frame, **({"lift_tests": tests} if tests is not None else {})}, feature_view_hashes={},
     ) as run:
         with progress_bar("budget: searching carry-over and saturation", config.search.n_trials) as advance:
             best, study = search.run(d.X.iloc[learn], d.y[learn], folds(config, len(learn)), progress=advance)
@@ -215,7 +221,8 @@ def train(config: BudgetConfig | str | Path | None = None, *, force: bool = Fals
             elif best.get("interactions", False):
                 continue  # synergy terms need the ridge
             else:
-                predicted = search.model(best).set_params(regression=regression).fit(d.X.iloc[learn], d.y[learn]).predict(d.X.iloc[held])
+                # the trees cannot learn from measured lifts: the alternative is measured without them
+                predicted = search.model(best).set_params(regression=regression, calibration=None).fit(d.X.iloc[learn], d.y[learn]).predict(d.X.iloc[held])
             metrics |= {f"{regression}_holdout_{k}": v for k, v in regression_metrics(d.y[held], predicted).items()}
         metrics["cv_rmse"] = float(study.best_value)
         metrics["in_sample_r2"] = regression_metrics(d.y[learn], challenger.predict(d.X.iloc[learn]))["r2"]
@@ -239,6 +246,19 @@ def train(config: BudgetConfig | str | Path | None = None, *, force: bool = Fals
                 f"{row.channel}_contribution_share": row.contribution_share,
             }
         metrics["bootstrap_refits"] = float(len(refits))
+        tables = {"channels": channels, "contributions": contributions}
+        if tests is not None:
+            # how well the stored curves explain each experiment: a user checks this before trusting the split
+            explained = tests[["channel", "start", "end", "spend_change", "lift", "lift_se"]].copy()
+            if config.time_column:
+                for column in ("start", "end"):
+                    explained[column] = frame[config.time_column].to_numpy()[tests[column].to_numpy()]
+            explained["predicted_lift"] = point.predicted_lifts()
+            explained["miss_in_se"] = (explained["predicted_lift"] - explained["lift"]) / explained["lift_se"]
+            metrics["lift_tests"] = float(len(explained))
+            metrics["lift_tests_within_2se"] = float((explained["miss_in_se"].abs() <= 2).sum())
+            tables["lift_tests"] = explained
+            run.log_table(explained, "lift_tests.json")
         run.log_metrics(metrics)
         labels = {c: config.channel_labels_zh.get(c, c) for c in d.channels}
 
@@ -267,4 +287,4 @@ def train(config: BudgetConfig | str | Path | None = None, *, force: bool = Fals
         holdout = pd.DataFrame({"row": held, "actual": d.y[held], "predicted": challenger.predict(d.X.iloc[held])})
         if config.time_column:
             holdout.insert(0, config.time_column, frame[config.time_column].to_numpy()[held])
-        return publish(run, packaged, gate, metrics=metrics, force=force, holdout=holdout, tables={"channels": channels, "contributions": contributions})
+        return publish(run, packaged, gate, metrics=metrics, force=force, holdout=holdout, tables=tables)
