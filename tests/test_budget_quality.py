@@ -68,6 +68,34 @@ def _recommended_steady_split(model, config, spend: pd.DataFrame, truth: dict) -
     return recommend(model, problem, config.allocation)[0]
 
 
+def _train_on_seed_0(tmp_path: Path, **overrides):
+    """The budget pipeline on the default demo's marketing (seed 0) with the repository config (plus
+    ``overrides``); returns the result, carry-over within 0.1 and contributions covered per channel,
+    and the regret of the split the scoring recommends."""
+    import mlflow
+    from kpredict.pipelines.budget import PIPELINE
+
+    from kpredict.datasets.marketing import CHANNELS
+    from kpredict.scoring.packaging import load_packaged_directory
+
+    data = _marketing_only(tmp_path / "demo")
+    truth = json.loads((data / "truth" / "marketing.json").read_text())
+    config = PIPELINE.load_config(
+        REPO / "configs" / "budget.yaml", data_dir=str(data), features=str(REPO / "configs" / "features.yaml"),
+        feature_store_dir=str(tmp_path / "feature_store"), **overrides,
+    )
+    result = PIPELINE.train(config)
+    m, channels = result.metrics, result.tables["channels"].set_index("channel")
+    close = {c: abs(m[f"{c}_decay"] - truth["channels"][c]["theta"]) <= 0.1 for c in CHANNELS}
+    spend = pd.read_parquet(data / "marketing.parquet")
+    true = _true_contributions(spend, truth)
+    covered = {c: channels.loc[c, "contribution_lo"] <= true[c] <= channels.loc[c, "contribution_hi"] for c in CHANNELS}
+    model = load_packaged_directory(Path(mlflow.artifacts.download_artifacts(f"models:/kpredict-budget/{result.model_version}")))
+    regret = _steady_state_regret(_recommended_steady_split(model, config, spend, truth), truth)
+    print(f"carry-over within 0.1: {close}; contributions covered: {covered}; regret {regret:.3f}")
+    return result, close, covered, regret
+
+
 @pytest.mark.slow
 def test_on_the_demo_company_the_model_recovers_carry_over_contributions_and_a_better_split(tmp_path):
     """Goals (issue 12): regret <= 2 % of the true optimum's gain over the equal split; carry-over
@@ -83,32 +111,8 @@ def test_on_the_demo_company_the_model_recovers_carry_over_contributions_and_a_b
     series alone identifies it; that and the other curves' shapes are what the regret is (the
     allocator itself finds the true optimum given the true curves: test_media_model).
     """
-    from kpredict.pipelines.budget import PIPELINE
-
-    from kpredict.datasets.marketing import CHANNELS
-
-    data = _marketing_only(tmp_path / "demo")
-    truth = json.loads((data / "truth" / "marketing.json").read_text())
-    config = PIPELINE.load_config(
-        REPO / "configs" / "budget.yaml", data_dir=str(data), features=str(REPO / "configs" / "features.yaml"),
-        feature_store_dir=str(tmp_path / "feature_store"),
-    )
-    result = PIPELINE.train(config)
-    m, channels = result.metrics, result.tables["channels"].set_index("channel")
-    assert m["holdout_r2"] > m["baseline_holdout_r2"]
-
-    close = {c: abs(m[f"{c}_decay"] - truth["channels"][c]["theta"]) <= 0.1 for c in CHANNELS}
-    spend = pd.read_parquet(data / "marketing.parquet")
-    true = _true_contributions(spend, truth)
-    covered = {c: channels.loc[c, "contribution_lo"] <= true[c] <= channels.loc[c, "contribution_hi"] for c in CHANNELS}
-
-    import mlflow
-
-    from kpredict.scoring.packaging import load_packaged_directory
-
-    model = load_packaged_directory(Path(mlflow.artifacts.download_artifacts(f"models:/kpredict-budget/{result.model_version}")))
-    regret = _steady_state_regret(_recommended_steady_split(model, config, spend, truth), truth)
-    print(f"carry-over within 0.1: {close}; contributions covered: {covered}; regret {regret:.3f}")
+    result, close, covered, regret = _train_on_seed_0(tmp_path)
+    assert result.metrics["holdout_r2"] > result.metrics["baseline_holdout_r2"]
     assert sum(covered.values()) >= 4
     assert sum(close.values()) >= 3 and close["tv"]
     assert regret <= 0.15
@@ -121,34 +125,12 @@ def test_on_the_demo_company_measured_lift_tests_calibrate_the_curves(tmp_path):
     compare both in the next test). Reached: regret 0.125, contributions covered for 5 of 5; carry-over
     within 0.1 only for tv (radio 0.12 under, display 0.11 and search 0.20 over, social 0.35 over):
     a +50 % test tells the marginal return at the tested spend, not how it is spread over weeks."""
-    from kpredict.pipelines.budget import PIPELINE
-
-    from kpredict.datasets.marketing import CHANNELS
-
-    data = _marketing_only(tmp_path / "demo")
-    truth = json.loads((data / "truth" / "marketing.json").read_text())
-    config = PIPELINE.load_config(
-        REPO / "configs" / "budget.yaml", data_dir=str(data), features=str(REPO / "configs" / "features.yaml"),
-        feature_store_dir=str(tmp_path / "feature_store"), lift_tests="marketing_lift_tests.parquet",
-    )
-    result = PIPELINE.train(config)
-    m, channels = result.metrics, result.tables["channels"].set_index("channel")
-    close = {c: abs(m[f"{c}_decay"] - truth["channels"][c]["theta"]) <= 0.1 for c in CHANNELS}
-    spend = pd.read_parquet(data / "marketing.parquet")
-    true = _true_contributions(spend, truth)
-    covered = {c: channels.loc[c, "contribution_lo"] <= true[c] <= channels.loc[c, "contribution_hi"] for c in CHANNELS}
-
-    import mlflow
-
-    from kpredict.scoring.packaging import load_packaged_directory
-
-    model = load_packaged_directory(Path(mlflow.artifacts.download_artifacts(f"models:/kpredict-budget/{result.model_version}")))
-    regret = _steady_state_regret(_recommended_steady_split(model, config, spend, truth), truth)
-    print(f"carry-over within 0.1: {close}; contributions covered: {covered}; regret {regret:.3f}; lift tests {result.tables['lift_tests']}")
+    result, close, covered, regret = _train_on_seed_0(tmp_path, lift_tests="marketing_lift_tests.parquet")
+    print(result.tables["lift_tests"])
     assert regret <= 0.13
     assert sum(covered.values()) >= 5
     assert close["tv"]
-    assert m["lift_tests_within_2se"] >= 4
+    assert result.metrics["lift_tests_within_2se"] >= 4
 
 
 @pytest.mark.slow
