@@ -83,10 +83,10 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     )
 
     started = time.perf_counter()
-    one = bootstrap_models(search, d.X, d.y, best, n_boot=args.refits, block=8, n_trials=args.refit_trials, n_jobs=1)
+    one = bootstrap_models(search, d.X, d.y, n_boot=args.refits, block=8, n_trials=args.refit_trials, n_jobs=1)
     serial_s = time.perf_counter() - started
     started = time.perf_counter()
-    many = bootstrap_models(search, d.X, d.y, best, n_boot=args.refits, block=8, n_trials=args.refit_trials, n_jobs=args.n_jobs)
+    many = bootstrap_models(search, d.X, d.y, n_boot=args.refits, block=8, n_trials=args.refit_trials, n_jobs=args.n_jobs)
     parallel_s = time.perf_counter() - started
     same = all(np.array_equal(a.predict(d.X), b.predict(d.X)) for a, b in zip(one, many, strict=True))
     print(

@@ -162,7 +162,7 @@ def test_a_risk_aware_split_does_at_least_as_well_as_the_expected_one_in_the_wor
     search = MediaSearch(CHANNELS, 8, ["trend"], n_trials=20, seed=0)
     best, _ = search.run(X, y, [(np.arange(90), np.arange(90, 120))])
     point = search.model(best).fit(X, y)
-    refits = bootstrap_models(search, X, y, best, n_boot=12, block=8, n_trials=4)
+    refits = bootstrap_models(search, X, y, n_boot=12, block=8, n_trials=4)
     history = X[[f"{c}__lag0" for c in CHANNELS]].to_numpy()[-8:]
     problem = AllocationProblem(600.0, 4, np.zeros(3), np.full(3, np.inf), history, steady_state=steady_state)
     plans = np.array([[50.0, 50.0, 50.0], [100.0, 20.0, 30.0]])
@@ -245,9 +245,8 @@ def test_a_measured_lift_recovers_the_effect_of_a_channel_that_moves_with_the_se
 def test_bootstrap_refits_do_not_depend_on_the_number_of_processes():
     X, y, _ = _synthetic(weeks=80)
     search = MediaSearch(CHANNELS, 8, ["trend"], n_trials=5, seed=3)
-    params = {"alpha": 0.01, **{f"{c}.{k}": v for c in CHANNELS for k, v in (("decay", 0.3), ("half_saturation", 1.0), ("slope", 1.0))}}
-    one = bootstrap_models(search, X, y, params, n_boot=3, block=8, n_trials=4, n_jobs=1)
-    two = bootstrap_models(search, X, y, params, n_boot=3, block=8, n_trials=4, n_jobs=2)
+    one = bootstrap_models(search, X, y, n_boot=3, block=8, n_trials=4, n_jobs=1)
+    two = bootstrap_models(search, X, y, n_boot=3, block=8, n_trials=4, n_jobs=2)
     assert [m.predict(X).tolist() for m in one] == [m.predict(X).tolist() for m in two]
     blocks = moving_blocks(80, 8, np.random.default_rng(0))
     assert len(blocks) == 80 and (np.diff(blocks.reshape(10, 8), axis=1) == 1).all()

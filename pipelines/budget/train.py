@@ -237,7 +237,7 @@ def train(config: BudgetConfig | str | Path | None = None, *, force: bool = Fals
         b = config.bootstrap
         block = b.block_weeks if config.time_column else 1
         with progress_bar("budget: bootstrap refits", b.n_boot) as advance:
-            refits = bootstrap_models(search, d.X, d.y, best, n_boot=b.n_boot, block=block, n_trials=b.n_trials, n_jobs=b.n_jobs, progress=advance)
+            refits = bootstrap_models(search, d.X, d.y, n_boot=b.n_boot, block=block, n_trials=b.n_trials, n_jobs=b.n_jobs, progress=advance)
         model = BudgetModel(point, refits, interval=b.interval)
         channels, contributions = _log_readings(run, model, d, frame, config)
         for row in channels.itertuples():
