@@ -145,12 +145,9 @@ class MediaSearch:
 
     def run(
         self, X: pd.DataFrame, y: np.ndarray, folds: Folds, *, seed: int | None = None, n_trials: int | None = None,
-        start: dict[str, Any] | None = None, progress: Callable[[int], None] | None = None,
+        progress: Callable[[int], None] | None = None,
     ) -> tuple[dict[str, Any], optuna.Study]:
-        """The best parameters by held-out RMSE over ``folds`` (every fold's rows pooled), and the study.
-
-        ``start`` is tried first.
-        """
+        """The best parameters by held-out RMSE over ``folds`` (every fold's rows pooled), and the study."""
         target = np.asarray(y, dtype=np.float64)
         lags = MediaMixModel(channels=list(self.channels), max_lag=self.max_lag).lag_array(X)
         controls = X[list(self.controls)].to_numpy(dtype=np.float64) if self.controls else np.zeros((len(X), 0))
@@ -166,8 +163,6 @@ class MediaSearch:
         try:
             sampler = optuna.samplers.TPESampler(seed=self.seed if seed is None else seed, multivariate=True, n_startup_trials=20)
             study = optuna.create_study(direction="minimize", sampler=sampler)
-            if start is not None:
-                study.enqueue_trial({k: v for k, v in start.items() if k not in self.fixed_params()})
             study.optimize(objective, n_trials=self.n_trials if n_trials is None else n_trials)
         finally:
             optuna.logging.set_verbosity(previous)
