@@ -28,7 +28,7 @@ fold seeds average 0.849); a blend with the logistic regression chosen out of fo
 there, and a portfolio of four known-good configurations enqueued before TPE lost on both sets
 (0.8492, 0.9173). With 5 inner folds the plain loop reached 0.8497 on Telco. Time, summed over the
 folds with one LightGBM thread: the plain loop 122 s (Telco) and 117 s (BigML), BoostedClassifier
-73 s and 98 s; the folds run two at a time, so each set takes about 2 minutes (4.4 and 2.2 before).
+73 s and 98 s; the folds run two at a time, so each set takes about 2 minutes (2.2 and 4.4 before).
 """
 
 from __future__ import annotations
