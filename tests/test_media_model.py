@@ -153,6 +153,28 @@ def test_the_lightgbm_regression_gives_increasing_separate_curves_that_sum_to_th
         MediaMixModel(channels=CHANNELS, max_lag=8, interactions=[("a", "b")], regression="lightgbm").fit(X, y)
 
 
+def test_the_kept_parameters_are_the_refits_medians():
+    """median_params: per channel the median carry-over, half-saturation and slope, the penalty's
+    median on the log scale, synergy terms when most refits have them; a model built from them
+    carries those values, and no refits at all is an error."""
+    from kpredict.modeling.media_search import median_params
+
+    refits = [
+        MediaMixModel(channels=["a", "b"], max_lag=4, decay={"a": d, "b": 0.0}, half_saturation={"a": 1.0, "b": h},
+                      slope={"a": s, "b": 1.0}, alpha=alpha, interactions=pairs)
+        for d, h, s, alpha, pairs in [(0.1, 0.5, 1.0, 0.01, [("a", "b")]), (0.5, 2.0, 3.0, 1.0, []), (0.3, 1.0, 2.0, 100.0, [("a", "b")])]
+    ]
+    params = median_params(refits)
+    assert params["a.decay"] == pytest.approx(0.3) and params["b.decay"] == 0.0
+    assert params["b.half_saturation"] == pytest.approx(1.0) and params["a.slope"] == pytest.approx(2.0)
+    assert params["alpha"] == pytest.approx(1.0) and params["interactions"] is True
+    kept = MediaSearch(["a", "b"], 4, candidate_pairs=[("a", "b")]).model(params)
+    assert kept.decay == {"a": pytest.approx(0.3), "b": 0.0} and kept.interactions == [("a", "b")]
+    assert median_params(refits[1:2])["interactions"] is False
+    with pytest.raises(ValueError, match="at least one"):
+        median_params([])
+
+
 @pytest.mark.parametrize("steady_state", [False, True])
 def test_a_risk_aware_split_does_at_least_as_well_as_the_expected_one_in_the_worse_refits(steady_state):
     """refit_totals (all ridge refits in one array expression) equals the refits one by one; the
@@ -317,7 +339,7 @@ def test_a_channel_without_effect_gets_its_minimum(shape, budget, minimum):
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(shape=shapes, budget=st.floats(100.0, 3000.0), minimum=st.floats(0.0, 20.0), spread=st.floats(0.0, 0.8))
 def test_the_split_averaged_over_refits_keeps_the_budget_the_bounds_and_gives_a_channel_without_effect_its_minimum(shape, budget, minimum, spread):
-    """The default objective of the budget scoring (allocate_on_refits) keeps the allocator's
+    """The budget scoring's averaged objective (allocate_on_refits, `average_refits: true`) keeps the allocator's
     promises: sums to the budget within the bounds, at least the equal split's average, more
     budget never less, and a channel no refit gives an effect gets its minimum."""
     coefs = np.asarray(shape[0], dtype=np.float64)

@@ -71,7 +71,7 @@ class AllocationConfig(ConfigModel):
         ),
     )
     average_refits: bool = Field(
-        True, description="maximise the KPI averaged over the bootstrap refits (false: the single model fitted on every week)",
+        False, description="maximise the KPI averaged over the bootstrap refits (false: the kept model's, the one with the refits' median parameters)",
     )
     risk_quantile: float | None = Field(
         None, gt=0, le=0.5,

@@ -1,9 +1,10 @@
 """Budget training recipe: weekly spend, KPI and controls → hold out the latest weeks → search
-carry-over, saturation and the ridge penalty with optuna on blocks of held-out weeks → evaluate
-out of time against OLS on the raw spend (and the ridge against the monotone LightGBM on the same
-carry-over and saturation; ``regression`` picks the one stored) → refit on every week → block-bootstrap refits for the
-intervals → contributions, ROI, marginal ROI, response curves and charts → publish and gate
-(holdout NRMSE).
+carry-over, saturation and the ridge penalty with optuna on blocks of held-out weeks, then the
+same search on block-bootstrapped weeks, the model kept being the one with the refits' median
+parameters → evaluate it out of time against OLS on the raw spend (and the ridge against the
+monotone LightGBM on the same carry-over and saturation; ``regression`` picks the one stored) →
+the same on every week, whose refits also give the intervals → contributions, ROI, marginal ROI,
+response curves and charts → publish and gate (holdout NRMSE).
 """
 
 from __future__ import annotations
@@ -20,12 +21,12 @@ from kpredict.pipelines.budget.model import BudgetModel, describe_params
 
 from kpredict.errors import SchemaError
 from kpredict.hashing import frame_hash
-from kpredict.modeling.media import lift_experiments
-from kpredict.modeling.media_search import MediaSearch, bootstrap_models
+from kpredict.modeling.media import MediaMixModel, lift_experiments
+from kpredict.modeling.media_search import MediaSearch, bootstrap_models, median_params
 from kpredict.progress import progress_bar
 from kpredict.tracking.publish import TrainingResult
 
-__all__ = ["folds", "media_search", "ols_baseline", "regression_metrics", "split_holdout", "train"]
+__all__ = ["fit_point", "folds", "media_search", "ols_baseline", "regression_metrics", "split_holdout", "train"]
 
 logger = logging.getLogger(__name__)
 
@@ -73,6 +74,20 @@ def media_search(config: BudgetConfig, d: Design, calibration: dict[str, np.ndar
         alpha_bounds=tuple(config.search.alpha), candidate_pairs=pairs, n_trials=config.search.n_trials, seed=config.search.seed,
         regression=config.regression, calibration=calibration,
     )
+
+
+def fit_point(
+    config: BudgetConfig, search: MediaSearch, X: pd.DataFrame, y: np.ndarray, best: dict[str, Any], rows: str,
+) -> tuple[MediaMixModel, list[MediaMixModel], dict[str, Any]]:
+    """The model kept for these rows, its bootstrap refits and its parameters: refitted on the rows
+    with the refits' median carry-over and saturation (``median_params`` says why), or with the
+    search's ``best`` trial when there are no refits (``bootstrap.n_boot: 0``)."""
+    b = config.bootstrap
+    block = b.block_weeks if config.time_column else 1
+    with progress_bar(f"budget: bootstrap refits {rows}", b.n_boot) as advance:
+        refits = bootstrap_models(search, X, y, n_boot=b.n_boot, block=block, n_trials=b.n_trials, n_jobs=b.n_jobs, progress=advance)
+    params = median_params(refits) if refits else best
+    return search.model(params).fit(X, y), refits, params
 
 
 def regression_metrics(actual: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
@@ -212,7 +227,8 @@ def train(config: BudgetConfig | str | Path | None = None, *, force: bool = Fals
         with progress_bar("budget: searching carry-over and saturation", config.search.n_trials) as advance:
             best, study = search.run(d.X.iloc[learn], d.y[learn], folds(config, len(learn)), progress=advance)
         run.log_study(study, prefix="search")
-        challenger = search.model(best).fit(d.X.iloc[learn], d.y[learn])
+        # the holdout judges the estimator that is stored: refits on the learning weeks, their median parameters
+        challenger, _, best = fit_point(config, search, d.X.iloc[learn], d.y[learn], best, "on the learning weeks")
         metrics = {f"holdout_{k}": v for k, v in regression_metrics(d.y[held], challenger.predict(d.X.iloc[held])).items()}
         metrics |= {f"baseline_holdout_{k}": v for k, v in regression_metrics(d.y[held], ols_baseline(d, learn, held)).items()}
         for regression in ("ridge", "lightgbm"):  # both regressions on the searched carry-over and saturation, side by side
@@ -233,12 +249,8 @@ def train(config: BudgetConfig | str | Path | None = None, *, force: bool = Fals
             best, study = search.run(d.X, d.y, folds(config, len(d.y)), progress=advance)
         run.log_study(study, prefix="search_all_rows")
         metrics["cv_rmse_all_rows"] = float(study.best_value)
-        point = search.model(best).fit(d.X, d.y)
-        b = config.bootstrap
-        block = b.block_weeks if config.time_column else 1
-        with progress_bar("budget: bootstrap refits", b.n_boot) as advance:
-            refits = bootstrap_models(search, d.X, d.y, n_boot=b.n_boot, block=block, n_trials=b.n_trials, n_jobs=b.n_jobs, progress=advance)
-        model = BudgetModel(point, refits, interval=b.interval)
+        point, refits, _ = fit_point(config, search, d.X, d.y, best, "on every week")
+        model = BudgetModel(point, refits, interval=config.bootstrap.interval)
         channels, contributions = _log_readings(run, model, d, frame, config)
         for row in channels.itertuples():
             metrics |= {
