@@ -228,17 +228,17 @@ def train(config: BudgetConfig | str | Path | None = None, *, force: bool = Fals
             best, study = search.run(d.X.iloc[learn], d.y[learn], folds(config, len(learn)), progress=advance)
         run.log_study(study, prefix="search")
         # the holdout judges the estimator that is stored: refits on the learning weeks, their median parameters
-        challenger, _, best = fit_point(config, search, d.X.iloc[learn], d.y[learn], best, "on the learning weeks")
+        challenger, _, kept = fit_point(config, search, d.X.iloc[learn], d.y[learn], best, "on the learning weeks")
         metrics = {f"holdout_{k}": v for k, v in regression_metrics(d.y[held], challenger.predict(d.X.iloc[held])).items()}
         metrics |= {f"baseline_holdout_{k}": v for k, v in regression_metrics(d.y[held], ols_baseline(d, learn, held)).items()}
         for regression in ("ridge", "lightgbm"):  # both regressions on the searched carry-over and saturation, side by side
             if regression == config.regression:
                 predicted = challenger.predict(d.X.iloc[held])
-            elif best.get("interactions", False):
+            elif kept.get("interactions", False):
                 continue  # synergy terms need the ridge
             else:
                 # the trees cannot learn from measured lifts: the alternative is measured without them
-                predicted = search.model(best).set_params(regression=regression, calibration=None).fit(d.X.iloc[learn], d.y[learn]).predict(d.X.iloc[held])
+                predicted = search.model(kept).set_params(regression=regression, calibration=None).fit(d.X.iloc[learn], d.y[learn]).predict(d.X.iloc[held])
             metrics |= {f"{regression}_holdout_{k}": v for k, v in regression_metrics(d.y[held], predicted).items()}
         metrics["cv_rmse"] = float(study.best_value)
         metrics["in_sample_r2"] = regression_metrics(d.y[learn], challenger.predict(d.X.iloc[learn]))["r2"]
