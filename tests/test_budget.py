@@ -132,6 +132,9 @@ def test_candidate_plans_get_their_expected_kpi_with_an_interval(budget_project,
     from kpredict.scoring import score
 
     _project, config, result = budget_project
+    # without the share range the recommendation is the model's optimum over every split of the
+    # budget, so no candidate (all on TV is far outside the range) can be expected to beat it
+    config = config.model_copy(update={"allocation": config.allocation.model_copy(update={"share_range": None})})
     plans = pd.DataFrame({"plan": ["all_tv", "even"], "tv": [100000.0, 20000.0], "radio": [0.0, 20000.0], "search": [0.0, 20000.0], "social": [0.0, 20000.0], "display": [0.0, 20000.0]})
     plans.to_csv(tmp_path / "plans.csv", index=False)
     scored = score("budget", "2026-11-01", model=result.model_version, config=config, write=False, budget=100000, weeks=4, scenario=str(tmp_path / "plans.csv"))

@@ -148,7 +148,7 @@ class BudgetConfig(StoreSettings):
             if unknown:
                 raise ValueError(f"interactions name unknown channel(s) {unknown}; the channels are {sorted(names)}")
         if self.lift_tests is not None and (self.regression != "ridge" or self.interactions != "none" or not self.time_column):
-            raise ValueError("lift_tests calibrate the ridge without synergy terms on weekly rows; set regression: ridge, interactions: none and a time_column")
+            raise ValueError("lift_tests calibrate the ridge without synergy terms on weekly rows; set regression: ridge, interactions: none and a time_column, or lift_tests: null")
         for channel, value in [*self.allocation.min_weekly.items(), *self.allocation.max_weekly.items()]:
             if not value >= 0:
                 raise ValueError(f"weekly spend bounds must be >= 0; channel {channel!r} has {value}")
