@@ -37,11 +37,9 @@ browser:
 		|| echo "apt-get could not install chromium / fonts-noto-cjk: the browser test will skip"; \
 	else echo "chromium or a CJK font is missing and apt-get cannot install them here: the browser test may skip"; fi
 
-## The whole test suite, slow real-data checks included (what CI runs), test files spread over
-## the cores (XDIST=0 runs them in this one process).
-XDIST ?= 2
+## The whole test suite, slow real-data checks included (what CI runs).
 test: $(VENV)/.installed-dev browser
-	$(BIN)/python -m pytest -q --timeout 1800 $(if $(filter 0,$(XDIST)),,-n $(XDIST) --dist loadfile)
+	$(BIN)/python -m pytest -q --timeout 1800
 
 ## The suite without the slow real-data checks.
 test-fast: $(VENV)/.installed-dev browser
