@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from kpredict.cli.main import app
-from kpredict.errors import ConfigError, InfeasibleAllocationError, SchemaError
+from kpredict.errors import ConfigError, DataNotFoundError, InfeasibleAllocationError, SchemaError
 from kpredict.hashing import file_hash
 
 from conftest import budget_config
@@ -215,6 +215,8 @@ def test_lift_test_files_with_unknown_weeks_channels_or_columns_are_refused_by_n
         table.to_csv(tmp_path / name, index=False)
         with pytest.raises(SchemaError, match=message):
             load_lift_tests(config.model_copy(update={"lift_tests": str(tmp_path / name)}), frame)
+    with pytest.raises(DataNotFoundError, match=r"nowhere\.csv \(lift_tests in the budget config\) does not exist; set lift_tests: null"):
+        load_lift_tests(config.model_copy(update={"lift_tests": "nowhere.csv"}), frame)
     with pytest.raises(ConfigError, match="lift_tests calibrate the ridge"):
         budget_config(tmp_path, small_demo, lift_tests="marketing_lift_tests.parquet", regression="lightgbm")
 
