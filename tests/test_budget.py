@@ -215,7 +215,7 @@ def test_lift_test_files_with_unknown_weeks_channels_or_columns_are_refused_by_n
         table.to_csv(tmp_path / name, index=False)
         with pytest.raises(SchemaError, match=message):
             load_lift_tests(config.model_copy(update={"lift_tests": str(tmp_path / name)}), frame)
-    with pytest.raises(DataNotFoundError, match=r"nowhere\.csv \(lift_tests in the budget config\) does not exist; set lift_tests: null"):
+    with pytest.raises(DataNotFoundError, match=r"nowhere\.csv does not exist; set lift_tests: null in the budget config when there are no experiments"):
         load_lift_tests(config.model_copy(update={"lift_tests": "nowhere.csv"}), frame)
     with pytest.raises(ConfigError, match="lift_tests calibrate the ridge"):
         budget_config(tmp_path, small_demo, lift_tests="marketing_lift_tests.parquet", regression="lightgbm")

@@ -70,8 +70,8 @@ def _recommended_steady_split(model, config, spend: pd.DataFrame, truth: dict) -
 
 def _train_on_seed_0(tmp_path: Path, experiments: bool = True):
     """The budget pipeline on the default demo's marketing (seed 0) with the repository config
-    (without its lift tests when not ``experiments``); returns the result, carry-over within 0.1 and contributions covered per channel,
-    and the regret of the split the scoring recommends."""
+    (without its lift tests when not ``experiments``); returns the result, carry-over within 0.1
+    and contributions covered per channel, and the regret of the split the scoring recommends."""
     import mlflow
     from kpredict.pipelines.budget import PIPELINE
 

@@ -115,11 +115,10 @@ def load_lift_tests(config: BudgetConfig, frame: pd.DataFrame) -> pd.DataFrame |
     path = Path(config.lift_tests)
     if not path.is_absolute():
         path = Path(config.data_dir) / path
-    if not path.exists():
-        from kpredict.errors import DataNotFoundError
-
-        raise DataNotFoundError(f"lift tests file {path} (lift_tests in the budget config) does not exist; set lift_tests: null when there are no experiments")
-    tests = read_table(path, role="lift tests file")
+    try:
+        tests = read_table(path, role="lift tests file")
+    except DataNotFoundError as exc:  # the repository config names the demo's file: say how to go without
+        raise DataNotFoundError(f"{exc}; set lift_tests: null in the budget config when there are no experiments") from None
     missing = [c for c in _LIFT_COLUMNS if c not in tests.columns]
     if missing:
         raise SchemaError(f"lift tests file {path.name!r} lacks column(s) {missing}; expected {list(_LIFT_COLUMNS)} (+ measured_from, measured_to)")
