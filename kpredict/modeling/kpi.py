@@ -5,8 +5,8 @@ Step by step, for every series at once:
 
 1. **Expected value.** statsforecast's ETS, its parameters refit every ``refit_every`` steps on
    the series' *cleaned* history (outliers winsorised, detected level shifts taken out) and its
-   state carried forward one step at a time with those parameters (``forward``), so a spike never
-   drags the forecast and a level shift is not smoothed into it.
+   state carried forward one step at a time with those parameters (``forward``, from the step the
+   fit began at), so a spike never drags the forecast and a level shift is not smoothed into it.
 2. **Peers.** When at least ``min_peers`` series are scored at a step (the stores of one chain),
    their median residual is the step's common movement (a chain-wide promotion, a holiday, a
    price change) and is taken out: what is left is what happened to this series alone.
@@ -55,6 +55,7 @@ KPI_KINDS = ("", "spike", "level_shift", "recovery")
 _MAD_TO_SD = 1.4826
 _CLIP = 3.0  # |z| at which a step is winsorised in the forecast's history and the scale's memory
 _SHOULDER, _KNEE = 0.95, 0.99
+_MAX_DAILY_SEASON = 48  # steps a day up to which finer data gets a weekly ETS season (336: 0.35 s a fit)
 _RUN_CLIP = 2.0  # a run's steps count at most this many standard deviations each: one bulk order is not a shift
 
 
@@ -140,7 +141,7 @@ class _Series:
         self.level, self.previous_level = 0.0, None
         self.normal: list[float] = []
         self.current, self.back = _Run(), _Run()
-        self.model, self.since_fit = None, 0
+        self.model, self.since_fit, self.fit_start = None, 0, 0
         self.fallback_scale = float(np.nanstd(np.diff(x[:warm_up]))) if warm_up > 2 else 1.0
         self.expected = np.full(n, np.nan)
         self.residual = np.full(n, np.nan)
@@ -167,6 +168,8 @@ class KpiDetector(BaseEstimator):
 
     Args:
         season_length: steps per seasonal cycle (7 for daily data with a weekly pattern; 1: none).
+        fallback_season_length: the season fitted while a series' history is shorter than two
+            cycles of ``season_length`` (a day's steps while a weekly cycle is learnt; 1: none).
         refit_every: steps between refits of a series' ETS parameters.
         min_history: steps of a series before its first score (its warm-up).
         history: most recent steps the ETS model is fitted on and carried over.
@@ -191,6 +194,7 @@ class KpiDetector(BaseEstimator):
     def __init__(
         self,
         season_length: int = 7,
+        fallback_season_length: int = 1,
         refit_every: int = 28,
         min_history: int = 28,
         history: int = 364,
@@ -205,6 +209,7 @@ class KpiDetector(BaseEstimator):
         min_series_reference: int = 300,
     ) -> None:
         self.season_length = season_length
+        self.fallback_season_length = fallback_season_length
         self.refit_every = refit_every
         self.min_history = min_history
         self.history = history
@@ -221,19 +226,21 @@ class KpiDetector(BaseEstimator):
     @classmethod
     def for_frequency(cls, step: pd.Timedelta | str, **overrides: object) -> KpiDetector:
         """Settings for a series sampled every ``step``: daily and coarser keep the defaults (a
-        weekly season); finer data takes one day of steps as its season (ETS: at most 48, else
-        none) and its refit interval and scale memory, two days as warm-up and three seasons (or
-        four days) as its history."""
+        weekly season). Finer data with at most 48 steps a day (hourly, half-hourly) also takes a
+        week as its season, since business KPIs differ between weekdays and weekends (a day's
+        steps until two weeks are known), refit weekly on three weeks; finer data still has no
+        season (ETS cannot fit one that long) and four days of history. Two days are the warm-up."""
         step = pd.Timedelta(step)
         per_day = int(pd.Timedelta("1D") / step) if step < pd.Timedelta("1D") else 0
         if per_day <= 1:
             return cls(**overrides)
-        season = per_day if per_day <= 48 else 1
-        settings = {
-            "season_length": season, "refit_every": max(per_day, 28), "min_history": 2 * per_day,
-            "history": 3 * season if season > 1 else 4 * per_day, "scale_window": max(per_day, 56),
-        }
-        return cls(**(settings | overrides))
+        common = {"min_history": 2 * per_day, "scale_window": max(per_day, 56)}
+        if per_day <= _MAX_DAILY_SEASON:
+            week = 7 * per_day
+            settings = {"season_length": week, "fallback_season_length": per_day, "refit_every": week, "history": 3 * week}
+        else:
+            settings = {"season_length": 1, "refit_every": max(per_day, 28), "history": 4 * per_day}
+        return cls(**(common | settings | overrides))
 
     # ------------------------------------------------------------------------------------ API
     def fit(
@@ -366,10 +373,10 @@ class KpiDetector(BaseEstimator):
     def _fit_model(self, history: np.ndarray):
         from statsforecast.models import AutoETS
 
-        code = self.ets_model
-        if self.season_length <= 1 or len(history) < 2 * self.season_length + 2:
-            code = code[:2] + "N"
-        return AutoETS(season_length=max(self.season_length, 1), model=code).fit(history)
+        for season in (self.season_length, self.fallback_season_length):
+            if season > 1 and len(history) >= 2 * season + 2:
+                return AutoETS(season_length=season, model=self.ets_model).fit(history)
+        return AutoETS(season_length=1, model=self.ets_model[:2] + "N").fit(history)
 
     def _run(self, data, calendar, id_col, time_col, target_col, scorers: _Scorers) -> list[_Series]:
         """The step loop over all series (module docstring); returns each series' state."""
@@ -404,11 +411,13 @@ class KpiDetector(BaseEstimator):
         return series
 
     def _expect(self, s: _Series, t: int) -> None:
-        lo = max(0, t - self.history)
         if s.model is None or s.since_fit >= self.refit_every:
-            s.model, s.since_fit = self._fit_model(s.clean[lo:t]), 0
+            s.fit_start = max(0, t - self.history)
+            s.model, s.since_fit = self._fit_model(s.clean[s.fit_start:t]), 0
         s.since_fit += 1
-        base = float(s.model.forward(y=s.clean[lo:t], h=1)["mean"][0])
+        # filtered from the step the fit began at: the model's initial states (the seasonal ones
+        # included) belong to that step, and a window sliding with t would shift the season's phase
+        base = float(s.model.forward(y=s.clean[s.fit_start:t], h=1)["mean"][0])
         centre, scale = s.centre_scale(self.scale_window)
         s.pending = (s.x[t] - (base + s.level) - centre, centre, scale, base)
 

@@ -53,7 +53,7 @@ def load_kpi(config: RiskAnomalyConfig, store: Any, *, end: pd.Timestamp | None 
 def build_detector(spec: KpiConfig) -> KpiDetector:
     """The detector with the config's settings."""
     return KpiDetector(
-        season_length=spec.season_length, refit_every=spec.refit_every, min_history=spec.min_history, history=spec.history,
+        season_length=spec.season_length, fallback_season_length=spec.fallback_season_length, refit_every=spec.refit_every, min_history=spec.min_history, history=spec.history,
         max_run=spec.max_run, spike_threshold=spec.spike_threshold, shift_threshold=spec.shift_threshold,
         min_peers=spec.min_peers, log_transform=spec.log_transform,
     )
