@@ -7,6 +7,10 @@ Step by step, for every series at once:
    the series' *cleaned* history (outliers winsorised, detected level shifts taken out) and its
    state carried forward one step at a time with those parameters (``forward``, from the step the
    fit began at), so a spike never drags the forecast and a level shift is not smoothed into it.
+   A season longer than ETS can estimate (a week of half-hours) is taken out by MSTL at each refit
+   and a non-seasonal ETS follows the rest; ``fallback_season_length`` is fitted until two cycles
+   are known, and while it is, a level shift is alerted but left in the history (the first
+   weekends of hourly data are season to be learnt, not a level to move to).
 2. **Peers.** When at least ``min_peers`` series are scored at a step (the stores of one chain),
    their median residual is the step's common movement (a chain-wide promotion, a holiday, a
    price change) and is taken out: what is left is what happened to this series alone.
@@ -55,6 +59,7 @@ KPI_KINDS = ("", "spike", "level_shift", "recovery")
 _MAD_TO_SD = 1.4826
 _CLIP = 3.0  # |z| at which a step is winsorised in the forecast's history and the scale's memory
 _SHOULDER, _KNEE = 0.95, 0.99
+_MAX_ETS_SEASON = 48  # longer seasons are decomposed (MSTL) rather than estimated by ETS
 _MAX_DAILY_SEASON = 48  # steps a day up to which finer data gets a weekly ETS season (336: 0.35 s a fit)
 _RUN_CLIP = 2.0  # a run's steps count at most this many standard deviations each: one bulk order is not a shift
 
@@ -141,7 +146,7 @@ class _Series:
         self.level, self.previous_level = 0.0, None
         self.normal: list[float] = []
         self.current, self.back = _Run(), _Run()
-        self.model, self.since_fit, self.fit_start = None, 0, 0
+        self.model, self.since_fit, self.fit_start, self.fitted_season = None, 0, 0, 1
         self.fallback_scale = float(np.nanstd(np.diff(x[:warm_up]))) if warm_up > 2 else 1.0
         self.expected = np.full(n, np.nan)
         self.residual = np.full(n, np.nan)
@@ -161,6 +166,35 @@ class _Series:
             return 0.0, max(self.fallback_scale, 1e-9)
         centre = float(np.median(recent))
         return centre, max(float(np.median(np.abs(recent - centre))) * _MAD_TO_SD, 1e-9)
+
+
+class _DecomposedETS:
+    """A season too long for ETS to estimate (a week of half-hours: 336 initial states from three
+    weeks of data) is taken out by statsforecast's MSTL at fit time, together with the shorter
+    one, and frozen until the next refit; a non-seasonal ETS follows what is left. ``forward``
+    has the ETS model's meaning: ``y`` starts where the fitted history started."""
+
+    def __init__(self, history: np.ndarray, season: int, short_season: int, code: str) -> None:
+        from statsforecast.models import AutoETS
+        from statsforecast.mstl import mstl
+
+        periods = [short_season, season] if 1 < short_season < season and season % short_season == 0 else [season]
+        parts = mstl(history, periods)
+        seasonal = parts[[f"seasonal{p}" for p in periods]].sum(axis=1).to_numpy()
+        self.fitted_seasonal, self.last_cycle = seasonal, seasonal[-season:]
+        self.model = AutoETS(season_length=1, model=code).fit(history - seasonal)
+
+    def _seasonal(self, n: int) -> np.ndarray:
+        known = self.fitted_seasonal[:n]
+        later = np.arange(len(known), n + 1) - len(self.fitted_seasonal)
+        return np.concatenate([known, self.last_cycle[later % len(self.last_cycle)]])
+
+    def forward(self, y: np.ndarray, h: int) -> dict[str, np.ndarray]:
+        if h != 1:
+            raise ValueError("one step ahead only")
+        seasonal = self._seasonal(len(y))
+        step = self.model.forward(y=y - seasonal[: len(y)], h=1)["mean"]
+        return {"mean": step + seasonal[len(y)]}
 
 
 class KpiDetector(BaseEstimator):
@@ -375,8 +409,10 @@ class KpiDetector(BaseEstimator):
 
         for season in (self.season_length, self.fallback_season_length):
             if season > 1 and len(history) >= 2 * season + 2:
-                return AutoETS(season_length=season, model=self.ets_model).fit(history)
-        return AutoETS(season_length=1, model=self.ets_model[:2] + "N").fit(history)
+                if season > _MAX_ETS_SEASON:
+                    return _DecomposedETS(history, season, self.fallback_season_length, self.ets_model[:2] + "N"), season
+                return AutoETS(season_length=season, model=self.ets_model).fit(history), season
+        return AutoETS(season_length=1, model=self.ets_model[:2] + "N").fit(history), 1
 
     def _run(self, data, calendar, id_col, time_col, target_col, scorers: _Scorers) -> list[_Series]:
         """The step loop over all series (module docstring); returns each series' state."""
@@ -413,7 +449,7 @@ class KpiDetector(BaseEstimator):
     def _expect(self, s: _Series, t: int) -> None:
         if s.model is None or s.since_fit >= self.refit_every:
             s.fit_start = max(0, t - self.history)
-            s.model, s.since_fit = self._fit_model(s.clean[s.fit_start:t]), 0
+            (s.model, s.fitted_season), s.since_fit = self._fit_model(s.clean[s.fit_start:t]), 0
         s.since_fit += 1
         # filtered from the step the fit began at: the model's initial states (the seasonal ones
         # included) belong to that step, and a window sliding with t would shift the season's phase
@@ -446,6 +482,11 @@ class KpiDetector(BaseEstimator):
         s.expected[t], s.residual[t], s.z[t], s.surprise[t] = expected, residual, z, surprise
         s.run_statistic[t] = statistic
         if settling:
+            s.current, s.back = _Run(), _Run()
+        elif run >= self.shift_threshold and s.fitted_season < self.season_length:
+            # the season is still being learnt: a shift may be its first weekend, so it is alerted
+            # but the history keeps it, for the seasonal fit to see
+            s.kind[t], s.onset[t] = 2, t - length + 1
             s.current, s.back = _Run(), _Run()
         elif run >= self.shift_threshold:
             first = t - length + 1

@@ -97,7 +97,7 @@ class KpiConfig(ConfigModel):
     calendar_column: str = "date"
     evaluation_days: int = Field(365, ge=28, description="the latest days, scored causally to evaluate; the detector learns from the days before")
     season_length: int = Field(7, ge=1, description="steps per seasonal cycle (7: daily data, weekly pattern)")
-    fallback_season_length: int = Field(1, ge=1, description="season fitted until two cycles of season_length are known (24 for hourly data with season_length 168)")
+    fallback_season_length: int = Field(1, ge=1, description="season fitted until two cycles of season_length are known (24 for hourly data with season_length 168); seasons over 48 steps are MSTL-decomposed")
     refit_every: int = Field(28, ge=1, description="steps between refits of each series' ETS parameters")
     min_history: int = Field(28, ge=8, description="steps of a series before its first score")
     history: int = Field(364, ge=16, description="latest steps the forecast is fitted on")
