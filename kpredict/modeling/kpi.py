@@ -180,7 +180,7 @@ class _DecomposedETS:
 
         periods = [short_season, season] if 1 < short_season < season and season % short_season == 0 else [season]
         parts = mstl(history, periods)
-        seasonal = parts[[f"seasonal{p}" for p in periods]].sum(axis=1).to_numpy()
+        seasonal = parts.filter(regex="^seasonal").sum(axis=1).to_numpy()  # one period: "seasonal", several: "seasonal<p>"
         self.fitted_seasonal, self.last_cycle = seasonal, seasonal[-season:]
         self.model = AutoETS(season_length=1, model=code).fit(history - seasonal)
 
