@@ -351,3 +351,18 @@ def test_kpi_alert_messages_have_stable_ids_both_languages_and_respect_the_minim
     assert "-80%" in message.body and "预期" in message.body
     english = kpi_alert_messages(alerts, "risk_anomaly", KpiConfig(), min_severity="high", lang="en")[0]
     assert "预期" not in english.body
+
+
+def test_the_kpi_detector_follows_the_series_step_unless_the_config_says_otherwise():
+    from kpredict.modeling.kpi import KpiDetector
+    from kpredict.pipelines.risk_anomaly.config import KpiConfig
+    from kpredict.pipelines.risk_anomaly.kpi import build_detector, series_step
+
+    hourly = pd.DataFrame({"unique_id": ["a"] * 4 + ["b"] * 3, "ds": pd.to_datetime(
+        ["2024-01-01 00:00", "2024-01-01 01:00", "2024-01-01 03:00", "2024-01-01 04:00", "2024-01-01 00:00", "2024-01-01 01:00", "2024-01-01 02:00"])})
+    assert series_step(hourly) == pd.Timedelta("1h")  # a missing hour does not make it two-hourly
+    assert series_step(hourly.head(1)) == pd.Timedelta("1D")
+    assert build_detector(KpiConfig(), "1D").get_params() == KpiDetector().get_params()  # the demo's daily revenue: unchanged
+    detector = build_detector(KpiConfig(min_peers=0), series_step(hourly))
+    assert (detector.season_length, detector.fallback_season_length, detector.refit_every) == (168, 24, 168) and detector.min_peers == 0
+    assert build_detector(KpiConfig(season_length=24), "1h").season_length == 24  # an explicit setting wins

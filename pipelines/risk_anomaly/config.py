@@ -96,11 +96,13 @@ class KpiConfig(ConfigModel):
     calendar_source: str | None = Field("holidays", description="source whose dates are calendar days (holidays); null for none")
     calendar_column: str = "date"
     evaluation_days: int = Field(365, ge=28, description="the latest days, scored causally to evaluate; the detector learns from the days before")
-    season_length: int = Field(7, ge=1, description="steps per seasonal cycle (7: daily data, weekly pattern)")
-    fallback_season_length: int = Field(1, ge=1, description="season fitted until two cycles of season_length are known (24 for hourly data with season_length 168); seasons over 48 steps are MSTL-decomposed")
-    refit_every: int = Field(28, ge=1, description="steps between refits of each series' ETS parameters")
-    min_history: int = Field(28, ge=8, description="steps of a series before its first score")
-    history: int = Field(364, ge=16, description="latest steps the forecast is fitted on")
+    # null: from the series' step (KpiDetector.for_frequency): daily 7 / 1 / 28 / 28 / 364; hourly a
+    # week as the season (a day until two weeks are known), refit weekly on three weeks
+    season_length: int | None = Field(None, ge=1, description="steps per seasonal cycle (7: daily data, weekly pattern); null: from the step")
+    fallback_season_length: int | None = Field(None, ge=1, description="season fitted until two cycles of season_length are known (24 for hourly data with season_length 168); seasons over 48 steps are MSTL-decomposed; null: from the step")
+    refit_every: int | None = Field(None, ge=1, description="steps between refits of each series' ETS parameters; null: from the step")
+    min_history: int | None = Field(None, ge=8, description="steps of a series before its first score; null: from the step")
+    history: int | None = Field(None, ge=16, description="latest steps the forecast is fitted on; null: from the step")
     max_run: int = Field(4, ge=2, le=30, description="a level shift is recognised within this many steps")
     spike_threshold: float = Field(3.0, gt=0, description="surprise (-log10 share) from which a step is a spike")
     shift_threshold: float = Field(3.0, gt=0, description="run surprise from which the level moves")

@@ -50,12 +50,23 @@ def load_kpi(config: RiskAnomalyConfig, store: Any, *, end: pd.Timestamp | None 
     return frame.reset_index(drop=True), calendar
 
 
-def build_detector(spec: KpiConfig) -> KpiDetector:
-    """The detector with the config's settings."""
-    return KpiDetector(
-        season_length=spec.season_length, fallback_season_length=spec.fallback_season_length, refit_every=spec.refit_every, min_history=spec.min_history, history=spec.history,
-        max_run=spec.max_run, spike_threshold=spec.spike_threshold, shift_threshold=spec.shift_threshold,
-        min_peers=spec.min_peers, log_transform=spec.log_transform,
+_STEP_SETTINGS = ("season_length", "fallback_season_length", "refit_every", "min_history", "history")
+
+
+def series_step(frame: pd.DataFrame) -> pd.Timedelta:
+    """The usual time between a series' steps (the median over every series; a day when no series
+    has two steps)."""
+    gaps = frame.sort_values(["unique_id", "ds"], kind="stable").groupby("unique_id", sort=False)["ds"].diff().dropna()
+    return gaps.median() if len(gaps) else pd.Timedelta("1D")
+
+
+def build_detector(spec: KpiConfig, step: pd.Timedelta | str = "1D") -> KpiDetector:
+    """The detector for series sampled every ``step`` (KpiDetector.for_frequency), with the
+    config's settings; the season, refit and history settings the config leaves null follow the step."""
+    explicit = {name: getattr(spec, name) for name in _STEP_SETTINGS if getattr(spec, name) is not None}
+    return KpiDetector.for_frequency(
+        step, max_run=spec.max_run, spike_threshold=spec.spike_threshold, shift_threshold=spec.shift_threshold,
+        min_peers=spec.min_peers, log_transform=spec.log_transform, **explicit,
     )
 
 
@@ -97,7 +108,9 @@ def fit_and_evaluate(config: RiskAnomalyConfig, store: Any) -> tuple[KpiDetector
     span_days = (last - first).days + 1
     evaluation_days = min(spec.evaluation_days, span_days // 2)
     evaluation_start = last.normalize() + pd.Timedelta(days=1) - pd.Timedelta(days=evaluation_days)
-    detector = build_detector(spec).fit(frame[frame["ds"] < evaluation_start], calendar_dates=calendar)
+    step = series_step(frame)
+    detector = build_detector(spec, step).fit(frame[frame["ds"] < evaluation_start], calendar_dates=calendar)
+    logger.info("KPI series every %s: season %d steps, refit every %d", step, detector.season_length, detector.refit_every)
     detected = detector.detect(frame, calendar_dates=calendar)
     threshold = kpi_threshold(spec)
     evaluated = detected[(detected["ds"] >= evaluation_start) & detected["anomaly_score"].notna()].copy()
