@@ -255,3 +255,17 @@ def test_a_fitted_detector_round_trips_through_skops_with_numeric_ids(tmp_path):
     skops.io.dump(detector, path)
     loaded = skops.io.load(path, trusted=skops.io.get_untrusted_types(file=path))
     pd.testing.assert_frame_equal(loaded.detect(frame), detector.detect(frame))
+
+
+def test_a_detector_saved_before_the_fallback_season_existed_still_scores(tmp_path):
+    import skops.io
+
+    frame = _chain()
+    detector = KpiDetector(min_series_reference=50).fit(frame[frame["ds"] < _day(frame, 150)])
+    expected = detector.detect(frame)
+    del detector.fallback_season_length  # what an artefact from the previous release holds
+    path = tmp_path / "old.skops"
+    skops.io.dump(detector, path)
+    loaded = skops.io.load(path, trusted=skops.io.get_untrusted_types(file=path))
+    assert loaded.fallback_season_length == 1
+    pd.testing.assert_frame_equal(loaded.detect(frame), expected)

@@ -60,7 +60,7 @@ _MAD_TO_SD = 1.4826
 _CLIP = 3.0  # |z| at which a step is winsorised in the forecast's history and the scale's memory
 _SHOULDER, _KNEE = 0.95, 0.99
 _MAX_ETS_SEASON = 48  # longer seasons are decomposed (MSTL) rather than estimated by ETS
-_MAX_DAILY_SEASON = 48  # steps a day up to which finer data gets a weekly ETS season (336: 0.35 s a fit)
+_MAX_DAILY_SEASON = 48  # steps a day up to which finer data gets a weekly season (336 steps: MSTL, 0.4 s a fit)
 _RUN_CLIP = 2.0  # a run's steps count at most this many standard deviations each: one bulk order is not a shift
 
 
@@ -256,6 +256,11 @@ class KpiDetector(BaseEstimator):
         self.ets_model = ets_model
         self.n_reference = n_reference
         self.min_series_reference = min_series_reference
+
+    def __setstate__(self, state: dict) -> None:
+        # detectors saved before the fallback season existed had none
+        state.setdefault("fallback_season_length", 1)
+        super().__setstate__(state)
 
     @classmethod
     def for_frequency(cls, step: pd.Timedelta | str, **overrides: object) -> KpiDetector:
