@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import shared_data
+from conftest import in_fresh_thread, shared_data
 
 
 @pytest.fixture(scope="module", params=["m1-yearly", "m1-quarterly"])
@@ -19,7 +19,7 @@ def m1(request):
     shared_data("forecasting/m1/M1.csv")
     from benchmarks.bench_presets import evaluate_set
 
-    return request.param, evaluate_set(request.param, n_jobs=2)["table"]
+    return request.param, in_fresh_thread(evaluate_set, request.param, n_jobs=2)["table"]
 
 
 @pytest.mark.slow

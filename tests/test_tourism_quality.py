@@ -28,7 +28,7 @@ import time
 import numpy as np
 import pytest
 
-from conftest import shared_data
+from conftest import in_fresh_thread, shared_data
 
 LAGS_MONTHLY = list(range(1, 25))
 RECIPES = {
@@ -59,6 +59,10 @@ MONTHLY_MAPE_BOUND = 20.0
 
 @pytest.fixture(scope="module")
 def tourism():
+    return in_fresh_thread(_evaluate_recipes)
+
+
+def _evaluate_recipes() -> dict:
     from kpredict.datasets.tourism import TOURISM, load_tourism
     from kpredict.forecasting import Forecaster, ForecasterSettings, forecast_metrics, prepare_series
 
