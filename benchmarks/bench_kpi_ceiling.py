@@ -44,12 +44,15 @@ def hindsight_residuals(revenue: pd.DataFrame, truth: pd.DataFrame) -> tuple[pd.
 
 
 def recall_at_own_budget(evidence: np.ndarray, is_event: np.ndarray, candidates: np.ndarray) -> float:
-    """Share of the events among the top-``k`` candidates by evidence, ``k`` the event count."""
-    k = int(is_event.sum())
-    if k == 0:
+    """Recall at a budget of the event count among ``candidates`` (kpredict's detection metrics;
+    steps without evidence rank last)."""
+    from kpredict.evaluation.detection import detection_metrics
+
+    if not is_event.any():
         return float("nan")
-    order = np.argsort(-np.nan_to_num(evidence[candidates], nan=-np.inf), kind="stable")[:k]
-    return float(is_event[candidates][order].sum() / k)
+    score = evidence[candidates]
+    score = np.where(np.isfinite(score), score, np.nanmin(score) - 1.0)
+    return detection_metrics(is_event[candidates], score)["recall_at_budget"]
 
 
 def hindsight_recall(residual: pd.DataFrame, kinds: pd.DataFrame, evaluated: pd.DataFrame) -> dict[str, float]:
@@ -57,11 +60,11 @@ def hindsight_recall(residual: pd.DataFrame, kinds: pd.DataFrame, evaluated: pd.
     steps = evaluated.set_index(["unique_id", "ds"]).index
     long = residual.stack().rename("u").to_frame().join(kinds.stack().rename("kind"))  # (date, store)
     long = long.rename_axis(["ds", "unique_id"]).reorder_levels(["unique_id", "ds"]).sort_index()
-    noise_sd = float(long.loc[long["kind"] == "", "u"].std())
+    normal = long.loc[long["kind"] == "", "u"]
+    noise_sd = float(normal.std())
     clipped = long["u"].clip(-2 * noise_sd, 2 * noise_sd)
     onset_mean = clipped.groupby(level=0).transform(lambda s: s.rolling(_ONSET_DAYS).mean().shift(1 - _ONSET_DAYS))
     # each side against its own normal tail: bulk orders make the upper side far wider
-    normal = long.loc[long["kind"] == "", "u"]
     upper, lower = normal.quantile(0.99), -normal.quantile(0.01)
     spike_evidence = np.where(long["u"] > 0, long["u"] / upper, -long["u"] / lower)
     long = long.assign(onset_mean=onset_mean.abs(), spike_evidence=spike_evidence)
