@@ -128,7 +128,8 @@ def test_without_a_time_column_the_model_is_chosen_out_of_fold_on_everything_but
     assert data.cross_validate and data.valid.empty and len(data.train) == len(frame) - len(data.holdout)
     y = data.train["churned"].to_numpy()
     folds = StratifiedKFold(5, shuffle=True, random_state=config.model.seed)
-    margin = cross_val_predict(LinearClassifier(random_state=config.model.seed), data.train[data.features], y, cv=folds, method="decision_function")
+    baseline = LinearClassifier(random_state=config.model.seed, spline_knots=config.model.baseline_spline_knots)
+    margin = cross_val_predict(baseline, data.train[data.features], y, cv=folds, method="decision_function")
     capacity = round(config.decision.capacity * len(y) / len(data.holdout))  # the holdout's share of the list
     metric = config.gate_metric
     assert metric == "recall_at_capacity"  # higher is better: the comparison below relies on it

@@ -13,11 +13,12 @@ parameters.
 Without a time column the pipeline keeps 20 % of the table as the gate's holdout and
 cross-validates the other 80 % (5 folds tune LightGBM, calibrate it and choose between it and the
 logistic baseline, out of fold); the 5 fold models serve together. Measured: BigML 0.9153
-(LightGBM served) against default LightGBM 0.9137 and logistic 0.8148; Telco 0.8578 (the logistic
-baseline served, as it ranks Telco better) against logistic 0.8584 and default LightGBM 0.8518.
-Before cross-validation (60 % train, 20 % validation) the same split gave BigML 0.9086 and Telco
-0.8574. The test asserts those figures: the floor and the gap to the best reference, each the
-measured one rounded outwards (BigML must beat the best reference by 0.001).
+(LightGBM served) against default LightGBM 0.9137 and logistic 0.8148; Telco 0.8600 (the baseline
+served, as it ranks Telco better: a logistic regression with a smooth curve per number) against the
+one-hot logistic 0.8584 and default LightGBM 0.8518. With straight lines for the baseline's numbers
+Telco was 0.8578; before cross-validation (60 % train, 20 % validation) the split gave BigML 0.9086
+and Telco 0.8574. The test asserts those figures: the floor and the gap to the best reference,
+each the measured one rounded outwards (each set must beat the best reference by 0.001).
 """
 
 from __future__ import annotations
@@ -32,8 +33,8 @@ from sklearn.model_selection import train_test_split
 
 from conftest import shared_data
 
-FLOORS = {"bigml": 0.915, "telco": 0.857}
-GAPS = {"bigml": -0.001, "telco": 0.001}  # at most this far below the best reference (negative: above it)
+FLOORS = {"bigml": 0.915, "telco": 0.859}
+GAPS = {"bigml": -0.001, "telco": -0.001}  # at most this far below the best reference (negative: above it)
 
 
 @pytest.fixture()

@@ -438,3 +438,41 @@ def test_the_linear_classifier_scores_a_row_the_same_in_any_batch_and_its_reason
     KINDS["sklearn_classifier"].save(model, tmp_path)
     loaded = load_sklearn(tmp_path, {})  # only scikit-learn and kpredict types (and a dtype) are trusted
     assert np.array_equal(loaded.predict_proba(X)[:, 1], whole)
+
+
+def test_the_linear_classifier_with_splines_learns_a_curve_keeps_exact_reasons_and_loads_from_skops(tmp_path):
+    """The churn baseline's curves: a risk that rises at both ends of a number is out of reach of a
+    straight line; the spline model finds it, its reasons still add up, and its file loads without
+    trusting anything beyond scikit-learn, kpredict and scipy's spline data."""
+    from sklearn.metrics import roc_auc_score
+
+    from kpredict.modeling import LinearClassifier
+    from kpredict.scoring.kinds import KINDS, load_sklearn
+
+    rng = np.random.default_rng(5)
+    n = 3000
+    X = pd.DataFrame({
+        "tenure": rng.uniform(-3, 3, n),
+        "spend": np.where(rng.random(n) < 0.1, np.nan, rng.normal(size=n)),
+        "plan": pd.Categorical(rng.choice(["basic", "pro"], n)),
+    })
+    margin = X["tenure"] ** 2 - 2 + 0.8 * (X["plan"] == "pro")  # risky when new and when long-standing
+    y = (rng.random(n) < 1 / (1 + np.exp(-margin.to_numpy()))).astype(int)
+    train, test = np.arange(n) < 2000, np.arange(n) >= 2000
+    straight = LinearClassifier().fit(X[train], y[train])
+    curved = LinearClassifier(spline_knots=6).fit(X[train], y[train])
+    auc_straight = roc_auc_score(y[test], straight.decision_function(X[test]))
+    auc_curved = roc_auc_score(y[test], curved.decision_function(X[test]))
+    auc_truth = roc_auc_score(y[test], margin[test])
+    assert auc_curved > auc_straight + 0.15 and auc_curved > auc_truth - 0.02, (auc_straight, auc_curved, auc_truth)
+
+    beyond = X.iloc[:2].assign(tenure=[-30.0, 30.0])  # flat beyond the training range, never wild
+    edges = X.iloc[:2].assign(tenure=[X["tenure"][train].min(), X["tenure"][train].max()])
+    assert np.allclose(curved.decision_function(beyond), curved.decision_function(edges))
+    contributions = curved.contributions(X)
+    assert contributions.shape == (n, 4)
+    assert np.allclose(contributions.sum(axis=1), curved.decision_function(X), atol=1e-12)
+    KINDS["sklearn_classifier"].save(curved, tmp_path)
+    assert np.array_equal(load_sklearn(tmp_path, {}).predict_proba(X)[:, 1], curved.predict_proba(X)[:, 1])
+    with pytest.raises(ValueError, match="spline_knots must be 0"):
+        LinearClassifier(spline_knots=1).fit(X, y)

@@ -6,9 +6,15 @@ that serves, so it needs what the served model gives: ``predict_proba``, per-fea
 ``contributions`` that add up to the margin (for reasons in plain words), ``feature_names_in_`` and
 ``categories_`` (for the scoring input's checks), and a file format without pickle (skops).
 
-A feature's contribution is the sum over the columns it produced (a scaled number and its
-missing-value flag, or its one-hot columns) of ``coef * (value - training mean)``; the base value is
-the margin at the training means. So contributions + base value = the decision function, exactly.
+With ``spline_knots`` set, each number enters as a smooth curve (cubic B-splines, flat beyond the
+training range) instead of a straight line: a generalised additive model, still one term per
+feature. On the Telco churn table it ranks as well as a tuned LightGBM (ROC-AUC 0.8500 against
+0.8501 over five folds; the straight-line logistic 0.8453; ``benchmarks/bench_churn_ceiling.py``).
+
+A feature's contribution is the sum over the columns it produced (a scaled number or its spline
+columns and its missing-value flag, or its one-hot columns) of ``coef * (value - training mean)``;
+the base value is the margin at the training means. So contributions + base value = the decision
+function, exactly.
 """
 
 from __future__ import annotations
@@ -30,6 +36,8 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
         C: inverse L2 strength, as in scikit-learn's LogisticRegression.
         max_iter: solver iterations.
         random_state: the solver's seed.
+        spline_knots: 0 for a straight line per number; otherwise the knots of each number's cubic
+            spline (``SplineTransformer``, evenly spaced over the training range).
 
     Attributes:
         feature_names_in_: input columns, in order.
@@ -37,25 +45,32 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
         classes_: the two class labels.
     """
 
-    def __init__(self, C: float = 1.0, max_iter: int = 2000, random_state: int = 0) -> None:
+    def __init__(self, C: float = 1.0, max_iter: int = 2000, random_state: int = 0, spline_knots: int = 0) -> None:
         self.C = C
         self.max_iter = max_iter
         self.random_state = random_state
+        self.spline_knots = spline_knots
 
     def fit(self, X: pd.DataFrame, y: np.ndarray) -> LinearClassifier:
         """Fit on a frame whose categorical columns have the pandas ``category`` dtype."""
         from sklearn.impute import SimpleImputer
         from sklearn.linear_model import LogisticRegression
-        from sklearn.preprocessing import OneHotEncoder, StandardScaler
+        from sklearn.preprocessing import OneHotEncoder, SplineTransformer, StandardScaler
 
+        if not isinstance(self.spline_knots, int | np.integer) or self.spline_knots == 1 or self.spline_knots < 0:
+            raise ValueError(f"spline_knots must be 0 (straight lines) or an integer >= 2; got {self.spline_knots!r}")
         self.feature_names_in_ = np.array(list(X.columns), dtype=object)
         self.n_features_in_ = len(self.feature_names_in_)
         self.categories_ = {c: [str(v) for v in X[c].cat.categories] for c in X.columns if isinstance(X[c].dtype, pd.CategoricalDtype)}
         self.numeric_ = [c for c in X.columns if c not in self.categories_]
         self.imputer_ = SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True)
         self.scaler_ = StandardScaler()
+        self.splines_ = SplineTransformer(n_knots=self.spline_knots, degree=3, extrapolation="constant") if self.spline_knots else None
         if self.numeric_:
-            self.scaler_.fit(self.imputer_.fit_transform(self._numbers(X)))
+            imputed = self.imputer_.fit_transform(self._numbers(X))
+            if self.splines_ is not None:
+                self.splines_.fit(imputed[:, : len(self.numeric_)])
+            self.scaler_.fit(imputed)
         self.encoder_ = OneHotEncoder(
             categories=[[*cats, MISSING] for cats in self.categories_.values()], handle_unknown="ignore", sparse_output=False
         )
@@ -79,7 +94,11 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
     def _design(self, X: pd.DataFrame) -> np.ndarray:
         parts = []
         if self.numeric_:
-            parts.append(self.scaler_.transform(self.imputer_.transform(self._numbers(X))))
+            imputed = self.imputer_.transform(self._numbers(X))
+            if self.splines_ is not None:  # the curves, then the missing-value flags as they are
+                parts += [self.splines_.transform(imputed[:, : len(self.numeric_)]), imputed[:, len(self.numeric_):]]
+            else:
+                parts.append(self.scaler_.transform(imputed))
         if self.categories_:
             parts.append(self.encoder_.transform(self._labels(X)))
         return np.hstack(parts) if parts else np.empty((len(X), 0))
@@ -87,7 +106,8 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
     def _column_owners(self) -> np.ndarray:
         """For every design column, the index (in ``feature_names_in_``) of the feature it came from."""
         position = {name: i for i, name in enumerate(self.feature_names_in_)}
-        owners = [position[c] for c in self.numeric_]
+        per_number = self.splines_.n_features_out_ // len(self.numeric_) if self.splines_ is not None and self.numeric_ else 1
+        owners = [position[c] for c in self.numeric_ for _ in range(per_number)]
         if self.numeric_ and self.imputer_.indicator_ is not None:
             owners += [position[self.numeric_[i]] for i in self.imputer_.indicator_.features_]
         for column, cats in self.categories_.items():

@@ -32,8 +32,10 @@ __all__ = ["KINDS", "ModelKind", "load_sklearn", "predict_classifier", "predict_
 
 SKOPS_FILE = "estimator.skops"
 _TRUSTED_PREFIXES = ("sklearn.", "kpredict.")
-#: plain data types skops asks about: a dtype describes numbers, it builds no code (SimpleImputer keeps one)
-_TRUSTED_TYPES = frozenset({"numpy.dtype"})
+#: plain data types skops asks about: a dtype describes numbers, it builds no code (SimpleImputer keeps
+#: one); scipy's BSpline is knots and coefficients (SplineTransformer keeps one per number, with a
+#: reference to scipy's ``asarray``, which only converts)
+_TRUSTED_TYPES = frozenset({"numpy.dtype", "scipy.interpolate._bsplines.BSpline", "scipy._lib.array_api_compat.numpy._aliases.asarray"})
 
 
 @dataclass(frozen=True)

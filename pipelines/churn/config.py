@@ -46,6 +46,10 @@ class ModelConfig(ConfigModel):
     early_stopping_rounds: int = Field(50, ge=1)
     calibration: Literal["auto", "isotonic", "sigmoid", "none"] = "auto"
     imbalance: Literal["auto", "balanced", "none"] = "auto"
+    baseline_spline_knots: int = Field(
+        6, ge=0, description="the logistic baseline: knots of the smooth curve each number gets (a generalised additive "
+        "model, still one term per feature); 0: a straight line per number",
+    )
     serve: Literal["best", "lightgbm", "logistic"] = Field(
         "best",
         description="best: whichever of LightGBM and the logistic baseline scores higher on the gate metric over the "

@@ -148,12 +148,16 @@ def prepare_table_data(config: ChurnConfig) -> ChurnData:
     )
 
 
-def logistic_baseline(train: pd.DataFrame, features: list[str], seed: int):
-    """Logistic regression on the same features (scaled numbers, one-hot categories): the reference
-    every model must beat, and the model that serves when it ranks the list better."""
+def logistic_baseline(train: pd.DataFrame, features: list[str], config: ChurnConfig):
+    """Logistic regression on the same features (a smooth curve per number, one-hot categories): the
+    reference every model must beat, and the model that serves when it ranks the list better."""
+    return _baseline_model(config).fit(train[features], train["churned"].to_numpy())
+
+
+def _baseline_model(config: ChurnConfig):
     from kpredict.modeling import LinearClassifier
 
-    return LinearClassifier(random_state=seed).fit(train[features], train["churned"].to_numpy())
+    return LinearClassifier(random_state=config.model.seed, spline_knots=config.model.baseline_spline_knots)
 
 
 def out_of_fold_validation(model: Any, train: pd.DataFrame, features: list[str], config: ChurnConfig, capacity: int | None) -> dict[str, float]:
@@ -165,13 +169,10 @@ def out_of_fold_validation(model: Any, train: pd.DataFrame, features: list[str],
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
     from kpredict.evaluation.classification import classification_metrics
-    from kpredict.modeling import LinearClassifier
 
     y = train["churned"].to_numpy()
     folds = StratifiedKFold(len(model.boosters_), shuffle=True, random_state=config.model.seed)
-    logistic = cross_val_predict(
-        LinearClassifier(random_state=config.model.seed), train[features], y, cv=folds, method="decision_function"
-    )
+    logistic = cross_val_predict(_baseline_model(config), train[features], y, cv=folds, method="decision_function")
     probabilities = {"lightgbm": model.calibrator_.transform(model.oof_decision_function_), "logistic": 1 / (1 + np.exp(-logistic))}
     return {name: classification_metrics(y, p, capacity=capacity)[config.gate_metric] for name, p in probabilities.items()}
 
@@ -257,7 +258,7 @@ def train(config: ChurnConfig | str | Path | None = None, *, force: bool = False
                 model.fit(data.train[features], y_train, progress=advance)
             else:
                 model.fit(data.train[features], y_train, X_valid=data.valid[features], y_valid=y_valid, progress=advance)
-        baseline = logistic_baseline(data.train, features, config.model.seed)
+        baseline = logistic_baseline(data.train, features, config)
 
         capacity = config.decision.capacity
         candidates = {"lightgbm": model, "logistic": baseline}
