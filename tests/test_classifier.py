@@ -438,6 +438,10 @@ def test_the_linear_classifier_scores_a_row_the_same_in_any_batch_and_its_reason
     KINDS["sklearn_classifier"].save(model, tmp_path)
     loaded = load_sklearn(tmp_path, {})  # only scikit-learn and kpredict types (and a dtype) are trusted
     assert np.array_equal(loaded.predict_proba(X)[:, 1], whole)
+    del model.spline_knots, model.splines_  # as a model saved before the curves existed
+    (tmp_path / "older").mkdir()
+    KINDS["sklearn_classifier"].save(model, tmp_path / "older")
+    assert np.array_equal(load_sklearn(tmp_path / "older", {}).predict_proba(X)[:, 1], whole)
 
 
 def test_the_linear_classifier_with_splines_learns_a_curve_keeps_exact_reasons_and_loads_from_skops(tmp_path):

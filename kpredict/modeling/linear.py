@@ -83,6 +83,10 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
         self.mean_design_ = design.mean(axis=0)
         return self
 
+    def __setstate__(self, state: dict) -> None:
+        """Models saved before the curves existed have straight lines."""
+        super().__setstate__({"spline_knots": 0, "splines_": None, **state})
+
     # ------------------------------------------------------------------ design matrix
     def _numbers(self, X: pd.DataFrame) -> np.ndarray:
         return X[self.numeric_].to_numpy(dtype=np.float64, na_value=np.nan)
