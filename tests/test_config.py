@@ -84,3 +84,13 @@ def test_features_yaml_errors_name_the_nested_key(tmp_path):
 
     with pytest.raises(ConfigError, match=r"feature_views.customer_orders.features\[2\].transform.window.window: Value error, expected a duration like '30d'"):
         load_config(path, FeatureRepoConfig)
+
+
+def test_a_churn_baseline_with_one_spline_knot_is_refused_naming_the_option(tmp_path):
+    from kpredict.pipelines.churn.config import ChurnConfig
+
+    text = (REPO / "configs" / "churn.yaml").read_text(encoding="utf-8").replace("baseline_spline_knots: 6", "baseline_spline_knots: 1")
+    path = write(tmp_path / "churn.yaml", text)
+    with pytest.raises(ConfigError, match=r"(?s)churn.yaml.*model.baseline_spline_knots must be 0 \(straight lines\) or at least 2"):
+        load_config(path, ChurnConfig)
+    assert load_config(write(tmp_path / "straight.yaml", text.replace("knots: 1", "knots: 0")), ChurnConfig).model.baseline_spline_knots == 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from kpredict.config.loader import ConfigModel
 from kpredict.config.store import StoreSettings
@@ -55,6 +55,13 @@ class ModelConfig(ConfigModel):
         description="best: whichever of LightGBM and the logistic baseline scores higher on the gate metric over the "
         "validation snapshots (a simpler model that ranks the list better is the better model); or force one",
     )
+
+    @field_validator("baseline_spline_knots")
+    @classmethod
+    def _knots(cls, value: int) -> int:
+        if value == 1:
+            raise ValueError("model.baseline_spline_knots must be 0 (straight lines) or at least 2 (a spline needs two knots); got 1")
+        return value
 
 
 class DecisionConfig(ConfigModel):
