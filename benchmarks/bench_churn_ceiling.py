@@ -32,6 +32,8 @@ _CV_ARGS = {"l1_ratios": (0.0,), "use_legacy_attributes": False}  # an L2 path, 
 def load(name: str) -> tuple[pd.DataFrame, np.ndarray]:
     """The quality test's table: identifiers dropped, text as pandas ``category``, Telco's blank
     TotalCharges as NaN, BigML's area code a label."""
+    if not _SHARED.is_dir():
+        raise SystemExit(f"the churn tables are not in {_SHARED} (expected ../shared/data beside the repository)")
     if name == "telco":
         frame = pd.read_csv(_SHARED / "Telco-Customer-Churn.csv")
         y = (frame.pop("Churn") == "Yes").astype(int).to_numpy()
