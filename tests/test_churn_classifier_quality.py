@@ -48,30 +48,23 @@ MARGIN_OVER_PLAIN = {"telco": 0.0, "bigml": 0.007}
 
 
 def load_telco() -> tuple[pd.DataFrame, np.ndarray]:
-    frame = pd.read_csv(shared_data("churn/Telco-Customer-Churn.csv"))
-    assert frame.shape == (7043, 21)
-    y = (frame.pop("Churn") == "Yes").astype(int).to_numpy()
-    frame = frame.drop(columns="customerID")
-    blank = frame["TotalCharges"].str.strip() == ""
-    assert int(blank.sum()) == 11
-    frame["TotalCharges"] = pd.to_numeric(frame["TotalCharges"].where(~blank))
-    frame["SeniorCitizen"] = frame["SeniorCitizen"].map({0: "No", 1: "Yes"})
-    return _categories(frame), y
+    shared_data("churn/Telco-Customer-Churn.csv")
+    from benchmarks.bench_churn_ceiling import load
+
+    frame, y = load("telco")
+    assert frame.shape == (7043, 19) and len(y) == 7043
+    assert int(frame["TotalCharges"].isna().sum()) == 11  # blank for the customers with tenure 0
+    return frame, y
 
 
 def load_bigml() -> tuple[pd.DataFrame, np.ndarray]:
-    parts = [pd.read_csv(shared_data(f"churn/bigml/churn-bigml-{share}.csv")) for share in (80, 20)]
-    frame = pd.concat(parts, ignore_index=True)
-    assert frame.shape == (3333, 20)
-    y = frame.pop("Churn").astype(bool).astype(int).to_numpy()
-    frame["Area code"] = frame["Area code"].astype(str)  # three area codes: labels, not amounts
-    return _categories(frame), y
+    for share in (80, 20):
+        shared_data(f"churn/bigml/churn-bigml-{share}.csv")
+    from benchmarks.bench_churn_ceiling import load
 
-
-def _categories(frame: pd.DataFrame) -> pd.DataFrame:
-    for column in frame.columns[frame.dtypes == object]:
-        frame[column] = frame[column].astype("category")
-    return frame
+    frame, y = load("bigml")
+    assert frame.shape == (3333, 19) and len(y) == 3333
+    return frame, y
 
 
 LOADERS = {"telco": load_telco, "bigml": load_bigml}
