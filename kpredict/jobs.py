@@ -142,8 +142,10 @@ def _run_one(job: Job, stamp, output_dir: Path) -> JobOutcome:
     try:
         if job.kind == "train":
             from kpredict.pipeline import get_pipeline
+            from kpredict.progress import progress_bar
 
-            result = get_pipeline(job.pipeline).train(job.config)
+            with progress_bar(f"job {job.name}: training {job.pipeline}", None):
+                result = get_pipeline(job.pipeline).train(job.config)
             outcome.message = f"version {result.model_version}: {result.promotion_reason}"
         else:
             from kpredict.scoring import score

@@ -19,3 +19,22 @@ def test_a_stage_inside_a_stage_joins_one_display_and_logs_get_none(monkeypatch)
         outer(1)
         assert len(progress_console()._live_stack) == 1
     assert not progress_console()._live_stack  # every display is gone when its stage ends
+
+
+def test_a_log_gets_a_line_at_start_end_and_a_heartbeat_while_a_stage_runs(monkeypatch, capsys):
+    import time
+
+    import kpredict.progress as progress
+
+    monkeypatch.setattr(progress, "HEARTBEAT_SECONDS", 0.05)
+    with progress_bar("training", None):
+        with progress_bar("tuning", 4) as advance:
+            advance(3)
+            time.sleep(0.3)  # a library call that reports nothing of its own
+    lines = capsys.readouterr().err.splitlines()
+    assert "training: started" in lines[0] and "tuning: started (4 steps)" in lines[1]
+    beats = [line for line in lines if "tuning: 3 of 4 done" in line and "elapsed" in line]
+    assert len(beats) >= 2, lines  # the innermost stage, with its count, while nothing else is written
+    assert "tuning: finished in 0:00" in lines[-2] and "training: finished in" in lines[-1]
+    time.sleep(0.2)
+    assert capsys.readouterr().err == ""  # no stage runs: no heartbeat

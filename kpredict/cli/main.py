@@ -376,7 +376,10 @@ def train(
         _console(stderr=True).print(f"[yellow]warning:[/] pipeline {pipeline!r} has no tuning search; --trials is ignored", markup=True)
     elif trials is not None:
         overrides[descriptor.trials_key] = trials
-    result = descriptor.train(config, force=force, **overrides)
+    from kpredict.progress import progress_bar
+
+    with progress_bar(f"{pipeline}: training", None):  # in a log: a line at least every 30 s until it ends
+        result = descriptor.train(config, force=force, **overrides)
     table = _table("metric", "value")
     for name, value in sorted(result.metrics.items()):
         if name.startswith(("holdout_", "baseline_holdout_", "kpi_")):

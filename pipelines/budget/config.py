@@ -8,6 +8,7 @@ from pydantic import Field, field_validator, model_validator
 
 from kpredict.config.loader import ConfigModel
 from kpredict.config.store import StoreSettings
+from kpredict.resources import usable_cores
 from kpredict.monitoring.settings import MonitoringSettings
 
 __all__ = ["BudgetConfig"]
@@ -53,7 +54,7 @@ class BootstrapConfig(ConfigModel):
     block_weeks: int = Field(8, ge=1, description="consecutive weeks drawn together (1 for rows without time)")
     n_trials: int = Field(30, ge=1, description="search trials per refit, judged on the weeks it left out")
     interval: float = Field(0.9, gt=0, lt=1, description="central interval of the refits")
-    n_jobs: int = Field(1, ge=1)
+    n_jobs: int = Field(default_factory=usable_cores, ge=1, description="bootstrap refits at once (default: the cores this process may use)")
 
 
 class AllocationConfig(ConfigModel):

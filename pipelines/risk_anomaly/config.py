@@ -8,6 +8,7 @@ from pydantic import Field, field_validator, model_validator
 
 from kpredict.config.loader import ConfigModel
 from kpredict.config.store import StoreSettings
+from kpredict.resources import usable_cores
 from kpredict.features.definitions import PositiveDuration
 from kpredict.monitoring.settings import MonitoringSettings
 
@@ -24,7 +25,7 @@ class DetectorConfig(ConfigModel):
     max_samples: int = Field(256, ge=16, description="rows each tree is grown on (isolation_forest)")
     reference_rows: int = Field(200_000, ge=1000, description="training rows scored to calibrate the 0..1 score")
     seed: int = 0
-    n_jobs: int = Field(2, ge=1, description="threads scoring row chunks at once")
+    n_jobs: int = Field(default_factory=usable_cores, ge=1, description="threads scoring row chunks at once (default: the cores this process may use)")
 
 
 class AlertBudget(ConfigModel):

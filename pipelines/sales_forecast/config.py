@@ -8,6 +8,7 @@ from pydantic import Field, field_validator, model_validator
 
 from kpredict.config.loader import ConfigModel
 from kpredict.config.store import StoreSettings
+from kpredict.resources import usable_cores
 from kpredict.monitoring.settings import MonitoringSettings
 
 __all__ = ["SalesForecastConfig"]
@@ -109,7 +110,7 @@ class SalesForecastConfig(StoreSettings):
     global_model: GlobalModelConfig = Field(default_factory=GlobalModelConfig)
     selection: SelectionConfig = Field(default_factory=SelectionConfig)
     replenishment: ReplenishmentConfig = Field(default_factory=ReplenishmentConfig)
-    n_jobs: int = Field(1, ge=1, description="processes statsforecast uses")
+    n_jobs: int = Field(default_factory=usable_cores, ge=1, description="processes statsforecast uses (default: the cores this process may use)")
     seed: int = 0
     monitoring: MonitoringSettings = Field(
         default_factory=lambda: MonitoringSettings(metric="mase", threshold=1.0),
