@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["HEARTBEAT_SECONDS", "progress_bar", "progress_console"]
+__all__ = ["HEARTBEAT_SECONDS", "note", "progress_bar", "progress_console"]
 
 #: the longest a log goes without a progress line while a stage runs
 HEARTBEAT_SECONDS = 30.0
@@ -35,6 +35,12 @@ def progress_console() -> Any:
     from rich.console import Console
 
     return Console(stderr=True)
+
+
+def note(text: str) -> None:
+    """One line the user sees whatever the log level (stderr, with the time): what kpredict inferred
+    from their data or left out of it, which they would otherwise only find out by surprise."""
+    progress_console().print(f"{time.strftime('%H:%M:%S')} {text}", markup=False, highlight=False, soft_wrap=True)
 
 
 @contextmanager
@@ -90,7 +96,7 @@ class _LogProgress:
         self._thread: threading.Thread | None = None
 
     def _print(self, text: str) -> None:
-        progress_console().print(f"{time.strftime('%H:%M:%S')} {text}", markup=False, highlight=False, soft_wrap=True)
+        note(text)
         self._last_line = time.monotonic()
 
     @contextmanager

@@ -318,7 +318,14 @@ class FeatureRepoConfig(ConfigModel):
     version: int = 1
     entities: dict[str, Entity] = Field(default_factory=dict)
     sources: dict[str, Source] = Field(default_factory=dict)
-    feature_views: dict[str, FeatureView] = Field(min_length=1)
+    # a repository of sources only is whole: a forecast from the sales history alone needs no view
+    feature_views: dict[str, FeatureView] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> FeatureRepoConfig:
+        if not self.sources and not self.feature_views:
+            raise ValueError("the feature repository declares no source and no feature view; declare at least one source")
+        return self
 
     @model_validator(mode="after")
     def _references_exist(self) -> FeatureRepoConfig:

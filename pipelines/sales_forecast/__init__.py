@@ -8,5 +8,11 @@ from kpredict.pipelines.sales_forecast.config import SalesForecastConfig
 __all__ = ["PIPELINE", "SalesForecastConfig"]
 
 PIPELINE = PipelineDescriptor.from_package(
-    __name__, summary="how much to stock: forecasts per store x product with intervals, and order quantities", config_model=SalesForecastConfig
+    __name__,
+    summary="how much to stock: forecasts per store x product with intervals, and order quantities",
+    config_model=SalesForecastConfig,
+    train_options={
+        "table": "table.path", "id": "table.id", "time": "table.time", "target": "table.target", "on_hand": "table.on_hand",
+        "known_future": "table.known_future", "holidays": "table.holidays", "freq": "table.freq", "horizon": "horizon",
+    },
 )

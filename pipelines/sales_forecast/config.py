@@ -11,7 +11,7 @@ from kpredict.config.store import StoreSettings
 from kpredict.resources import usable_cores
 from kpredict.monitoring.settings import MonitoringSettings
 
-__all__ = ["SalesForecastConfig"]
+__all__ = ["SalesForecastConfig", "SalesTableConfig"]
 
 
 class SeriesConfig(ConfigModel):
@@ -51,9 +51,11 @@ class GlobalModelConfig(ConfigModel):
     lag_rolling: list[list[int]] = Field(default_factory=list, description="further [lag, window] rolling means, e.g. [[7, 28]]")
     differences: list[int] = Field(default_factory=list, description="difference the target first, e.g. [7]")
     date_features: list[str] = Field(default_factory=lambda: ["dayofweek", "month", "dayofyear"])
-    known_future: list[Literal["holiday", "promo", "promo_discount"]] = Field(
-        default_factory=lambda: ["holiday"],
-        description="covariates known in advance: holiday (code per holiday), promo (0/1) and promo_discount (planned price cut) from the promotion calendar",
+    known_future: list[str] | None = Field(
+        None,
+        description="covariates known in advance: holiday (code per holiday), promo (0/1) and promo_discount (planned price cut) "
+        "from the promotion calendar, or columns of the sales source planned ahead; null: holiday when series.holidays_source "
+        "names a declared source, else none",
     )
     num_boost_round: int = Field(300, ge=10)
     learning_rate: float = Field(0.05, gt=0, le=1)
@@ -75,8 +77,41 @@ class ReplenishmentConfig(ConfigModel):
 
     lead_time: int = Field(7, ge=1, description="periods between ordering and receiving")
     service_level: float = Field(0.95, gt=0.5, lt=1, description="probability of not running out during the lead time")
-    inventory_view: str = "store_product_inventory"
+    inventory_view: str | None = Field(
+        "store_product_inventory", description="feature view with the stock on hand per series; null: forecasts only, no order quantities"
+    )
     on_hand_feature: str = "on_hand"
+
+
+def _comma_list(value: Any) -> Any:
+    """``"store,dept"`` (a command-line value) as ``["store", "dept"]``."""
+    return [part.strip() for part in value.split(",") if part.strip()] if isinstance(value, str) else value
+
+
+class SalesTableConfig(ConfigModel):
+    """A sales table of one's own instead of a feature-store project (``kpredict train sales_forecast
+    --table sales.csv --id store,dept --time week --target sales``): one row per series and period.
+
+    The frequency is inferred from the dates and picks the forecasting preset (models, season,
+    horizon) unless the config sets them; a table without stock gives forecasts and no order
+    quantities, one without holidays no holiday covariate.
+    """
+
+    path: str = Field(description="a .parquet or .csv file")
+    id: list[str] = Field(min_length=1, description="the column(s) naming a series, e.g. store,dept")
+    time: str = Field(description="the period each row describes (a date)")
+    target: str = Field(description="the quantity to forecast (units, revenue)")
+    on_hand: str | None = Field(None, description="units on hand at each period: order quantities are computed when given")
+    known_future: list[str] = Field(
+        default_factory=list,
+        description="columns known ahead for the forecast periods (a holiday flag, planned promotions): rows after a series' "
+        "last sale, with a blank target, carry their planned values",
+    )
+    holidays: str | None = Field(None, description="a country's public holidays as a covariate (holidays package), e.g. CN, US, DE, US-CA")
+    freq: str | None = Field(None, description="the pandas frequency, when inferring it from the dates is not wanted (D, W-FRI, MS...)")
+    gaps: Literal["zero", "error"] = Field("zero", description="a period without a row (or with a blank target) in a series' history: no sale (zero), or an error")
+
+    _lists = field_validator("id", "known_future", mode="before")(_comma_list)
 
 
 class SalesForecastConfig(StoreSettings):
@@ -118,6 +153,9 @@ class SalesForecastConfig(StoreSettings):
     )
     gate_metric: Literal["mase", "rmsse", "wape", "smape"] = "mase"
     sample_plots: int = Field(6, ge=0, description="series drawn in the forecast plot")
+    table: SalesTableConfig | None = Field(
+        None, description="train from one sales table (see SalesTableConfig) instead of series.source in the feature repository"
+    )
 
     @field_validator("levels")
     @classmethod

@@ -5,6 +5,7 @@ per series → choose → conformal intervals → evaluate against SeasonalNaive
 from __future__ import annotations
 
 import logging
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,8 +18,8 @@ from kpredict.forecasting import Forecaster, ForecasterSettings, forecast_metric
 from kpredict.forecasting.series import ID, TARGET, TIME
 from kpredict.hashing import frame_hash
 from kpredict.pipelines.sales_forecast.config import SalesForecastConfig
-from kpredict.pipelines.sales_forecast.data import DEMAND_COLUMNS, future_covariates, load_history, recent_demand
-from kpredict.progress import progress_bar
+from kpredict.pipelines.sales_forecast.data import DEMAND_COLUMNS, known_future, load_history, recent_demand
+from kpredict.progress import note, progress_bar
 from kpredict.tracking.publish import TrainingResult
 
 __all__ = ["SalesHoldout", "evaluate", "forecaster_settings", "train"]
@@ -44,7 +45,7 @@ def forecaster_settings(config: SalesForecastConfig) -> ForecasterSettings:
     if g.enabled:
         global_model = {
             "lags": g.lags, "rolling_windows": g.rolling_windows, "lag_rolling": g.lag_rolling, "differences": g.differences,
-            "date_features": g.date_features, "known_future": list(g.known_future), "num_boost_round": g.num_boost_round,
+            "date_features": g.date_features, "known_future": list(g.known_future or []), "num_boost_round": g.num_boost_round,
             "learning_rate": g.learning_rate, "num_leaves": g.num_leaves, "subsample": g.subsample, "colsample": g.colsample,
             "seed": config.seed, "num_threads": config.n_jobs,
         }
@@ -89,12 +90,18 @@ def split_holdout(series: pd.DataFrame, horizon: int) -> tuple[pd.DataFrame, pd.
 
 
 def seasonal_naive(train: pd.DataFrame, config: SalesForecastConfig) -> pd.DataFrame:
-    """The SeasonalNaive reference forecast of the same horizon (statsforecast, same run)."""
+    """The SeasonalNaive reference forecast of the same horizon (statsforecast, same run); Naive
+    where a series is shorter than one season."""
     from statsforecast import StatsForecast
-    from statsforecast.models import SeasonalNaive
+    from statsforecast.models import Naive, SeasonalNaive
 
-    sf = StatsForecast(models=[SeasonalNaive(season_length=config.season_length)], freq=config.series.freq, n_jobs=config.n_jobs)
-    return sf.forecast(df=train[[ID, TIME, TARGET]], h=config.horizon)
+    sf = StatsForecast(models=[SeasonalNaive(season_length=config.season_length), Naive()], freq=config.series.freq, n_jobs=config.n_jobs)
+    with warnings.catch_warnings():  # a series shorter than a season: handled below
+        warnings.filterwarnings("ignore", message=".*shorter than season_length", category=UserWarning)
+        out = sf.forecast(df=train[[ID, TIME, TARGET]], h=config.horizon)
+    # a series shorter than one season has no seasonal-naive forecast: the naive one stands in
+    out["SeasonalNaive"] = out["SeasonalNaive"].fillna(out.pop("Naive"))
+    return out
 
 
 def evaluate(forecaster: Forecaster, holdout: SalesHoldout, *, season_length: int, levels: list[int] | tuple[int, ...] = (), engine: str = "local") -> tuple[pd.DataFrame, dict[str, float]]:
@@ -121,6 +128,19 @@ def _champion_value(champion: Forecaster, holdout: SalesHoldout, rows: int, conf
     return metrics[config.gate_metric]
 
 
+def load_training_config(config: SalesForecastConfig | str | Path | None, overrides: dict[str, Any]) -> SalesForecastConfig:
+    """The settings to train on. With a table and no config given, the built-in defaults rather than
+    ``configs/sales_forecast.yaml``: that file describes the demo company's daily series (its models,
+    season and horizon), which the table's own frequency and preset replace."""
+    from kpredict.config.loader import load_pipeline_config
+    from kpredict.pipelines.sales_forecast import PIPELINE as DESCRIPTOR
+
+    wants_table = overrides.get("table") is not None or overrides.get("table.path") is not None
+    if config is None and wants_table:
+        return load_pipeline_config(None, SalesForecastConfig, "", **overrides)
+    return DESCRIPTOR.load_config(config, **overrides)
+
+
 def train(config: SalesForecastConfig | str | Path | None = None, *, force: bool = False, engine: str = "local", **overrides: Any) -> TrainingResult:
     """Train, evaluate, log and register the sales forecaster; promote it if it beats the champion.
 
@@ -132,14 +152,22 @@ def train(config: SalesForecastConfig | str | Path | None = None, *, force: bool
     """
     from kpredict.monitoring.drift import reference_profile
     from kpredict.forecasting.plots import plot_model_choice, plot_sample_forecasts
-    from kpredict.pipelines.sales_forecast import PIPELINE as DESCRIPTOR
     from kpredict.scoring.packaging import PackagedModel
     from kpredict.tracking import training_run
     from kpredict.tracking.publish import Gate, publish
 
-    config = DESCRIPTOR.load_config(config, **overrides)
-    store = config.open_store()
-    series, keys = load_history(config, store)
+    config = load_training_config(config, overrides)
+    if config.table is not None:
+        from kpredict.pipelines.sales_forecast.table import open_table
+
+        config, store, table = open_table(config)
+    else:
+        store, table = config.open_store(), None
+    wanted = known_future(config, store)
+    config = config.model_copy(update={"global_model": config.global_model.model_copy(update={"known_future": wanted})})
+    if config.replenishment.inventory_view is None and table is None:  # a table says it with the rest of what it inferred
+        note("no stock data (replenishment.inventory_view is null): forecasts and intervals only, no order quantities")
+    series, keys = load_history(config, store, wanted=wanted)
     train_part, actuals = split_holdout(series, config.horizon)
     logger.info("sales history: %d series, %d rows; holdout from %s", series[ID].nunique(), len(series), actuals[TIME].min().date())
     settings = forecaster_settings(config)
@@ -151,7 +179,7 @@ def train(config: SalesForecastConfig | str | Path | None = None, *, force: bool
         # statsforecast's per-series bars (hundreds of lines in a log) stay off: one display for the stage
         with progress_bar(f"sales_forecast: cross-validating {series[ID].nunique():,} series", None):
             forecaster = Forecaster(settings, progress=False).fit(train_part, engine=engine)
-        holdout = SalesHoldout(train_part, actuals, future_covariates(config, store, actuals))
+        holdout = SalesHoldout(train_part, actuals, actuals[[ID, TIME, *wanted]] if wanted else None)
         evaluated, scores = evaluate(forecaster, holdout, season_length=config.season_length, levels=config.levels, engine=engine)
         evaluated = evaluated.merge(seasonal_naive(train_part, config), on=[ID, TIME], how="left")
         metrics = {f"holdout_{k}": v for k, v in scores.items()}
@@ -176,14 +204,17 @@ def train(config: SalesForecastConfig | str | Path | None = None, *, force: bool
             "pipeline": PIPELINE,
             "feature_spec": {"keys": [*config.series.keys, ID, TIME], "numeric": [], "categorical": []},
             "series_keys": config.series.keys,
-            "known_future": list(config.global_model.known_future) if config.global_model.enabled else [],
+            "known_future": wanted,
             "replenishment": config.replenishment.model_dump(),
             "horizon": config.horizon,
             "freq": config.series.freq,
+            "season_length": config.season_length,
             # input drift: each series' recent demand before the holdout (forecasts follow the season,
             # so their own distribution moving is no sign of a stale model: no score profile)
             "monitoring": reference_profile(recent_demand(train_part, config.horizon), numeric=list(DEMAND_COLUMNS)),
         }
+        if table is not None:
+            meta["table"] = table
         example = series[series[ID].isin(series[ID].unique()[:2])].groupby(ID).tail(3 * config.season_length).reset_index(drop=True)
         covariates = [c for c in example.columns if c not in (ID, TIME, TARGET)]
         packaged = PackagedModel(
