@@ -14,6 +14,7 @@ PIPELINE = PipelineDescriptor.from_package(
     trials_key="model.n_trials",
     train_options={
         "table": "table.path", "target": "table.target", "id": "table.id", "time": "table.time", "positive": "table.positive",
+        "keep": "table.keep", "drop": "table.drop",
     },
     evaluate_options={"outcomes": "outcomes"},
 )

@@ -110,6 +110,14 @@ class TableConfig(ConfigModel):
     )
     positive: str | None = Field(None, description="the target value that means churned, when it is not 1/true/yes")
     holdout_fraction: float = Field(0.2, gt=0, lt=0.5, description="without `time`: the stratified share of rows the gate judges on")
+    keep: list[str] = Field(default_factory=list, description="columns used as features even though they look like identifiers or names")
+    drop: list[str] = Field(default_factory=list, description="columns left out of the features")
+
+    @field_validator("keep", "drop", mode="before")
+    @classmethod
+    def _comma_list(cls, value: object) -> object:
+        """``"Surname,Phone"`` (a command-line value) as a list."""
+        return [part.strip() for part in value.split(",") if part.strip()] if isinstance(value, str) else value
 
 
 class ChurnConfig(StoreSettings):

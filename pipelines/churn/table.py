@@ -32,7 +32,6 @@ TABLE_VIEW = "customer_table"
 KEY = "customer_id"
 #: the time every row of a table without a time column describes (any scoring date comes after it)
 TIMELESS = pd.Timestamp("1970-01-01")
-_IDENTIFIER_SHARE = 0.5  # a text column with more distinct values than this share of rows names rows
 #: (churned, stayed) spellings of a two-valued target, lower case; values must keep to one pair
 _SPELLINGS = [({"1"}, {"0"}), ({"true", "t"}, {"false", "f"}), ({"yes", "y"}, {"no", "n"})]
 
@@ -79,21 +78,37 @@ def _numbers_in_text(values: pd.Series) -> pd.Series | None:
     return numbers.astype(np.float64) if bool((numbers.notna() == text.notna()).all()) else None
 
 
-def infer_schema(frame: pd.DataFrame, table: TableConfig) -> TableSchema:
-    """Which columns become features and as what; logs every column left out and why."""
+def infer_schema(frame: pd.DataFrame, table: TableConfig) -> tuple[TableSchema, dict[str, str]]:
+    """(which columns become features and as what, column left out → why); prints each column left out.
+
+    ``table.drop`` leaves columns out; ``table.keep`` keeps a column that looks like an identifier.
+    """
+    from kpredict.features.identifiers import identifier_reason
+    from kpredict.progress import note
+
+    named = [*table.keep, *table.drop]
+    unknown = [c for c in named if c not in frame.columns]
+    if unknown:
+        raise SchemaError(f"churn table {table.path}: --keep/--drop name column(s) {unknown} it does not have; its columns: {list(frame.columns)}")
     reserved = {c for c in (table.target, table.id, table.time) if c is not None}
     schema: TableSchema = []
+    left_out: dict[str, str] = {}
     taken: set[str] = {KEY, ENTITY_TS, "churned"}
     for column in frame.columns:
         if column in reserved:
             continue
         values = frame[column]
-        if pd.api.types.is_datetime64_any_dtype(values):
-            logger.info("churn table: column %r holds dates and is not used as a feature (give it as --time if it is the row's date)", column)
-            continue
-        distinct = values.nunique(dropna=True)
-        if distinct <= 1:
-            logger.info("churn table: column %r has one value only and is not used as a feature", column)
+        reason = None
+        if column in table.drop:
+            reason = "--drop"
+        elif pd.api.types.is_datetime64_any_dtype(values):
+            reason = "holds dates (give it as --time if it is the row's date)"
+        elif values.nunique(dropna=True) <= 1:
+            reason = "has one value only"
+        elif column not in table.keep and (why := identifier_reason(values if _numbers_in_text(values) is None else _numbers_in_text(values))):
+            reason = f"looks like an identifier or a name: {why} (--keep {column} uses it)"
+        if reason is not None:
+            left_out[str(column)] = reason
             continue
         if pd.api.types.is_bool_dtype(values) or pd.api.types.is_numeric_dtype(values):
             dtype = "float64"
@@ -101,14 +116,13 @@ def infer_schema(frame: pd.DataFrame, table: TableConfig) -> TableSchema:
             dtype = "float64"
             logger.info("churn table: column %r is numbers stored as text; read as numbers (blank: missing)", column)
         else:
-            if distinct > _IDENTIFIER_SHARE * len(frame) and distinct > 50:
-                logger.info("churn table: column %r has %d distinct texts in %d rows (an identifier?) and is not used as a feature", column, distinct, len(frame))
-                continue
             dtype = "category"
         schema.append({"column": str(column), "name": _feature_name(column, taken), "dtype": dtype})
+    for column, reason in left_out.items():
+        note(f"churn table: column {column!r} is not used as a feature: {reason}")
     if not schema:
         raise SchemaError(f"churn table {table.path}: no column is usable as a feature besides the key, time and target")
-    return schema
+    return schema, left_out
 
 
 def _typed(values: pd.Series, dtype: str) -> pd.Series:
@@ -238,11 +252,12 @@ def table_store(prepared: pd.DataFrame, schema: TableSchema, table: TableConfig,
     return FeatureStore(table_repo(schema, path, table), data_dir=directory, store_dir=store_dir)
 
 
-def table_meta(table: TableConfig, schema: TableSchema) -> dict[str, Any]:
-    """What a model trained on a table records, so scoring types a new table the same way."""
+def table_meta(table: TableConfig, schema: TableSchema, left_out: dict[str, str] | None = None) -> dict[str, Any]:
+    """What a model trained on a table records, so scoring types a new table the same way (and
+    which columns it left out, and why)."""
     return {
         "path": str(Path(table.path).resolve()), "id": table.id, "time": table.time, "target": table.target, "positive": table.positive,
-        "schema": schema,
+        "schema": schema, "left_out": dict(left_out or {}),
     }
 
 

@@ -123,7 +123,7 @@ def prepare_table_data(config: ChurnConfig) -> ChurnData:
     table = config.table
     assert table is not None
     raw = read_table(table.path)
-    schema = infer_schema(raw, table)
+    schema, left_out = infer_schema(raw, table)
     churned = table_labels(raw, table)
     prepared = prepare_table(raw, table, schema)
     store = table_store(prepared, schema, table, config.feature_store_dir)
@@ -144,7 +144,7 @@ def prepare_table_data(config: ChurnConfig) -> ChurnData:
         train, valid, holdout = frame.iloc[np.sort(rest)], frame.iloc[:0], frame.iloc[np.sort(held)]
     return ChurnData(
         frame=frame, features=features, train=train, valid=valid, holdout=holdout, store=store,
-        views=[TABLE_VIEW], table=table_meta(table, schema), cross_validate=table.time is None,
+        views=[TABLE_VIEW], table=table_meta(table, schema, left_out), cross_validate=table.time is None,
     )
 
 
@@ -311,6 +311,9 @@ def train(config: ChurnConfig | str | Path | None = None, *, force: bool = False
         meta["served_model"] = served
         if data.table is not None:
             meta["table"] = data.table
+            columns = [{"column": item["column"], "feature": item["name"], "used_as": item["dtype"], "reason": ""} for item in data.table["schema"]]
+            columns += [{"column": column, "feature": "", "used_as": "left out", "reason": why} for column, why in data.table["left_out"].items()]
+            run.log_table(pd.DataFrame(columns), "table/columns.csv")
         packaged = PackagedModel(
             estimator, "classifier" if served == "lightgbm" else "sklearn_classifier", meta, data.holdout[features].head(5),
             outputs=[(PREDICTION, "double"), ("unseen_category", "boolean")],
@@ -327,6 +330,7 @@ def train(config: ChurnConfig | str | Path | None = None, *, force: bool = False
 
 def train_from_table(
     path: str | Path, *, target: str, id: str | None = None, time: str | None = None, positive: str | None = None,
+    keep: list[str] | None = None, drop: list[str] | None = None,
     config: ChurnConfig | str | Path | None = None, force: bool = False, **overrides: Any,
 ) -> TrainingResult:
     """The whole churn pipeline from one labelled table (``kpredict train churn --table ...`` from Python).
@@ -334,5 +338,5 @@ def train_from_table(
     Examples:
         >>> train_from_table("customers.parquet", target="churned", id="customer_id")  # doctest: +SKIP
     """
-    table = {"path": str(path), "target": target, "id": id, "time": time, "positive": positive}
+    table = {"path": str(path), "target": target, "id": id, "time": time, "positive": positive, "keep": keep, "drop": drop}
     return train(config, force=force, table={k: v for k, v in table.items() if v is not None}, **overrides)
