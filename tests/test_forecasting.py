@@ -389,3 +389,34 @@ def test_a_series_leaves_the_group_combination_only_where_its_own_subset_wins_ev
     assert own == {"clear": ["B"], "noisy": ["A", "B"], "steady": ["A", "B"]}
     strict = choose(scores, "combination", 2, means, subset_windows=subsets, own_gain=0.5).members()
     assert strict["clear"] == ["A", "B"]  # 0.6 vs 0.8 is a quarter better, not half
+
+
+def test_a_member_forecast_that_diverges_is_left_out_of_the_series_forecast(caplog):
+    """A short, steep series whose chosen model runs away from everything it has seen: the forecast
+    (and so its band) stays within divergence_ratio x its largest value, and the model column says why."""
+    import logging
+
+    from kpredict.forecasting.series import ID, TARGET, TIME
+
+    rng = np.random.default_rng(0)
+    calm = pd.DataFrame({ID: "calm", TIME: pd.date_range("2024-01-01", periods=60, freq="D"), TARGET: 50 + rng.normal(0, 2, 60)})
+    settings = ForecasterSettings(freq="D", season_length=1, horizon=30, models=[{"model": "RandomWalkWithDrift"}, {"model": "HistoricAverage"}],
+                                  baselines=[{"model": "Naive"}], selection="best", short_models=[], cv_windows=1)
+    model = Forecaster(settings).fit(calm)
+    steep = pd.DataFrame({ID: "steep", TIME: pd.date_range("2024-02-19", periods=11, freq="D"), TARGET: np.arange(11.0)})
+    history = pd.concat([calm, steep], ignore_index=True)
+    for run_away, kept in [(["RandomWalkWithDrift"], "Naive"), (["RandomWalkWithDrift", "HistoricAverage"], "HistoricAverage")]:
+        model.selection_ = pd.concat([model.selection_[model.selection_[ID] == "calm"],
+                                      pd.DataFrame({ID: ["steep"], "members": [json.dumps(run_away)], "model": ["+".join(run_away)],
+                                                    "demand_class": ["smooth"], "interval_group": ["regular"]})], ignore_index=True)
+        with caplog.at_level(logging.WARNING):
+            forecast = model.predict(history).set_index(ID)
+        # drift 1 a day for 30 days reaches 40, past 3 x the largest value (10): left out
+        assert forecast.loc["steep", "yhat"].max() <= 30 and forecast.loc["steep", "yhat_hi_95"].max() < 5 * 10
+        assert (forecast.loc["steep", "model"] == f"{kept} (RandomWalkWithDrift diverged)").all()
+        assert "1 series: a model forecast more than 3 x the largest value" in caplog.text
+        caplog.clear()
+    unguarded = Forecaster(ForecasterSettings(**{**settings.__dict__, "divergence_ratio": None}))
+    unguarded.selection_, unguarded.quantiles_, unguarded.class_default_ = model.selection_, model.quantiles_, model.class_default_
+    unguarded.selection_.loc[unguarded.selection_[ID] == "steep", "members"] = json.dumps(["RandomWalkWithDrift"])
+    assert unguarded.predict(history).set_index(ID).loc["steep", "yhat"].max() == pytest.approx(40)  # without the guard the drift stands

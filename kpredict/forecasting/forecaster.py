@@ -71,6 +71,10 @@ class ForecasterSettings:
     levels: list[int] = field(default_factory=lambda: [80, 95])
     nonnegative: bool = False
     n_jobs: int = 1
+    # a member model whose forecast of a series reaches this many times the largest |value| of its
+    # history has diverged (a multiplicative trend on a short or sparse series): it is left out of
+    # that series' forecast; None keeps every forecast as the models give it
+    divergence_ratio: float | None = 3.0
 
     def __post_init__(self) -> None:
         if self.horizon < 1 or self.season_length < 1 or self.cv_windows < 1 or self.top_k < 1 or self.short_min_train < 1:
@@ -416,14 +420,22 @@ class Forecaster:
         frame = pd.DataFrame(index=index)
         yhat = np.zeros(len(index))
         counts = np.zeros(len(index))
+        ceiling = self._ceiling(history, plan.index)
+        diverged: dict[str, list[str]] = {}
         for name, values in predictions.items():
             aligned = values.reindex(index).to_numpy(dtype=float)
-            uses = np.repeat(plan["members"].map(lambda members, name=name: name in members).to_numpy(dtype=bool), h)
-            yhat[uses] += np.nan_to_num(aligned[uses])
-            counts[uses] += 1
-            missing = uses & np.isnan(aligned)
+            chosen = plan["members"].map(lambda members, name=name: name in members).to_numpy(dtype=bool)
+            missing = np.repeat(chosen, h) & np.isnan(aligned)
             if missing.any():
                 raise RuntimeError(f"model {name} returned no forecast for {int(missing.sum())} row(s)")
+            wild = chosen & (np.abs(np.nan_to_num(aligned)).reshape(-1, h).max(axis=1) > ceiling)
+            for uid in plan.index[wild]:
+                diverged.setdefault(uid, []).append(name)
+            uses = np.repeat(chosen & ~wild, h)
+            yhat[uses] += aligned[uses]
+            counts[uses] += 1
+        if diverged:
+            yhat, counts = self._replace_diverged(diverged, plan, index, history, yhat, counts, engine)
         yhat = yhat / np.maximum(counts, 1)
         if s.nonnegative:
             yhat = np.maximum(yhat, 0)
@@ -444,6 +456,38 @@ class Forecaster:
             frame[f"yhat_hi_{level}"] = yhat + width
         frame["model"] = plan["model"].reindex(index.get_level_values(ID)).to_numpy()
         return frame.reset_index()
+
+    def _ceiling(self, history: pd.DataFrame, ids: pd.Index) -> np.ndarray:
+        """Per series (in ``ids`` order): the largest forecast that is not divergence, ``divergence_ratio``
+        × the largest |value| of its history (inf without a ratio or for an all-zero history)."""
+        ratio = self.settings.divergence_ratio
+        if ratio is None:
+            return np.full(len(ids), np.inf)
+        largest = history[TARGET].abs().groupby(history[ID].to_numpy(), sort=True).max().reindex(ids).to_numpy(dtype=float)
+        return np.where(largest > 0, ratio * largest, np.inf)
+
+    def _replace_diverged(self, diverged: dict[str, list[str]], plan: pd.DataFrame, index: pd.MultiIndex, history: pd.DataFrame,
+                          yhat: np.ndarray, counts: np.ndarray, engine: str) -> tuple[np.ndarray, np.ndarray]:
+        """Series left with no member after the diverged ones were set aside get the fallback model;
+        the ``model`` label of every such series says what was left out. Logged as one warning."""
+        h = self.settings.horizon
+        position = pd.Series(np.arange(len(plan)), index=plan.index)
+        empty = [uid for uid in diverged if counts[position[uid] * h] == 0]
+        if empty:
+            fallback = self.settings.fallback_spec()
+            out = _run_forecast([fallback], history[history[ID].isin(empty)], h, self.settings, engine).set_index([ID, TIME])[fallback.name]
+            aligned = out.reindex(index).to_numpy(dtype=float)
+            rows = np.repeat(plan.index.isin(empty), h)
+            yhat[rows], counts[rows] = aligned[rows], 1
+        for uid, names in diverged.items():
+            kept = [m for m in plan.at[uid, "members"] if m not in names] or [self.settings.fallback_spec().name]
+            plan.at[uid, "model"] = f"{'+'.join(kept)} ({'+'.join(names)} diverged)"
+        logger.warning(
+            "%d series: a model forecast more than %g x the largest value of the series' history and was left out of its forecast "
+            "(%d of them fell back to %s); see the model column, e.g. %s",
+            len(diverged), self.settings.divergence_ratio, len(empty), self.settings.fallback_spec().name, next(iter(diverged)),
+        )
+        return yhat, counts
 
     def _predict_members(self, needed: dict[str, list[str]], specs: dict[str, ModelSpec], history: pd.DataFrame, future: pd.DataFrame | None, engine: str) -> dict[str, pd.Series]:
         """Each needed model's forecasts for the series that chose it (statistical models refit on ``history``).
