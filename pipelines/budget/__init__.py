@@ -12,4 +12,5 @@ __all__ = ["PIPELINE", "BudgetConfig"]
 PIPELINE = PipelineDescriptor.from_package(
     __name__, summary="where to spend: each channel's return with carry-over and saturation, and the best split of a budget",
     config_model=BudgetConfig, trials_key="search.n_trials",
+    train_options={"table": "table.path", "time": "table.time", "kpi": "table.kpi", "channels": "table.channels", "controls": "table.controls"},
 )

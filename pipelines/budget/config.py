@@ -11,7 +11,7 @@ from kpredict.config.store import StoreSettings
 from kpredict.resources import usable_cores
 from kpredict.monitoring.settings import MonitoringSettings
 
-__all__ = ["BudgetConfig"]
+__all__ = ["BudgetConfig", "BudgetTableConfig"]
 
 Bounds = tuple[float, float]
 
@@ -88,6 +88,24 @@ class AllocationConfig(ConfigModel):
         return value
 
 
+class BudgetTableConfig(ConfigModel):
+    """A spend sheet of one's own instead of a feature-store source (``kpredict train budget --table
+    spend.csv --time week --kpi revenue --channels tv,search``): one row per week (or per market
+    without --time); a channel is named after its spend column."""
+
+    path: str = Field(description="a .parquet or .csv file")
+    time: str | None = Field(None, description="the week column; none: rows without time order (no carry-over)")
+    kpi: str = Field(description="the KPI column the spend drives (revenue, sign-ups)")
+    channels: list[str] = Field(min_length=1, description="the spend columns, one per channel")
+    controls: list[str] = Field(default_factory=list, description="further numeric drivers with a free-sign effect (price, competitor sales)")
+
+    @field_validator("channels", "controls", mode="before")
+    @classmethod
+    def _comma_list(cls, value: object) -> object:
+        """``"tv_S,search_S"`` (a command-line value) as a list."""
+        return [part.strip() for part in value.split(",") if part.strip()] if isinstance(value, str) else value
+
+
 class BudgetConfig(StoreSettings):
     """The whole budget pipeline."""
 
@@ -130,6 +148,10 @@ class BudgetConfig(StoreSettings):
             "lift (KPI the change added over the measured weeks), lift_se, and optionally measured_from / measured_to "
             "(default: the test weeks and max_lag weeks after); null: none"
         ),
+    )
+
+    table: BudgetTableConfig | None = Field(
+        None, description="train from one spend sheet (see BudgetTableConfig) instead of `source` in the feature repository"
     )
 
     @model_validator(mode="after")

@@ -80,6 +80,16 @@ class BudgetModel(BaseEstimator):
         """Each channel's total KPI over the rows of ``X``: point, low, high."""
         return self.spread(lambda model: model.media_effects(model.lag_array(X)).sum(axis=0))
 
+    def contribution_shares(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Each channel's share of the media's total KPI over the rows of ``X``: point, low, high
+        (the interval of the share itself over the refits, not a ratio of the contributions' bounds)."""
+
+        def share(model: MediaMixModel) -> np.ndarray:
+            total = model.media_effects(model.lag_array(X)).sum(axis=0)
+            return total / total.sum() if total.sum() > 0 else np.full(len(total), np.nan)
+
+        return self.spread(share)
+
     def response_curves(self, spend_grid: np.ndarray, others: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """Per channel: steady-state weekly KPI from it at each weekly spend of ``spend_grid[:, c]``, the
         other channels at ``others``."""

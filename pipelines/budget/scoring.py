@@ -36,11 +36,12 @@ logger = logging.getLogger(__name__)
 
 
 class BudgetParams(ConfigModel):
-    """``--budget AMOUNT --weeks N --scenario FILE``."""
+    """``--budget AMOUNT --weeks N --scenario FILE --table SHEET``."""
 
     budget: float | None = Field(None, gt=0, allow_inf_nan=False, description="total spend over the horizon (default: the last weeks' spend)")
     weeks: int | None = Field(None, ge=1, le=520, description="planning horizon in weeks (default: allocation.weeks of the config)")
     scenario: str | None = Field(None, description="CSV or parquet of candidate plans: a plan column and one spend column per channel (spend over the horizon)")
+    table: str | None = Field(None, description="a model trained from a spend sheet: plan from this later sheet (same columns) instead of its training sheet")
 
 
 def allocation_bounds(
@@ -132,6 +133,13 @@ class BudgetScoring(FrameScoring):
 
     def score_frame(self, context: ScoringContext, estimator: Any) -> Scored:
         config, meta, params = context.config, context.bundle.meta, context.params
+        store = None
+        if meta.get("table") is not None:  # a model trained from a spend sheet reads a sheet (--table, else its own)
+            from kpredict.pipelines.budget.table import open_table, recorded_table
+
+            config, store, _ = open_table(config.model_copy(update={"table": recorded_table(meta["table"], params.table)}), meta["table"])
+        elif params.table is not None:
+            raise ConfigError("--table plans from a spend sheet with a model trained from one; this model was trained on the feature repository")
         channels = list(meta["channels"])
         missing = [c for c in channels if c not in config.channels]
         if missing:
@@ -139,7 +147,7 @@ class BudgetScoring(FrameScoring):
         if context.engine == "dask":
             logger.info("the budget plan is one small optimisation over %d channels: it runs in this process whatever the engine", len(channels))
         plans = read_scenarios(params.scenario, channels) if params.scenario is not None else None  # a bad file fails before the solve
-        store = config.open_store()
+        store = store or config.open_store()
         frame = load_marketing(config, store, before=context.as_of if config.time_column else None)
         weeks = params.weeks or config.allocation.weeks
         spend = frame[channels].to_numpy(dtype=np.float64)
@@ -175,6 +183,10 @@ class BudgetScoring(FrameScoring):
             "uplift_hi": uplift_hi[:-1],
             "marginal_roi": estimator.marginal_roi(problem, recommended, center=center),
         })
+        shares = meta.get("contribution_shares")  # models trained before the shares were recorded have none
+        if shares is not None:
+            for position, column in enumerate(("contribution_share", "contribution_share_lo", "contribution_share_hi")):
+                table[column] = [float(shares[c][position]) for c in channels]
         summary = pd.DataFrame([{
             "budget": budget, "weeks": weeks, "expected_kpi": float(expected[0].sum()), "expected_kpi_current": float(current_kpi.sum()),
             "expected_uplift": float(uplift[-1]), "uplift_lo": float(uplift_lo[-1]), "uplift_hi": float(uplift_hi[-1]),
@@ -186,7 +198,7 @@ class BudgetScoring(FrameScoring):
         if plans is not None:
             companions["scenarios"] = self._scenarios(estimator, problem, plans, weeks, current_kpi.sum(), center)
         info = {
-            "data_dir": str(config.data_dir), "history_rows": len(frame), "data_hash": frame_hash(frame),
+            "data_dir": str(config.data_dir) if config.table is None else str(config.table.path), "history_rows": len(frame), "data_hash": frame_hash(frame),
             "history_end": str(frame[config.time_column].max().date()) if config.time_column else None,
             "budget": budget, "weeks": weeks,
         }

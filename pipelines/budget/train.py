@@ -128,6 +128,7 @@ def _channel_table(model: BudgetModel, d: Design, frame: pd.DataFrame) -> pd.Dat
     """Per channel: spend, contribution with interval, share, ROI with interval, marginal ROI, fitted shape."""
     spend = frame[d.channels].to_numpy(dtype=np.float64)
     point, low, high = model.contributions(d.X)
+    share, share_lo, share_hi = model.contribution_shares(d.X)
     totals = spend.sum(axis=0)
     mean_weekly = spend.mean(axis=0)
     step = max(float(mean_weekly.sum()) * 0.001, 1e-6)
@@ -145,7 +146,9 @@ def _channel_table(model: BudgetModel, d: Design, frame: pd.DataFrame) -> pd.Dat
             "contribution": point,
             "contribution_lo": low,
             "contribution_hi": high,
-            "contribution_share": point / point.sum() if point.sum() > 0 else np.nan,
+            "contribution_share": share,
+            "contribution_share_lo": share_lo,
+            "contribution_share_hi": share_hi,
             "roi": point / totals,
             "roi_lo": low / totals,
             "roi_hi": high / totals,
@@ -205,8 +208,20 @@ def train(config: BudgetConfig | str | Path | None = None, *, force: bool = Fals
     from kpredict.tracking import training_run
     from kpredict.tracking.publish import Gate, publish
 
-    config = DESCRIPTOR.load_config(config, **overrides)
-    store = config.open_store()
+    wants_table = overrides.get("table") is not None or overrides.get("table.path") is not None
+    if config is None and wants_table:  # configs/budget.yaml describes the demo's channels and experiments
+        from kpredict.config.loader import load_pipeline_config
+
+        config = load_pipeline_config(None, BudgetConfig, "", **overrides)
+    else:
+        config = DESCRIPTOR.load_config(config, **overrides)
+    table = None
+    if config.table is not None:
+        from kpredict.pipelines.budget.table import open_table
+
+        config, store, table = open_table(config)
+    else:
+        store = config.open_store()
     frame = load_marketing(config, store)
     origin = frame[config.time_column].min() if config.time_column else None
     d = design(config, frame, origin)
@@ -286,7 +301,13 @@ def train(config: BudgetConfig | str | Path | None = None, *, force: bool = Fals
             "origin": origin.isoformat() if origin is not None else None,
             "allocation": config.allocation.model_dump(),
             "channel_labels_zh": labels,
+            # each channel's share of the media's KPI over the training weeks, with its bootstrap interval
+            "contribution_shares": {
+                row.channel: [row.contribution_share, row.contribution_share_lo, row.contribution_share_hi] for row in channels.itertuples()
+            },
         }
+        if table is not None:
+            meta["table"] = table
         packaged = PackagedModel(
             model, "sklearn", meta, d.X.head(5), outputs=[(PREDICTION, "double"), ("unseen_category", "boolean")],
             libraries=["scikit-learn", "pandas", "numpy"],

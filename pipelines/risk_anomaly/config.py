@@ -12,7 +12,7 @@ from kpredict.resources import usable_cores
 from kpredict.features.definitions import PositiveDuration
 from kpredict.monitoring.settings import MonitoringSettings
 
-__all__ = ["RiskAnomalyConfig"]
+__all__ = ["RiskAnomalyConfig", "RiskTableConfig"]
 
 
 class DetectorConfig(ConfigModel):
@@ -114,6 +114,33 @@ class KpiConfig(ConfigModel):
     labels: KpiLabelsConfig | None = Field(default_factory=KpiLabelsConfig, description="null when no labels exist")
 
 
+class RiskTableConfig(ConfigModel):
+    """A payments (or purchases) table of one's own instead of a feature-store project
+    (``kpredict train risk_anomaly --table payments.csv --id account --time ts --amount amount``):
+    one row per payment; the optional context columns feed the novelty aspect, and a KPI table
+    (one row per series and step) is watched by the KPI detector of the same model."""
+
+    path: str = Field(description="a .parquet or .csv file")
+    id: str = Field(description="the account (customer, card) column")
+    time: str = Field(description="when the payment was made")
+    time_format: str | None = Field(None, description="strftime format of --time when it is not ISO, e.g. %Y%m%d")
+    amount: str = Field(description="the payment's amount")
+    txn_id: str | None = Field(None, description="the payment's own id column; none: the row number")
+    country: str | None = Field(None, description="context: the country (a first payment in a new one is novel)")
+    channel: str | None = Field(None, description="context: the channel (web, app, store...)")
+    merchant: str | None = Field(None, description="context: the kind of merchant or product")
+    kpi_table: str | None = Field(None, description="a KPI table (one row per series and step) watched by the KPI detector")
+    kpi_id: str | None = Field(None, description="the KPI table's series column")
+    kpi_time: str | None = Field(None, description="the KPI table's time column")
+    kpi_value: str | None = Field(None, description="the KPI table's value column")
+
+    @model_validator(mode="after")
+    def _kpi_columns(self) -> RiskTableConfig:
+        if self.kpi_table is not None and None in (self.kpi_id, self.kpi_time, self.kpi_value):
+            raise ValueError("--kpi-table needs --kpi-id, --kpi-time and --kpi-value (the series, time and value columns)")
+        return self
+
+
 class RiskAnomalyConfig(StoreSettings):
     """The transaction detector (events, history views, split, detector, alert budget, labels) and
     the KPI detector (``kpi``)."""
@@ -135,6 +162,7 @@ class RiskAnomalyConfig(StoreSettings):
     reasons: int = Field(3, ge=1, le=5)
     delivery: DeliveryConfig = Field(default_factory=DeliveryConfig)
     kpi: KpiConfig | None = Field(default_factory=KpiConfig, description="KPI series to watch as well; null for payments only")
+    table: RiskTableConfig | None = Field(None, description="train from one payments table (see RiskTableConfig) instead of `source` and `views`")
     monitoring: MonitoringSettings = Field(
         default_factory=lambda: MonitoringSettings(metric="precision_at_budget", threshold=0.2),
         description="kpredict evaluate: the realized metric and the threshold past which the model is stale",

@@ -19,6 +19,7 @@ import pandas as pd
 from pydantic import Field
 
 from kpredict.config.loader import ConfigModel
+from kpredict.errors import ConfigError
 from kpredict.features.definitions import PositiveDuration, parse_duration
 from kpredict.pipelines.risk_anomaly.events import FEATURES, KEYS, event_features, feature_definitions, load_events, read_events
 from kpredict.pipelines.risk_anomaly.model import event_scorer, kpi_detector
@@ -32,9 +33,32 @@ _SEVERITY_ZH = {"low": "低", "medium": "中", "high": "高", "critical": "严�
 
 
 class RiskParams(ConfigModel):
-    """``--window 1d``: score the payments of this long a period before ``--as-of``."""
+    """``--window 1d``: score the payments of this long a period before ``--as-of``; ``--table``: a later
+    payments table for a model trained from one (default: its training table)."""
 
     window: PositiveDuration = Field("1d", description="period before as_of whose payments are scored, e.g. 1d, 12h, 7d")
+    table: str | None = Field(None, description="a model trained from a table: score this later payments table (same columns) instead of its training table")
+    kpi_table: str | None = Field(None, description="a model trained with a KPI table: watch this later KPI table instead")
+
+
+def _resolved(context: ScoringContext) -> tuple[Any, Any]:
+    """(config, store) the job reads: the feature repository, or the table a table-trained model
+    names (``--table``, else its training table), opened once per job."""
+    cached = context.__dict__.get("_risk_source")
+    if cached is not None:
+        return cached
+    recorded = context.bundle.meta.get("table")
+    if recorded is None:
+        if context.params.table or context.params.kpi_table:
+            raise ConfigError("--table scores a payments table with a model trained from one; this model was trained on the feature repository")
+        resolved = (context.config, context.config.open_store())
+    else:
+        from kpredict.pipelines.risk_anomaly.table import open_table, recorded_table
+
+        table = recorded_table(recorded, context.params.table, context.params.kpi_table)
+        resolved = open_table(context.config.model_copy(update={"table": table}), announce=False)[:2]
+    context.__dict__["_risk_source"] = resolved
+    return resolved
 
 
 class RiskScoring(RowScoring):
@@ -44,13 +68,13 @@ class RiskScoring(RowScoring):
 
     def scoring_input(self, context: ScoringContext) -> ScoringInput:
         """The window's payments with their features as of their own time (the training code path)."""
-        config = context.config
-        store = config.open_store()
+        config, store = _resolved(context)
         start = context.as_of - parse_duration(context.params.window)
         source = read_events(config, store)
         events = load_events(config, store, start=start, end=context.as_of, source=source)
         frame = event_features(config, store, events, source=source)
-        info = {"feature_views": store.view_hashes(context.bundle.meta["views"]), "window_start": start.isoformat(), "data_dir": str(config.data_dir)}
+        where = {"data_dir": str(config.data_dir)} if config.table is None else {"table": str(config.table.path)}
+        info = {"feature_views": store.view_hashes(context.bundle.meta["views"]), "window_start": start.isoformat(), **where}
         return ScoringInput(frame, info)
 
     def predict_chunk(self, estimator: Any, features: pd.DataFrame) -> pd.DataFrame:
@@ -79,7 +103,7 @@ class RiskScoring(RowScoring):
         rows = features.iloc[chosen][FEATURES].reset_index(drop=True)
         weights = aspect_weighted_surprises(event_scorer(estimator), rows)
         contributions = np.column_stack([weights, np.zeros(len(rows))])
-        reasons = top_reasons(contributions, rows, feature_definitions(context.config.open_store()), k=k)
+        reasons = top_reasons(contributions, rows, feature_definitions(_resolved(context)[1]), k=k)
         reasons.index = chosen
         full = reasons.reindex(range(len(result)))
         text = [c for c in full.columns if not c.endswith("_shap")]
@@ -100,12 +124,13 @@ class RiskScoring(RowScoring):
         from kpredict.pipelines.risk_anomaly.kpi import KPI_TABLE, score_kpi
 
         detector = kpi_detector(context.estimator)
-        spec = context.config.kpi
+        config, store = _resolved(context)
+        spec = config.kpi
         meta = context.bundle.meta.get("kpi")
         if detector is None or spec is None or meta is None:
             return {}
         start = context.as_of - parse_duration(context.params.window)
-        rows = score_kpi(context.config, context.config.open_store(), detector, as_of=context.as_of, start=start, severity=meta["severity"])
+        rows = score_kpi(config, store, detector, as_of=context.as_of, start=start, severity=meta["severity"])
         if rows.empty:
             return {}
         standard = {"as_of": context.as_of, "model_name": context.bundle.name, "model_version": context.bundle.version, "run_id": context.bundle.run_id}

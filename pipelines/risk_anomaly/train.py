@@ -149,8 +149,20 @@ def train(config: RiskAnomalyConfig | str | Path | None = None, *, force: bool =
     from kpredict.tracking import training_run
     from kpredict.tracking.publish import Gate, publish
 
-    config = DESCRIPTOR.load_config(config, **overrides)
-    store = config.open_store()
+    wants_table = overrides.get("table") is not None or overrides.get("table.path") is not None
+    if config is None and wants_table:  # configs/risk_anomaly.yaml describes the demo's payments, labels and KPI
+        from kpredict.config.loader import load_pipeline_config
+
+        config = load_pipeline_config(None, RiskAnomalyConfig, "", **overrides)
+    else:
+        config = DESCRIPTOR.load_config(config, **overrides)
+    table = None
+    if config.table is not None:
+        from kpredict.pipelines.risk_anomaly.table import open_table
+
+        config, store, table = open_table(config)
+    else:
+        store = config.open_store()
     source = read_events(config, store)
     events = load_events(config, store, source=source)
     if events.empty:
@@ -241,6 +253,8 @@ def train(config: RiskAnomalyConfig | str | Path | None = None, *, force: bool =
             # drift is measured against the recent training events the scores are calibrated on
             "monitoring": reference_profile(reference, numeric=FEATURES, scores=holdout_scores),
         }
+        if table is not None:
+            meta["table"] = table
         if kpi is not None:
             kpi_threshold = metrics["kpi_alert_threshold"]
             meta["kpi"] = {"alert_threshold": kpi_threshold, "severity": severity_cutoffs(kpi_threshold), "source": config.kpi.source}

@@ -39,7 +39,7 @@ _PRESET_BY_FREQ = {"D": "daily", "B": "daily", "W": "weekly", "M": "monthly", "Q
 #: slower frequencies have too few periods per series for a model across series to learn from
 _GLOBAL_BY_PRESET: dict[str, dict[str, Any]] = {
     "daily": {},
-    "weekly": {"lags": [1, 2, 3, 4, 8, 13, 26, 52], "rolling_windows": [4, 13], "date_features": ["month"]},
+    "weekly": {"lags": [1, 2, 3, 4, 8, 13], "rolling_windows": [4, 13], "date_features": ["month", "dayofyear"]},
     "hourly": {"lags": [1, 2, 24, 48, 168], "rolling_windows": [24, 168], "date_features": ["hour", "dayofweek"]},
 }
 

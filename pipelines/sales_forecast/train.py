@@ -115,6 +115,21 @@ def evaluate(forecaster: Forecaster, holdout: SalesHoldout, *, season_length: in
     return evaluated, forecast_metrics(evaluated, "yhat", holdout.history, season_length, levels)
 
 
+def coverage_by_group(evaluated: pd.DataFrame, selection: pd.DataFrame, levels: list[int]) -> dict[str, float]:
+    """Holdout coverage per interval group (regular, intermittent, short): the groups whose widths are
+    calibrated apart, so a band that only holds on average across them is seen (``holdout_coverage_80_short``)."""
+    group = evaluated[ID].map(selection.set_index(ID)["interval_group"]).fillna("regular")
+    y = evaluated[TARGET].to_numpy()
+    out: dict[str, float] = {}
+    for name in sorted(group.unique()):
+        rows = (group == name).to_numpy()
+        out[f"holdout_series_{name}"] = float(evaluated.loc[rows, ID].nunique())
+        for level in levels:
+            inside = (y[rows] >= evaluated[f"yhat_lo_{level}"].to_numpy()[rows]) & (y[rows] <= evaluated[f"yhat_hi_{level}"].to_numpy()[rows])
+            out[f"holdout_coverage_{level}_{name}"] = float(inside.mean())
+    return out
+
+
 def _champion_value(champion: Forecaster, holdout: SalesHoldout, rows: int, config: SalesForecastConfig, engine: str) -> float:
     """The champion's gate metric on the challenger's holdout; NaN when it cannot forecast the same rows."""
     try:
@@ -184,6 +199,7 @@ def train(config: SalesForecastConfig | str | Path | None = None, *, force: bool
         evaluated = evaluated.merge(seasonal_naive(train_part, config), on=[ID, TIME], how="left")
         metrics = {f"holdout_{k}": v for k, v in scores.items()}
         metrics |= {f"baseline_holdout_{k}": v for k, v in forecast_metrics(evaluated, "SeasonalNaive", train_part, config.season_length).items()}
+        metrics |= coverage_by_group(evaluated, forecaster.selection_, config.levels)
         metrics |= {f"timing_{k}": v for k, v in forecaster.timings_.items()}
         metrics["series"] = float(series[ID].nunique())
         run.log_metrics(metrics)
