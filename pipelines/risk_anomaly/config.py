@@ -26,6 +26,11 @@ class DetectorConfig(ConfigModel):
     reference_rows: int = Field(200_000, ge=1000, description="training rows scored to calibrate the 0..1 score")
     seed: int = 0
     n_jobs: int = Field(default_factory=usable_cores, ge=1, description="threads scoring row chunks at once (default: the cores this process may use)")
+    network_hour_profile: bool = Field(
+        True,
+        description="judge a payment's hour against every account's payments at that hour; false where the times carry no "
+        "time of day (a log of dates only): there every payment is at midnight and the profile says nothing",
+    )
 
 
 class AlertBudget(ConfigModel):

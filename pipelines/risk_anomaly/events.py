@@ -147,6 +147,8 @@ def event_features(config: RiskAnomalyConfig, store: FeatureStore, events: pd.Da
     network = joined["network_payments_90d"].fillna(0).to_numpy(dtype=np.float64)
     at_hour = joined["payments_at_this_hour_90d"].fillna(0).to_numpy(dtype=np.float64)
     out["hour_share"] = np.divide(at_hour, network, out=np.full(len(out), _FLAT_HOUR_SHARE), where=network > 0)
+    if not config.detector.network_hour_profile:  # dates without a time of day: every hour equally common
+        out["hour_share"] = _FLAT_HOUR_SHARE
     for name, count in (("new_country", "payments_in_country_365d"), ("new_channel", "payments_on_channel_365d"), ("new_merchant_category", "payments_in_category_365d")):
         out[name] = (has_history & (joined[count].fillna(0).to_numpy() == 0)).astype(np.float64)
     out["payments_10min"] = joined["payments_10min"].fillna(0).to_numpy(dtype=np.float64)

@@ -56,7 +56,7 @@ def _resolved(context: ScoringContext) -> tuple[Any, Any]:
         from kpredict.pipelines.risk_anomaly.table import open_table, recorded_table
 
         table = recorded_table(recorded, context.params.table, context.params.kpi_table)
-        resolved = open_table(context.config.model_copy(update={"table": table}), announce=False)[:2]
+        resolved = open_table(context.config.model_copy(update={"table": table}), recorded)[:2]
     context.__dict__["_risk_source"] = resolved
     return resolved
 

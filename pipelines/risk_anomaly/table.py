@@ -178,9 +178,12 @@ def _write_once(frame: pd.DataFrame, directory: Path, stem: str) -> Path:
     return path
 
 
-def open_table(config: RiskAnomalyConfig, *, announce: bool = True) -> tuple[RiskAnomalyConfig, FeatureStore, dict[str, Any]]:
-    """(the config reading the table, a store over it with the detector's views, what the model records);
-    ``announce`` prints what was read (training; scoring reads quietly)."""
+def open_table(config: RiskAnomalyConfig, recorded: dict[str, Any] | None = None) -> tuple[RiskAnomalyConfig, FeatureStore, dict[str, Any]]:
+    """(the config reading the table, a store over it with the detector's views, what the model records).
+
+    ``recorded``: the model's record at scoring (read quietly, the hours judged as at training);
+    at training what was read is printed.
+    """
     from kpredict.progress import note
     from kpredict.scoring.input_file import read_table
 
@@ -195,6 +198,13 @@ def open_table(config: RiskAnomalyConfig, *, announce: bool = True) -> tuple[Ris
         kpi_path = _write_once(prepare_kpi(read_table(table.kpi_table, role="KPI table"), table), directory, KPI_SOURCE)
     store = FeatureStore(payment_repository(payments_path, kpi_path), data_dir=directory, store_dir=config.feature_store_dir)
     update: dict[str, Any] = {"source": "payments", "labels": None}
+    # decided on what the detector learns from, the days before the holdout (a few timed rows added since do not change it)
+    learnt = payments["ts"] < payments["ts"].max().normalize() - pd.Timedelta(days=config.holdout_days - 1)
+    dates_only = bool(learnt.any() and (payments.loc[learnt, "ts"] == payments.loc[learnt, "ts"].dt.normalize()).all())
+    if dates_only and recorded is None:
+        update["detector"] = {**config.detector.model_dump(), "network_hour_profile": False}
+    elif recorded is not None:  # scoring reads the hours as the model learnt them, whatever the later table holds
+        update["detector"] = {**config.detector.model_dump(), "network_hour_profile": recorded["network_hour_profile"]}
     if "alerts" not in config.model_fields_set:  # a budget relative to the table's volume, not the demo's 25 a day
         update["alerts"] = {"per_day": None, "per_1000": 5.0, "dedupe": config.alerts.dedupe}
     update["kpi"] = None if kpi_path is None else {
@@ -203,16 +213,20 @@ def open_table(config: RiskAnomalyConfig, *, announce: bool = True) -> tuple[Ris
         "label_zh": table.kpi_value, "calendar_source": None, "labels": None,
     }
     effective = RiskAnomalyConfig.model_validate({**config.model_dump(), **update})
-    if announce:
+    if recorded is None:
         context = [f"{column} from {getattr(table, _option_field(option))!r}" for column, option in CONTEXT.items() if getattr(table, _option_field(option))]
         span = f"{payments['ts'].min()} to {payments['ts'].max()}"
         note(f"payments table {table.path}: {len(payments):,} payments of {payments['account_id'].nunique():,} accounts, {span}; "
              f"novelty from {', '.join(context) if context else 'no context column (--country/--channel/--merchant)'}; "
              f"alert budget {effective.alerts.per_1000 or effective.alerts.per_day} {'per 1,000 payments' if effective.alerts.per_1000 else 'a day'}"
              + (f"; KPI series from {table.kpi_table}" if kpi_path is not None else ""))
-    return effective, store, table.model_dump()
+        if dates_only:
+            note("payments table: every time is midnight (dates without a time of day): a payment's hour is judged against "
+                 "the account's own history only, not against every account's hours")
+    return effective, store, {**table.model_dump(), "network_hour_profile": effective.detector.network_hour_profile}
 
 
 def recorded_table(recorded: dict[str, Any], path: str | None, kpi_path: str | None = None) -> RiskTableConfig:
     """The table settings a model recorded, reading ``path`` (default: its training table)."""
-    return RiskTableConfig.model_validate({**recorded, "path": path or recorded["path"], "kpi_table": kpi_path or recorded.get("kpi_table")})
+    fields = {k: v for k, v in recorded.items() if k in RiskTableConfig.model_fields}
+    return RiskTableConfig.model_validate({**fields, "path": path or recorded["path"], "kpi_table": kpi_path or recorded.get("kpi_table")})
