@@ -44,6 +44,11 @@ _GLOBAL_BY_PRESET: dict[str, dict[str, Any]] = {
 }
 
 
+#: the latest periods the statistical models fit on, per preset: on five years of daily sales the
+#: whole history makes AutoARIMA's fits the run's cost, and two years hold two of every season
+_INPUT_SIZE = {"daily": 730}
+
+
 def _column_name(column: str, taken: set[str]) -> str:
     """A name of letters, digits and underscores for a table column (feature-store names)."""
     name = re.sub(r"[^0-9A-Za-z_]+", "_", str(column)).strip("_") or "column"
@@ -245,7 +250,7 @@ def open_table(config: SalesForecastConfig, recorded: dict[str, Any] | None = No
 def _effective_config(config: SalesForecastConfig, names: dict[str, str], freq: str, preset: str,
                       recorded: dict[str, Any] | None) -> SalesForecastConfig:
     from kpredict.forecasting.presets import PRESETS
-    from kpredict.pipelines.sales_forecast.config import GlobalModelConfig, ReplenishmentConfig, SeriesConfig
+    from kpredict.pipelines.sales_forecast.config import CrossValidationConfig, GlobalModelConfig, ReplenishmentConfig, SeriesConfig
 
     table = config.table
     assert table is not None
@@ -267,6 +272,11 @@ def _effective_config(config: SalesForecastConfig, names: dict[str, str], freq: 
         update["horizon"] = PRESETS[preset]["horizon"]
     if "season_length" not in explicit:
         update["season_length"] = PRESETS[preset]["season_length"]
+    if "cv" not in explicit and preset in _INPUT_SIZE:  # long histories: the statistical models fit on the latest years
+        p = PRESETS[preset]
+        update["cv"] = CrossValidationConfig(
+            windows=p["cv_windows"], step=p["cv_step"], min_train_length=p["min_train_length"], input_size=_INPUT_SIZE[preset]
+        )
     if "global_model" not in explicit:
         own = _GLOBAL_BY_PRESET.get(preset)
         known = [names[c] for c in table.known_future] + (["holiday"] if table.holidays else [])
