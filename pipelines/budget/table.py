@@ -51,10 +51,10 @@ def prepare_spend_table(frame: pd.DataFrame, table: BudgetTableConfig) -> pd.Dat
             values = pd.to_numeric(frame[column], errors="coerce")
             bad = values.isna() & frame[column].notna()
             if bad.any() or values.isna().any():
-                example = frame.loc[bad, column].iloc[0] if bad.any() else "a blank"
+                example = repr(frame.loc[bad, column].iloc[0]) if bad.any() else "a blank cell"
                 raise SchemaError(
                     f"spend table {table.path}: {option} column {column!r} must hold a number in every row; "
-                    f"{int(values.isna().sum())} row(s) do not, e.g. {example!r}"
+                    f"{int(values.isna().sum())} row(s) do not, e.g. {example}"
                 )
             prepared[column] = values.astype(np.float64)
     negative = [c for c in table.channels if (prepared[c] < 0).any()]
