@@ -64,8 +64,10 @@ def test_the_recommended_split_sums_to_the_budget_and_reruns_give_the_same_bytes
     first = score("budget", "2026-11-01", model=result.model_version, config=config, output_dir=project / "out", budget=500000, weeks=8)
     plan = first.frame
     expected = ["channel", "as_of", "model_name", "model_version", "run_id", "current_spend", "recommended_spend", "change",
-                "last_period_spend", "expected_kpi", "kpi_lo", "kpi_hi", "expected_uplift", "uplift_lo", "uplift_hi", "marginal_roi"]
+                "last_period_spend", "expected_kpi", "kpi_lo", "kpi_hi", "expected_uplift", "uplift_lo", "uplift_hi", "marginal_roi",
+                "contribution_share", "contribution_share_lo", "contribution_share_hi"]
     assert list(plan.columns) == expected
+    assert (plan["contribution_share_lo"] <= plan["contribution_share"]).all() and (plan["contribution_share"] <= plan["contribution_share_hi"]).all()
     assert plan["recommended_spend"].sum() == pytest.approx(500000) and plan["current_spend"].sum() == pytest.approx(500000)
     assert (plan["recommended_spend"] >= 0).all()
     summary = first.companions["summary"].iloc[0]
