@@ -183,6 +183,13 @@ def test_a_level_shift_counts_when_alerted_within_its_first_steps_and_a_spike_on
 
 
 NAB_PUBLISHED = {"numenta": 0.5421876907348634, "windowedGaussian": 1.0}  # thresholds.json, standard profile
+#: the files the figures below were measured on, and the only ones with NAB's published detections
+#: beside them; the shared folder now holds 46 (judging the detector on all of them is issue 40's)
+NAB_SIX = (
+    "realAWSCloudwatch/ec2_cpu_utilization_825cc2.csv", "realKnownCause/ambient_temperature_system_failure.csv",
+    "realKnownCause/ec2_request_latency_system_failure.csv", "realKnownCause/machine_temperature_system_failure.csv",
+    "realKnownCause/nyc_taxi.csv", "realTweets/Twitter_volume_AAPL.csv",
+)
 
 
 def test_the_nab_scorer_reproduces_nabs_published_scores_row_by_row():
@@ -190,7 +197,8 @@ def test_the_nab_scorer_reproduces_nabs_published_scores_row_by_row():
     windows = json.loads((root / "labels" / "combined_windows.json").read_text())
     for detector, threshold in NAB_PUBLISHED.items():
         published = pd.read_csv(root / "results" / f"{detector}_standard_scores.csv").set_index("File")
-        for name, file_windows in windows.items():
+        for name in NAB_SIX:
+            file_windows = windows[name]
             category, file = name.split("/")
             rows = pd.read_csv(root / "results" / detector / category / f"{detector}_{file}")
             contributions, score = nab_contributions(pd.to_datetime(rows["timestamp"]), rows["anomaly_score"].to_numpy() >= threshold, file_windows)
@@ -227,6 +235,8 @@ def test_on_nab_the_kpi_detector_scores_above_random_cut_forest_and_windowed_gau
 
     total, per_file = 0.0, {}
     for item in read_nab(shared_data("anomaly/nab")):
+        if item.name not in NAB_SIX:
+            continue
         timestamps = item.frame["timestamp"]
         step = timestamps.diff().median()
         per_day = int(pd.Timedelta("1D") / step)

@@ -189,7 +189,7 @@ def test_scored_payments_have_the_standard_columns_bands_and_alerts(risk_project
     assert (alerts["reason_1_en"] != "").all() and (alerts["reason_1_zh"] != "").all()
     manifest = json.loads(scored.manifest.read_text())
     assert manifest["companion_files"]["alerts"]["sha256"] == file_hash(scored.companion_paths["alerts"])
-    assert manifest["params"] == {"window": "30d"}
+    assert manifest["params"] == {"window": "30d", "table": None, "kpi_table": None}
 
 
 def test_kpi_steps_are_scored_beside_the_payments_with_the_same_columns_and_reasons(risk_project):
