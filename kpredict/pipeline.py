@@ -226,6 +226,16 @@ class PipelineDescriptor:
 
         return load_pipeline_config(config, self.config_model, self.default_config_path, **overrides)
 
+    def load_table_config(self, config: Any = None, **overrides: Any) -> Any:
+        """The settings a run from a user's own table trains on: as :meth:`load_config`, except that a
+        table given without a config starts from the built-in defaults, not the default file, which
+        describes the demo company's data (its series, channels, labels) that the table replaces."""
+        if config is None and (overrides.get("table") is not None or overrides.get("table.path") is not None):
+            from kpredict.config.loader import load_pipeline_config
+
+            return load_pipeline_config(None, self.config_model, "", **overrides)
+        return self.load_config(config, **overrides)
+
     def scoring_plugin(self) -> RowScoringPlugin | FrameScoringPlugin:
         """The scoring plugin.
 

@@ -65,6 +65,26 @@ def _isolated_mlflow(tmp_path_factory):
             os.environ[name] = value
 
 
+@pytest.fixture(scope="module")
+def own_mlflow(tmp_path_factory):
+    """A store of the module's own, for modules that train from users' tables: a table-trained
+    champion must not replace the demo's champions that other modules score with."""
+    from kpredict.tracking.store import configure
+
+    root = tmp_path_factory.mktemp("own_mlflow")
+    saved = {name: os.environ.get(name) for name in ("MLFLOW_TRACKING_URI", "KPREDICT_MODELS_DIR")}
+    os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{root / 'mlflow.db'}"
+    os.environ["KPREDICT_MODELS_DIR"] = str(root / "models")
+    configure()
+    yield root
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+    configure()
+
+
 @pytest.fixture(autouse=True)
 def _mlflow_back_on_the_session_store():
     """A test that points MLflow at another store (a copy, a server) leaves it pointing back here:

@@ -8,9 +8,7 @@ recommended split within the share range, and plan from a later sheet read the s
 
 from __future__ import annotations
 
-import os
 
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -19,25 +17,6 @@ from kpredict.errors import ConfigError, SchemaError
 from conftest import QUICK, shared_data
 
 SPEND = {"tv": "TV spend", "radio": "Radio spend", "search": "Search spend", "social": "Social spend", "display": "Display spend"}
-
-
-@pytest.fixture(scope="module")
-def own_mlflow(tmp_path_factory):
-    """A store of this module's own: a sheet-trained champion must not replace the demo's."""
-    from kpredict.tracking.store import configure
-
-    root = tmp_path_factory.mktemp("budget_table_mlflow")
-    saved = {name: os.environ.get(name) for name in ("MLFLOW_TRACKING_URI", "KPREDICT_MODELS_DIR")}
-    os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{root / 'mlflow.db'}"
-    os.environ["KPREDICT_MODELS_DIR"] = str(root / "models")
-    configure()
-    yield root
-    for name, value in saved.items():
-        if value is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = value
-    configure()
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,6 @@ same typing and explain each risk with the columns that drive it.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -45,26 +44,6 @@ def customers(n: int, seed: int, *, start: int = 1) -> tuple[pd.DataFrame, np.nd
         }
     )
     return frame, truth
-
-
-@pytest.fixture(scope="module")
-def own_mlflow(tmp_path_factory):
-    """This module's models go to a store of their own: a table-trained champion must not replace
-    the demo's churn champion that other tests score with."""
-    from kpredict.tracking.store import configure
-
-    root = tmp_path_factory.mktemp("table_mlflow")
-    saved = {name: os.environ.get(name) for name in ("MLFLOW_TRACKING_URI", "KPREDICT_MODELS_DIR")}
-    os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{root / 'mlflow.db'}"
-    os.environ["KPREDICT_MODELS_DIR"] = str(root / "models")
-    configure()
-    yield root
-    for name, value in saved.items():
-        if value is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = value
-    configure()
 
 
 # First in the module: it scores the session store's demo model, before `own_mlflow` moves MLflow.

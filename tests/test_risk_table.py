@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import os
 
 import numpy as np
 import pandas as pd
@@ -20,25 +19,6 @@ from kpredict.errors import ConfigError, SchemaError
 from conftest import shared_data
 
 EXPORT = {"txn_id": "Payment ID", "account_id": "Card", "ts": "Paid at", "amount": "Value", "country": "Nation", "channel": "Via", "merchant_category": "Shop kind"}
-
-
-@pytest.fixture(scope="module")
-def own_mlflow(tmp_path_factory):
-    """A store of this module's own: a table-trained champion must not replace the demo's."""
-    from kpredict.tracking.store import configure
-
-    root = tmp_path_factory.mktemp("risk_table_mlflow")
-    saved = {name: os.environ.get(name) for name in ("MLFLOW_TRACKING_URI", "KPREDICT_MODELS_DIR")}
-    os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{root / 'mlflow.db'}"
-    os.environ["KPREDICT_MODELS_DIR"] = str(root / "models")
-    configure()
-    yield root
-    for name, value in saved.items():
-        if value is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = value
-    configure()
 
 
 def recall_at_budget(scored: pd.DataFrame, injected: set[str], key: str = "txn_id") -> float:

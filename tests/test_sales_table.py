@@ -41,25 +41,6 @@ def weekly_sales(seed: int = 0) -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def own_mlflow(tmp_path_factory):
-    """A store of this module's own: a table-trained champion must not replace the demo's."""
-    from kpredict.tracking.store import configure
-
-    root = tmp_path_factory.mktemp("sales_table_mlflow")
-    saved = {name: os.environ.get(name) for name in ("MLFLOW_TRACKING_URI", "KPREDICT_MODELS_DIR")}
-    os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{root / 'mlflow.db'}"
-    os.environ["KPREDICT_MODELS_DIR"] = str(root / "models")
-    configure()
-    yield root
-    for name, value in saved.items():
-        if value is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = value
-    configure()
-
-
-@pytest.fixture(scope="module")
 def trained(tmp_path_factory, own_mlflow):
     """``kpredict train sales_forecast --table ...`` as a user runs it, output piped (not a terminal)."""
     from typer.testing import CliRunner

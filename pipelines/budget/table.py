@@ -19,6 +19,7 @@ import pandas as pd
 
 from kpredict.errors import ConfigError, SchemaError
 from kpredict.features import FeatureRepoConfig, FeatureStore
+from kpredict.features.own_tables import read_timestamps, write_once
 from kpredict.pipelines.budget.config import BudgetConfig, BudgetTableConfig
 
 __all__ = ["SOURCE", "open_table", "prepare_spend_table", "recorded_table"]
@@ -39,13 +40,7 @@ def prepare_spend_table(frame: pd.DataFrame, table: BudgetTableConfig) -> pd.Dat
         raise ConfigError(f"spend table {table.path}: column(s) {repeated} are named twice among --kpi, --channels and --controls")
     prepared = pd.DataFrame(index=frame.index)
     if table.time is not None:
-        try:
-            stamps = pd.to_datetime(frame[table.time])
-        except (ValueError, TypeError) as exc:
-            raise SchemaError(f"spend table {table.path}: --time column {table.time!r} is not dates ({exc})") from None
-        if stamps.isna().any():
-            raise SchemaError(f"spend table {table.path}: --time column {table.time!r} is empty in {int(stamps.isna().sum())} row(s)")
-        prepared[table.time] = stamps.astype("datetime64[ns]")
+        prepared[table.time] = read_timestamps(frame[table.time], what=f"spend table {table.path}", option="--time")
     for option, columns in (("--kpi", [table.kpi]), ("--channels", table.channels), ("--controls", table.controls)):
         for column in columns:
             values = pd.to_numeric(frame[column], errors="coerce")
@@ -65,8 +60,6 @@ def prepare_spend_table(frame: pd.DataFrame, table: BudgetTableConfig) -> pd.Dat
 
 def open_table(config: BudgetConfig, recorded: dict[str, Any] | None = None) -> tuple[BudgetConfig, FeatureStore, dict[str, Any]]:
     """(the config reading the sheet, a store over the typed sheet, what the model records)."""
-    from kpredict.hashing import frame_hash
-    from kpredict.io import write_parquet
     from kpredict.scoring.input_file import read_table
 
     table = config.table
@@ -74,10 +67,7 @@ def open_table(config: BudgetConfig, recorded: dict[str, Any] | None = None) -> 
         raise ConfigError("open_table needs config.table (a spend table)")
     prepared = prepare_spend_table(read_table(table.path, role="spend table"), table)
     directory = Path(config.feature_store_dir) / "_tables"
-    path = directory / f"{SOURCE}-{frame_hash(prepared)[:16]}.parquet"
-    if not path.is_file():
-        directory.mkdir(parents=True, exist_ok=True)
-        write_parquet(prepared, path)
+    path = write_once(prepared, directory, SOURCE)
     repo = FeatureRepoConfig.model_validate({"sources": {SOURCE: {"kind": "parquet", "path": str(path.resolve())}}})
     store = FeatureStore(repo, data_dir=directory, store_dir=config.feature_store_dir)
     update: dict[str, Any] = {

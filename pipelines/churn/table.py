@@ -12,7 +12,6 @@ applied unchanged to the tables it later scores.
 from __future__ import annotations
 
 import logging
-import re
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ import pandas as pd
 
 from kpredict.errors import DataNotFoundError, SchemaError
 from kpredict.features import FeatureRepoConfig, FeatureStore
+from kpredict.features.own_tables import column_name, read_timestamps, write_once
 from kpredict.pipelines.churn.config import TableConfig
 from kpredict.pipelines.churn.labels import ENTITY_TS
 
@@ -56,18 +56,6 @@ def _require_columns(frame: pd.DataFrame, table: TableConfig, *, with_target: bo
     missing = [f"{option} {column!r}" for option, column in named.items() if column is not None and column not in frame.columns]
     if missing:
         raise SchemaError(f"churn table {table.path} has no column {', '.join(missing)}; its columns: {list(frame.columns)}")
-
-
-def _feature_name(column: str, taken: set[str]) -> str:
-    """A feature name (letters, digits, underscores) from a column name such as 'Account length'."""
-    name = re.sub(r"[^0-9A-Za-z_]+", "_", str(column)).strip("_") or "column"
-    if name[0].isdigit():
-        name = f"c_{name}"
-    base, count = name, 2
-    while name in taken:
-        name, count = f"{base}_{count}", count + 1
-    taken.add(name)
-    return name
 
 
 def _numbers_in_text(values: pd.Series) -> pd.Series | None:
@@ -117,7 +105,7 @@ def infer_schema(frame: pd.DataFrame, table: TableConfig) -> tuple[TableSchema, 
             logger.info("churn table: column %r is numbers stored as text; read as numbers (blank: missing)", column)
         else:
             dtype = "category"
-        schema.append({"column": str(column), "name": _feature_name(column, taken), "dtype": dtype})
+        schema.append({"column": str(column), "name": column_name(column, taken), "dtype": dtype})
     for column, reason in left_out.items():
         note(f"churn table: column {column!r} is not used as a feature: {reason}")
     if not schema:
@@ -140,15 +128,7 @@ def _typed(values: pd.Series, dtype: str) -> pd.Series:
 def _timestamps(frame: pd.DataFrame, table: TableConfig) -> pd.Series:
     if table.time is None:
         return pd.Series(TIMELESS, index=frame.index, dtype="datetime64[ns]")
-    try:
-        stamps = pd.to_datetime(frame[table.time])
-    except (ValueError, TypeError) as exc:
-        raise SchemaError(f"churn table {table.path}: --time column {table.time!r} is not dates ({exc})") from exc
-    if stamps.isna().any():
-        raise SchemaError(f"churn table {table.path}: --time column {table.time!r} is empty in {int(stamps.isna().sum())} row(s)")
-    if getattr(stamps.dt, "tz", None) is not None:
-        stamps = stamps.dt.tz_convert(None)
-    return stamps.astype("datetime64[ns]")
+    return read_timestamps(frame[table.time], what=f"churn table {table.path}", option="--time")
 
 
 def prepare_table(frame: pd.DataFrame, table: TableConfig, schema: TableSchema) -> pd.DataFrame:
@@ -241,14 +221,8 @@ def table_repo(schema: TableSchema, prepared_path: Path, table: TableConfig) -> 
 
 def table_store(prepared: pd.DataFrame, schema: TableSchema, table: TableConfig, store_dir: str | Path) -> FeatureStore:
     """A feature store over the prepared table, written once under ``store_dir/_tables/``, named by its content."""
-    from kpredict.hashing import frame_hash
-    from kpredict.io import write_parquet
-
     directory = Path(store_dir) / "_tables"
-    path = directory / f"{TABLE_VIEW}-{frame_hash(prepared)[:16]}.parquet"
-    if not path.is_file():
-        directory.mkdir(parents=True, exist_ok=True)
-        write_parquet(prepared, path)
+    path = write_once(prepared, directory, TABLE_VIEW)
     return FeatureStore(table_repo(schema, path, table), data_dir=directory, store_dir=store_dir)
 
 

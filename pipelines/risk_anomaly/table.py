@@ -23,6 +23,7 @@ import pandas as pd
 
 from kpredict.errors import ConfigError, SchemaError
 from kpredict.features import FeatureRepoConfig, FeatureStore
+from kpredict.features.own_tables import read_timestamps, write_once
 from kpredict.pipelines.risk_anomaly.config import RiskAnomalyConfig, RiskTableConfig
 
 __all__ = ["open_table", "prepare_payments", "recorded_table"]
@@ -123,14 +124,8 @@ def prepare_payments(frame: pd.DataFrame, table: RiskTableConfig) -> pd.DataFram
     accounts = frame[table.id].astype("string").str.strip()
     if accounts.isna().any():
         raise SchemaError(f"payments table {table.path}: --id column {table.id!r} is empty in {int(accounts.isna().sum())} row(s)")
-    try:
-        stamps = pd.to_datetime(frame[table.time], format=table.time_format)
-    except (ValueError, TypeError) as exc:
-        raise SchemaError(f"payments table {table.path}: --time column {table.time!r} is not timestamps ({exc}); give --time-format, e.g. %Y%m%d") from None
-    if stamps.isna().any():
-        raise SchemaError(f"payments table {table.path}: --time column {table.time!r} is empty in {int(stamps.isna().sum())} row(s)")
-    if getattr(stamps.dt, "tz", None) is not None:
-        stamps = stamps.dt.tz_convert(None)
+    stamps = read_timestamps(frame[table.time], what=f"payments table {table.path}", option="--time", fmt=table.time_format,
+                             hint="" if table.time_format else "; give its format with --time-format, e.g. %Y%m%d")
     amount = pd.to_numeric(frame[table.amount], errors="coerce")
     if amount.isna().any():
         example = frame.loc[amount.isna(), table.amount].iloc[0]
@@ -139,7 +134,7 @@ def prepare_payments(frame: pd.DataFrame, table: RiskTableConfig) -> pd.DataFram
     if ids.duplicated().any():
         raise SchemaError(f"payments table {table.path}: --txn-id column {table.txn_id!r} repeats {int(ids.duplicated().sum())} value(s); one row per payment")
     prepared = pd.DataFrame({"txn_id": ids.astype(object).to_numpy(), "account_id": accounts.astype(object).to_numpy(),
-                             "ts": stamps.astype("datetime64[ns]").to_numpy(), "amount": amount.astype(np.float64).to_numpy()})
+                             "ts": stamps.to_numpy(), "amount": amount.astype(np.float64).to_numpy()})
     for column, option in CONTEXT.items():
         source = getattr(table, _option_field(option))
         prepared[column] = frame[source].astype("string").fillna("").astype(object).to_numpy() if source else _ALL
@@ -156,26 +151,12 @@ def prepare_kpi(frame: pd.DataFrame, table: RiskTableConfig) -> pd.DataFrame:
     missing = [f"{option} {column!r}" for option, column in named.items() if column not in frame.columns]
     if missing:
         raise SchemaError(f"KPI table {table.kpi_table} has no column {', '.join(missing)}; its columns: {list(frame.columns)}")
-    try:
-        stamps = pd.to_datetime(frame[table.kpi_time])
-    except (ValueError, TypeError) as exc:
-        raise SchemaError(f"KPI table {table.kpi_table}: --kpi-time column {table.kpi_time!r} is not dates ({exc})") from None
+    stamps = read_timestamps(frame[table.kpi_time], what=f"KPI table {table.kpi_table}", option="--kpi-time")
     values = pd.to_numeric(frame[table.kpi_value], errors="coerce")
     if values.isna().any():
         raise SchemaError(f"KPI table {table.kpi_table}: --kpi-value column {table.kpi_value!r} must hold numbers; {int(values.isna().sum())} row(s) do not")
-    return pd.DataFrame({"series": frame[table.kpi_id].astype(str).to_numpy(), "ds": stamps.astype("datetime64[ns]").to_numpy(),
+    return pd.DataFrame({"series": frame[table.kpi_id].astype(str).to_numpy(), "ds": stamps.to_numpy(),
                          "value": values.astype(np.float64).to_numpy()})
-
-
-def _write_once(frame: pd.DataFrame, directory: Path, stem: str) -> Path:
-    from kpredict.hashing import frame_hash
-    from kpredict.io import write_parquet
-
-    path = directory / f"{stem}-{frame_hash(frame)[:16]}.parquet"
-    if not path.is_file():
-        directory.mkdir(parents=True, exist_ok=True)
-        write_parquet(frame, path)
-    return path
 
 
 def open_table(config: RiskAnomalyConfig, recorded: dict[str, Any] | None = None) -> tuple[RiskAnomalyConfig, FeatureStore, dict[str, Any]]:
@@ -192,10 +173,10 @@ def open_table(config: RiskAnomalyConfig, recorded: dict[str, Any] | None = None
         raise ConfigError("open_table needs config.table (a payments table)")
     payments = prepare_payments(read_table(table.path, role="payments table"), table)
     directory = Path(config.feature_store_dir) / "_tables"
-    payments_path = _write_once(payments, directory, PAYMENTS)
+    payments_path = write_once(payments, directory, PAYMENTS)
     kpi_path = None
     if table.kpi_table is not None:
-        kpi_path = _write_once(prepare_kpi(read_table(table.kpi_table, role="KPI table"), table), directory, KPI_SOURCE)
+        kpi_path = write_once(prepare_kpi(read_table(table.kpi_table, role="KPI table"), table), directory, KPI_SOURCE)
     store = FeatureStore(payment_repository(payments_path, kpi_path), data_dir=directory, store_dir=config.feature_store_dir)
     update: dict[str, Any] = {"source": "payments", "labels": None}
     # decided on what the detector learns from, the days before the holdout (a few timed rows added since do not change it)

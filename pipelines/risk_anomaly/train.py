@@ -149,13 +149,7 @@ def train(config: RiskAnomalyConfig | str | Path | None = None, *, force: bool =
     from kpredict.tracking import training_run
     from kpredict.tracking.publish import Gate, publish
 
-    wants_table = overrides.get("table") is not None or overrides.get("table.path") is not None
-    if config is None and wants_table:  # configs/risk_anomaly.yaml describes the demo's payments, labels and KPI
-        from kpredict.config.loader import load_pipeline_config
-
-        config = load_pipeline_config(None, RiskAnomalyConfig, "", **overrides)
-    else:
-        config = DESCRIPTOR.load_config(config, **overrides)
+    config = DESCRIPTOR.load_table_config(config, **overrides)
     table = None
     if config.table is not None:
         from kpredict.pipelines.risk_anomaly.table import open_table

@@ -23,6 +23,7 @@ import pandas as pd
 
 from kpredict.errors import ConfigError, SchemaError
 from kpredict.features import FeatureRepoConfig, FeatureStore
+from kpredict.features.own_tables import column_name, read_timestamps, write_once
 from kpredict.pipelines.sales_forecast.config import SalesForecastConfig, SalesTableConfig
 
 __all__ = ["SOURCE", "HOLIDAYS_SOURCE", "INVENTORY_VIEW", "infer_frequency", "open_table", "prepare_sales_table", "table_meta"]
@@ -47,18 +48,6 @@ _GLOBAL_BY_PRESET: dict[str, dict[str, Any]] = {
 #: the latest periods the statistical models fit on, per preset: on five years of daily sales the
 #: whole history makes AutoARIMA's fits the run's cost, and two years hold two of every season
 _INPUT_SIZE = {"daily": 730}
-
-
-def _column_name(column: str, taken: set[str]) -> str:
-    """A name of letters, digits and underscores for a table column (feature-store names)."""
-    name = re.sub(r"[^0-9A-Za-z_]+", "_", str(column)).strip("_") or "column"
-    if name[0].isdigit():
-        name = f"c_{name}"
-    base, count = name, 2
-    while name in taken:
-        name, count = f"{base}_{count}", count + 1
-    taken.add(name)
-    return name
 
 
 def infer_frequency(times: pd.Series) -> str:
@@ -122,22 +111,14 @@ def prepare_sales_table(frame: pd.DataFrame, table: SalesTableConfig) -> tuple[p
     if missing:
         raise SchemaError(f"sales table {table.path} has no column {', '.join(missing)}; its columns: {list(frame.columns)}")
     taken: set[str] = set()
-    names = {column: _column_name(column, taken) for column in [*table.id, table.time, table.target, *([table.on_hand] if table.on_hand else []), *table.known_future]}
+    names = {column: column_name(column, taken) for column in [*table.id, table.time, table.target, *([table.on_hand] if table.on_hand else []), *table.known_future]}
     prepared = pd.DataFrame(index=frame.index)
     for column in table.id:
         keys = frame[column].astype("string").str.strip()
         if keys.isna().any():
             raise SchemaError(f"sales table {table.path}: --id column {column!r} is empty in {int(keys.isna().sum())} row(s)")
         prepared[names[column]] = keys.astype(object)
-    try:
-        stamps = pd.to_datetime(frame[table.time])
-    except (ValueError, TypeError) as exc:
-        raise SchemaError(f"sales table {table.path}: --time column {table.time!r} is not dates ({exc})") from None
-    if stamps.isna().any():
-        raise SchemaError(f"sales table {table.path}: --time column {table.time!r} is empty in {int(stamps.isna().sum())} row(s)")
-    if getattr(stamps.dt, "tz", None) is not None:
-        stamps = stamps.dt.tz_convert(None)
-    prepared[names[table.time]] = stamps.astype("datetime64[ns]")
+    prepared[names[table.time]] = read_timestamps(frame[table.time], what=f"sales table {table.path}", option="--time")
     for option, column in [("--target", table.target), *(("--on-hand", c) for c in ([table.on_hand] if table.on_hand else [])),
                            *(("--known-future", c) for c in table.known_future)]:
         prepared[names[column]] = _numbers(frame[column], option, column, table.path)
@@ -171,17 +152,6 @@ def _holiday_calendar(country: str, first: pd.Timestamp, last: pd.Timestamp) -> 
         raise ConfigError(f"--holidays {country!r}: no public holiday calendar for that country; expected an ISO code such as CN, US, DE or US-CA") from None
     rows = sorted(calendar.items())
     return pd.DataFrame({"date": pd.to_datetime([day for day, _ in rows]), "holiday": [name for _, name in rows]})
-
-
-def _write_once(frame: pd.DataFrame, directory: Path, stem: str) -> Path:
-    from kpredict.hashing import frame_hash
-    from kpredict.io import write_parquet
-
-    path = directory / f"{stem}-{frame_hash(frame)[:16]}.parquet"
-    if not path.is_file():
-        directory.mkdir(parents=True, exist_ok=True)
-        write_parquet(frame, path)
-    return path
 
 
 def _repository(names: dict[str, str], table: SalesTableConfig, sales_path: Path, holidays_path: Path | None) -> FeatureRepoConfig:
@@ -222,11 +192,11 @@ def open_table(config: SalesForecastConfig, recorded: dict[str, Any] | None = No
     freq = (recorded or {}).get("freq") or table.freq or infer_frequency(prepared[time_column])
     preset = (recorded or {}).get("preset") or preset_for(freq)
     directory = Path(config.feature_store_dir) / "_tables"
-    sales_path = _write_once(prepared, directory, SOURCE)
+    sales_path = write_once(prepared, directory, SOURCE)
     holidays_path = None
     if table.holidays:
         calendar = _holiday_calendar(table.holidays, prepared[time_column].min(), prepared[time_column].max())
-        holidays_path = _write_once(calendar, directory, f"holidays-{table.holidays}")
+        holidays_path = write_once(calendar, directory, f"holidays-{table.holidays}")
     store = FeatureStore(_repository(names, table, sales_path, holidays_path), data_dir=directory, store_dir=config.feature_store_dir)
     effective = _effective_config(config, names, freq, preset, recorded)
     if recorded is None:

@@ -143,19 +143,6 @@ def _champion_value(champion: Forecaster, holdout: SalesHoldout, rows: int, conf
     return metrics[config.gate_metric]
 
 
-def load_training_config(config: SalesForecastConfig | str | Path | None, overrides: dict[str, Any]) -> SalesForecastConfig:
-    """The settings to train on. With a table and no config given, the built-in defaults rather than
-    ``configs/sales_forecast.yaml``: that file describes the demo company's daily series (its models,
-    season and horizon), which the table's own frequency and preset replace."""
-    from kpredict.config.loader import load_pipeline_config
-    from kpredict.pipelines.sales_forecast import PIPELINE as DESCRIPTOR
-
-    wants_table = overrides.get("table") is not None or overrides.get("table.path") is not None
-    if config is None and wants_table:
-        return load_pipeline_config(None, SalesForecastConfig, "", **overrides)
-    return DESCRIPTOR.load_config(config, **overrides)
-
-
 def train(config: SalesForecastConfig | str | Path | None = None, *, force: bool = False, engine: str = "local", **overrides: Any) -> TrainingResult:
     """Train, evaluate, log and register the sales forecaster; promote it if it beats the champion.
 
@@ -171,7 +158,9 @@ def train(config: SalesForecastConfig | str | Path | None = None, *, force: bool
     from kpredict.tracking import training_run
     from kpredict.tracking.publish import Gate, publish
 
-    config = load_training_config(config, overrides)
+    from kpredict.pipelines.sales_forecast import PIPELINE as DESCRIPTOR
+
+    config = DESCRIPTOR.load_table_config(config, **overrides)
     if config.table is not None:
         from kpredict.pipelines.sales_forecast.table import open_table
 
