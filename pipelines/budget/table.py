@@ -58,7 +58,7 @@ def prepare_spend_table(frame: pd.DataFrame, table: BudgetTableConfig) -> pd.Dat
     return prepared.reset_index(drop=True)
 
 
-def open_table(config: BudgetConfig, recorded: dict[str, Any] | None = None) -> tuple[BudgetConfig, FeatureStore, dict[str, Any]]:
+def open_table(config: BudgetConfig) -> tuple[BudgetConfig, FeatureStore, dict[str, Any]]:
     """(the config reading the sheet, a store over the typed sheet, what the model records)."""
     from kpredict.scoring.input_file import read_table
 
