@@ -137,7 +137,7 @@ class BudgetScoring(FrameScoring):
         if meta.get("table") is not None:  # a model trained from a spend sheet reads a sheet (--table, else its own)
             from kpredict.pipelines.budget.table import open_table, recorded_table
 
-            config, store, _ = open_table(config.model_copy(update={"table": recorded_table(meta["table"], params.table)}))
+            config, store, _ = open_table(config.model_copy(update={"table": recorded_table(meta["table"], params.table or (config.table.path if config.table else None))}))
         elif params.table is not None:
             raise ConfigError("--table plans from a spend sheet with a model trained from one; this model was trained on the feature repository")
         channels = list(meta["channels"])

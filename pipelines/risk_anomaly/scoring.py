@@ -43,7 +43,7 @@ class RiskParams(ConfigModel):
 
 def _resolved(context: ScoringContext) -> tuple[Any, Any]:
     """(config, store) the job reads: the feature repository, or the table a table-trained model
-    names (``--table``, else its training table), opened once per job."""
+    names (``--table``, else the config's table, else its training table), opened once per job."""
     cached = context.__dict__.get("_risk_source")
     if cached is not None:
         return cached
@@ -55,7 +55,7 @@ def _resolved(context: ScoringContext) -> tuple[Any, Any]:
     else:
         from kpredict.pipelines.risk_anomaly.table import open_table, recorded_table
 
-        table = recorded_table(recorded, context.params.table, context.params.kpi_table)
+        table = recorded_table(recorded, context.params.table or (context.config.table.path if context.config.table else None), context.params.kpi_table)
         resolved = open_table(context.config.model_copy(update={"table": table}), recorded)[:2]
     context.__dict__["_risk_source"] = resolved
     return resolved

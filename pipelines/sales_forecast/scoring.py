@@ -32,7 +32,7 @@ class SalesParams(ConfigModel):
 
 def _store(context: ScoringContext) -> tuple[Any, Any]:
     """(config, store) to read the history from: the feature repository, or the table a table-trained
-    model names (``--table``, else its training table), read on the model's recorded frequency."""
+    model names (``--table``, else the config's table, else its training table), read on the model's recorded frequency."""
     config, meta = context.config, context.bundle.meta
     recorded = meta.get("table")
     if recorded is None:
@@ -41,7 +41,7 @@ def _store(context: ScoringContext) -> tuple[Any, Any]:
         return config, config.open_store()
     from kpredict.pipelines.sales_forecast.table import open_table, recorded_table
 
-    table = recorded_table(recorded, context.params.table)
+    table = recorded_table(recorded, context.params.table or (config.table.path if config.table else None))
     config = config.model_copy(update={"table": table})
     config, store, _ = open_table(config, recorded | {"horizon": meta["horizon"], "known_future": meta.get("known_future", [])})
     return config, store
