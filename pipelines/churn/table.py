@@ -66,6 +66,15 @@ def _numbers_in_text(values: pd.Series) -> pd.Series | None:
     return numbers.astype(np.float64) if bool((numbers.notna() == text.notna()).all()) else None
 
 
+def _as_read(values: pd.Series) -> pd.Series:
+    """The column as a feature would hold it: numbers stored as text as numbers (a customer number
+    written as text is still one number per row)."""
+    if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+        return values
+    numbers = _numbers_in_text(values)
+    return values if numbers is None else numbers
+
+
 def infer_schema(frame: pd.DataFrame, table: TableConfig) -> tuple[TableSchema, dict[str, str]]:
     """(which columns become features and as what, column left out → why); prints each column left out.
 
@@ -93,7 +102,7 @@ def infer_schema(frame: pd.DataFrame, table: TableConfig) -> tuple[TableSchema, 
             reason = "holds dates (give it as --time if it is the row's date)"
         elif values.nunique(dropna=True) <= 1:
             reason = "has one value only"
-        elif column not in table.keep and (why := identifier_reason(values if _numbers_in_text(values) is None else _numbers_in_text(values))):
+        elif column not in table.keep and (why := identifier_reason(_as_read(values))):
             reason = f"looks like an identifier or a name: {why} (--keep {column} uses it)"
         if reason is not None:
             left_out[str(column)] = reason
